@@ -115,7 +115,7 @@ def encode_video(
     example = tf.train.SequenceExample(
         context=tf.train.Features(feature=context),
         feature_lists=tf.train.FeatureLists(feature_list={IMAGE_KEY: frames}))
-    return example.SerializeToString()
+    return example.SerializeToString(deterministic=True)  # map order fixed
 
 
 def encode_embeddings(
@@ -135,7 +135,7 @@ def encode_embeddings(
     example = tf.train.SequenceExample(
         context=tf.train.Features(feature=context),
         feature_lists=tf.train.FeatureLists(feature_list={EMBEDDING_KEY: frames}))
-    return example.SerializeToString()
+    return example.SerializeToString(deterministic=True)  # map order fixed
 
 
 def parse_video(serialized: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:

@@ -151,29 +151,43 @@ def iter_frames(path: str) -> Iterator[np.ndarray]:
         capture.release()
 
 
-def native_fps(path: str) -> float:
-    """The frame rate the container reports, 0.0 when unknown."""
+def _header(path: str) -> tuple[float, int]:
+    """(frame rate, frame count) the container reports, 0 for either when unknown."""
     capture = cv2.VideoCapture(path)
     try:
-        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
+        fps, count = ((capture.get(cv2.CAP_PROP_FPS), capture.get(cv2.CAP_PROP_FRAME_COUNT))
+                      if capture.isOpened() else (0.0, 0.0))
     finally:
         capture.release()
-    return float(fps) if fps and np.isfinite(fps) and fps > 0 else 0.0
+    fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else 0.0
+    return fps, int(count) if count and np.isfinite(count) and count > 0 else 0
+
+
+def native_fps(path: str) -> float:
+    """The frame rate the container reports, 0.0 when unknown."""
+    return _header(path)[0]
+
+
+# The header's frame count is often a little off, so only a video that decodes
+# to under this fraction of it counts as truncated (a cut file still decodes
+# its first frames and would otherwise pass silently).
+TRUNCATED_BELOW = 0.5
 
 
 def decode(path: str, options: DecodeOptions) -> DecodedVideo:
     """Decodes, resamples, resizes and JPEG-encodes one video (local or remote path).
 
     Raises:
-      VideoError: unreadable file, or fewer than `options.min_frames` frames.
+      VideoError: unreadable or truncated file (under `TRUNCATED_BELOW` of the
+        header's frame count), or fewer than `options.min_frames` frames.
     """
     with local_copy(path) as local:
         if not os.path.exists(local):
             raise VideoError("file does not exist")
-        src_fps = native_fps(local)
+        src_fps, header_frames = _header(local)
         keep_every = (src_fps / options.fps) if options.fps and src_fps > options.fps else 1.0
         params = [int(cv2.IMWRITE_JPEG_QUALITY), options.jpeg_quality]
-        jpegs, decoded, next_keep = [], 0, 0.0
+        jpegs, decoded, next_keep, capped = [], 0, 0.0, False
         for index, frame in enumerate(iter_frames(local)):
             decoded += 1
             if index + 1e-6 < next_keep:
@@ -185,9 +199,13 @@ def decode(path: str, options: DecodeOptions) -> DecodedVideo:
                 raise VideoError(f"JPEG encoding failed at frame {index}")
             jpegs.append(buf.tobytes())
             if options.max_frames and len(jpegs) >= options.max_frames:
+                capped = True
                 break
     if decoded == 0:
         raise VideoError("no frame could be decoded (truncated or corrupt file)")
+    if not capped and decoded < TRUNCATED_BELOW * header_frames:
+        raise VideoError(f"truncated or corrupt: decoded {decoded} of the {header_frames} "
+                         "frames its header announces")
     if len(jpegs) < options.min_frames:
         raise VideoError(f"too short: {len(jpegs)} frames < --min-frames {options.min_frames}")
     out_fps = src_fps / keep_every if src_fps else options.fps
