@@ -1,0 +1,70 @@
+"""`vidrec train/evaluate/predict/embed`: bad input is one line on stderr and exit code 2."""
+
+import json
+
+import pytest
+
+from trainer import cli
+from trainer.config import TrainConfig, save_config
+
+
+def _train(capsys, *argv):
+    code = cli.train_main(list(argv))
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def test_data_folder_without_manifest(capsys, tmp_path):
+    code, err = _train(capsys, "--data", str(tmp_path), "--out", str(tmp_path / "r"))
+    assert code == 2
+    assert err.startswith("vidrec train: error: No manifest.json in") and str(tmp_path) in err
+    assert len(err.splitlines()) == 1
+
+
+def test_chunk_too_long(capsys, tiny_data, tmp_path):
+    code, err = _train(capsys, "--data", tiny_data, "--out", str(tmp_path / "r"),
+                       "--model", "recurrent", "--chunk-length", "10", "--frame-stride", "2")
+    assert code == 2 and "= 19 frames exceeds the longest video" in err and "(12 frames)" in err
+
+
+def test_unknown_encoder(capsys, tiny_data, tmp_path):
+    code, err = _train(capsys, "--data", tiny_data, "--out", str(tmp_path), "--encoder", "resnet")
+    assert code == 2 and "--encoder must be one of" in err and "'resnet'" in err
+
+
+def test_bad_batch_size(capsys, tiny_data, tmp_path):
+    code, err = _train(capsys, "--data", tiny_data, "--out", str(tmp_path), "--batch-size", "0")
+    assert code == 2 and "--batch-size must be >= 1, got 0" in err
+
+
+def test_init_from_a_run_of_another_type(capsys, tiny_data, tmp_path):
+    other = str(tmp_path / "pooled_run")
+    save_config(TrainConfig(data=tiny_data, out=other, model="pooled"), other)
+    code, err = _train(capsys, "--data", tiny_data, "--out", str(tmp_path / "r"),
+                       "--model", "recurrent", "--init-from", other)
+    assert code == 2 and f"--init-from {other!r} is a 'pooled' run" in err
+
+
+def test_flags_cover_every_config_field_with_defaults():
+    parser = cli.build_train_parser()
+    args = parser.parse_args(["--data", "d", "--out", "o", "--head-units", "8", "4",
+                              "--devices", "/gpu:0,/gpu:1", "--bidirectional"])
+    cfg = cli.config_from_args(args)
+    assert cfg == TrainConfig(data="d", out="o", head_units=(8, 4),
+                              devices=("/gpu:0", "/gpu:1"), bidirectional=True)
+    help_text = parser.format_help()
+    for flag in ("--cpu-replicas", "--mixed-precision", "--init-from", "--freeze-encoder",
+                 "--features", "--augment", "--trainable-top-layers", "--eval-chunks"):
+        assert flag in help_text
+    assert "LOOPED" in help_text and "move up" in help_text
+
+
+def test_evaluate_and_predict_errors(capsys, tmp_path):
+    assert cli.evaluate_main([str(tmp_path)]) == 2
+    assert "is not a vidrec run" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.build_train_parser().parse_args([])
+    assert cli.evaluate_main([str(tmp_path), "--split", "nope"]) == 2
+    (tmp_path / "config.json").write_text(json.dumps({"data": "d", "out": str(tmp_path)}))
+    assert cli.predict_main([str(tmp_path), "missing.avi"]) == 2
+    assert "no model.keras" in capsys.readouterr().err

@@ -1,0 +1,158 @@
+"""The input pipeline on hand-made shards whose frame i is a flat grey 20*i+10."""
+
+import numpy as np
+import pytest
+from conftest import write_dataset
+
+from pipeline import schema
+from trainer import data
+from trainer.config import TrainConfig
+
+SIZE = 16
+CLASSES = ("a", "b")
+
+
+def _video(num_frames):
+    return np.stack([np.full((SIZE, SIZE, 3), 20 * i + 10, np.uint8) for i in range(num_frames)])
+
+
+def _frame_index(frames):
+    """Recovers frame indices from flat grey frames `[..., H, W, 3]` -> `[...]`."""
+    return np.rint((np.asarray(frames).mean(axis=(-3, -2, -1)) - 10) / 20).astype(int)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """train: 6 videos of 12 frames; val: 3 videos (12, 5, 9 frames); test: 1 video."""
+    root = str(tmp_path_factory.mktemp("graded"))
+    manifest = write_dataset(root, {
+        "train": [(f"a/t{i}", i % 2, _video(12)) for i in range(6)],
+        "val": [("a/v12", 0, _video(12)), ("b/v05", 1, _video(5)), ("a/v09", 0, _video(9))],
+        "test": [("b/x", 1, _video(12))],
+    }, CLASSES, SIZE)
+    return root, manifest
+
+
+def _cfg(root, **kw):
+    kw.setdefault("augment", "none")
+    return TrainConfig(data=root, out="/tmp/unused", **kw)
+
+
+def test_train_chunks_are_sampled_then_decoded(graded):
+    root, manifest = graded
+    cfg = _cfg(root, model="recurrent", chunk_length=4, frame_stride=2)
+    x, y = next(iter(data.train_dataset(cfg, manifest, global_batch=4)))
+    assert x.shape == (4, 4, SIZE, SIZE, 3) and x.dtype.name == "float32"
+    assert y.shape == (4,)
+    idx = _frame_index(x.numpy())
+    np.testing.assert_array_equal(np.diff(idx, axis=1), 2)  # consecutive, stride 2
+    assert idx.min() >= 0 and idx.max() <= 11
+
+
+def test_frame_model_trains_on_single_frames(graded):
+    root, manifest = graded
+    cfg = _cfg(root, model="frame", frames_per_video=3)
+    x, y = next(iter(data.train_dataset(cfg, manifest, global_batch=5)))
+    assert x.shape == (5, SIZE, SIZE, 3) and y.shape == (5,)
+
+
+def test_short_videos_are_looped():
+    cfg = _cfg("/unused", model="recurrent", chunk_length=8, eval_chunks=2)
+    idx = data.eval_chunk_indices(np.int32(5), cfg).numpy()
+    np.testing.assert_array_equal(idx, [[0, 1, 2, 3, 4, 0, 1, 2]] * 2)
+    seed = np.array([1, 2], np.int64)
+    train_idx = data.train_chunk_indices(np.int32(5), cfg, seed).numpy()
+    np.testing.assert_array_equal(train_idx, [0, 1, 2, 3, 4, 0, 1, 2])
+
+
+def test_eval_chunks_are_evenly_spaced():
+    cfg = _cfg("/unused", model="recurrent", chunk_length=4, eval_chunks=3)
+    idx = data.eval_chunk_indices(np.int32(12), cfg).numpy()
+    np.testing.assert_array_equal(idx[:, 0], [0, 4, 8])  # first at 0, last ends at frame 11
+    one = data.eval_chunk_indices(np.int32(12), _cfg("/u", chunk_length=4, eval_chunks=1))
+    np.testing.assert_array_equal(one.numpy(), [[4, 5, 6, 7]])
+
+
+def test_eval_sees_every_video_exactly_once(graded):
+    root, manifest = graded
+    cfg = _cfg(root, model="recurrent", chunk_length=8, eval_chunks=2)
+    ids, labels, chunks = [], [], []
+    for batch in data.eval_examples(cfg, manifest, "val", batch=4):  # 6 clips: 4 + 2
+        ids += [v.decode() for v in batch["video_id"].numpy()]
+        labels += batch["label"].numpy().tolist()
+        chunks.append(batch["inputs"].numpy())
+    assert sorted(ids) == sorted(["a/v12", "a/v12", "b/v05", "b/v05", "a/v09", "a/v09"])
+    assert dict(zip(ids, labels)) == {"a/v12": 0, "b/v05": 1, "a/v09": 0}
+    idx = _frame_index(np.concatenate(chunks))
+    looped = idx[[i for i, v in enumerate(ids) if v == "b/v05"]]
+    np.testing.assert_array_equal(looped, [[0, 1, 2, 3, 4, 0, 1, 2]] * 2)
+    xy = list(data.eval_dataset(cfg, manifest, "val", global_batch=4))
+    assert sum(len(y) for _, y in xy) == 6
+
+
+def test_frame_model_eval_uses_the_chunk_frames(graded):
+    root, manifest = graded
+    cfg = _cfg(root, model="frame", chunk_length=4, eval_chunks=2)
+    batches = list(data.eval_examples(cfg, manifest, "test", batch=64))
+    x = np.concatenate([b["inputs"].numpy() for b in batches])
+    assert x.shape == (8, SIZE, SIZE, 3)  # 2 chunks x 4 frames, each its own clip
+    np.testing.assert_array_equal(_frame_index(x), [0, 1, 2, 3, 8, 9, 10, 11])
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
+def test_order_permutes_each_chunk(graded, order):
+    root, manifest = graded
+    cfg = _cfg(root, model="recurrent", chunk_length=8, eval_chunks=2)
+
+    def indices(o):
+        batch = next(iter(data.eval_examples(cfg, manifest, "test", batch=8, order=o)))
+        return _frame_index(batch["inputs"].numpy())
+
+    natural, permuted = indices("natural"), indices(order)
+    assert not np.array_equal(natural, permuted)
+    np.testing.assert_array_equal(np.sort(natural, axis=1), np.sort(permuted, axis=1))
+    if order == "reversed":
+        np.testing.assert_array_equal(permuted, natural[:, ::-1])
+    np.testing.assert_array_equal(permuted, indices(order))  # fixed seed: repeatable
+
+
+def test_gzip_shards_are_read(tmp_path):
+    manifest = write_dataset(tmp_path, {"train": [("a/1", 0, _video(6))] * 2,
+                                        "val": [("a/2", 0, _video(6))]},
+                             CLASSES, SIZE, compression="gzip")
+    cfg = _cfg(str(tmp_path), model="pooled", chunk_length=3)
+    batch = next(iter(data.eval_examples(cfg, manifest, "val", batch=8)))
+    assert batch["inputs"].shape == (4, 3, SIZE, SIZE, 3)
+
+
+def test_features_mode_yields_embedding_chunks(tmp_path):
+    emb = np.arange(7 * 5, dtype=np.float32).reshape(7, 5)
+    path = f"{tmp_path}/val-00000-of-00001{schema.SHARD_SUFFIX}"
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(path) as w:
+        w.write(schema.encode_embeddings(emb, label=1, label_text="b", media_id="b/1",
+                                         source_path="", fps=10, height=SIZE, width=SIZE))
+    manifest = {"classes": list(CLASSES), "frame_size": SIZE, "compression": "none",
+                "splits": {"val": {"videos": 1, "max_frames": 7}},
+                "features": {"dim": 5, "dtype": "float16"}}
+    cfg = TrainConfig(data="/unused", out="/u", model="pooled", features=str(tmp_path),
+                      chunk_length=3, eval_chunks=2)
+    batch = next(iter(data.eval_examples(cfg, manifest, "val", batch=8)))
+    np.testing.assert_array_equal(batch["inputs"].numpy(), [emb[0:3], emb[4:7]])
+
+
+def test_missing_shards_name_the_glob(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"train-\*-of-\*"):
+        data.match_files(str(tmp_path), "train")
+
+
+def test_chunk_longer_than_longest_video_is_rejected(graded):
+    root, manifest = graded
+    cfg = _cfg(root, model="recurrent", chunk_length=7, frame_stride=2)
+    with pytest.raises(ValueError, match=r"= 13 frames exceeds the longest video .*12 frames"):
+        data.validate(cfg, manifest)
+    assert data.max_chunk_length(manifest, 2) == 6  # span (6-1)*2+1 = 11 <= 12
+    assert data.max_chunk_length(manifest, 1) == 12
+    with pytest.raises(ValueError, match="global batch 3 .* 2 replicas"):
+        data.validate(_cfg(root), manifest, global_batch=3, num_replicas=2)

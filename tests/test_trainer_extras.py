@@ -1,0 +1,92 @@
+"""A frame run reused: --init-from, `vidrec embed` + --features training, `vidrec predict`."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from pipeline import schema, synth
+from pipeline import video as video_lib
+from trainer import cli, data, embed, evaluate, predict, train
+from trainer.config import TrainConfig
+
+SMALL = dict(hidden=8, head_units=(16, 8), chunk_length=4, eval_chunks=2, batch_size=4,
+             epochs=1, steps_per_epoch=2, augment="none")
+
+
+@pytest.fixture(scope="module")
+def frame_run(tiny_data, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("frame") / "frame")
+    train.train(TrainConfig(data=tiny_data, out=out, model="frame", **SMALL))
+    return out
+
+
+def test_init_from_copies_and_freezes_the_encoder(tiny_data, frame_run, tmp_path):
+    import keras
+
+    cfg = TrainConfig(data=tiny_data, out=str(tmp_path / "rec"), model="recurrent",
+                      init_from=frame_run, freeze_encoder=True, **SMALL)
+    from trainer.distribute import make_strategy
+
+    model = train.build_compiled(cfg, schema.read_manifest(tiny_data), make_strategy(cfg))
+    source = keras.saving.load_model(os.path.join(frame_run, "model.keras"))
+    for a, b in zip(model.get_layer("encoder").get_weights(),
+                    source.get_layer("encoder").get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not model.get_layer("encoder").trainable_weights
+
+
+def test_embed_then_train_on_features(tiny_data, frame_run, tmp_path, capsys):
+    feats = str(tmp_path / "feats")
+    assert cli.embed_main(["--data", tiny_data, "--encoder", frame_run, "--out", feats,
+                           "--batch-size", "16"]) == 0
+    manifest = schema.read_manifest(feats)
+    assert manifest["features"]["dim"] == 64 and manifest["features"]["dtype"] == "float16"
+    src = schema.read_manifest(tiny_data)
+    for split, info in src["splits"].items():
+        if info["videos"]:
+            assert len(data.match_files(feats, split)) == len(data.match_files(tiny_data, split))
+    cfg = TrainConfig(data=tiny_data, out=str(tmp_path / "feat_run"), model="recurrent",
+                      features=feats, **SMALL)
+    train.train(cfg)
+    result = evaluate.evaluate_run(cfg.out, split="val")
+    assert result["num_videos"] == src["splits"]["val"]["videos"]
+    assert result["data"]["data_dir"] == feats
+    # Embeddings equal the encoder's output on the decoded frames (float16 precision).
+    first = next(iter(data.eval_examples(cfg, manifest, "val", batch=1)))["inputs"].numpy()
+    frames_cfg = TrainConfig(data=tiny_data, out="/u", model="recurrent", chunk_length=4,
+                             eval_chunks=2)
+    frames = next(iter(data.eval_examples(frames_cfg, src, "val", batch=1)))["inputs"]
+    import keras
+
+    enc = keras.saving.load_model(os.path.join(frame_run, "model.keras")).get_layer("encoder")
+    np.testing.assert_allclose(first[0], enc(frames[0], training=False), rtol=1e-2, atol=1e-2)
+
+
+def test_embed_rejects_a_non_frame_run(tiny_data, tmp_path):
+    from trainer.config import save_config
+
+    run = str(tmp_path / "pooled")
+    save_config(TrainConfig(data=tiny_data, out=run, model="pooled"), run)
+    with pytest.raises(ValueError, match="is a 'pooled' run"):
+        embed.embed(tiny_data, run, str(tmp_path / "f"))
+
+
+def test_predict_raw_videos(tiny_data, frame_run, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    clip = synth.render_clip("grow", synth.SynthConfig(out="", frames=6, size=48), rng)
+    path = str(tmp_path / "grow.avi")
+    video_lib.write_video(path, clip, fps=10)
+    (tmp_path / "broken.avi").write_bytes(b"not a video")
+    results = predict.predict_videos(frame_run, [path, str(tmp_path / "broken.avi")], top_k=3)
+    assert len(results[0]["top"]) == 3 and results[0]["error"] is None
+    assert sum(results[0]["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+    assert [p for _, p in results[0]["top"]] == sorted([p for _, p in results[0]["top"]],
+                                                       reverse=True)
+    assert results[1]["error"]
+    assert cli.predict_main([frame_run, path, "--top-k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(path) and out.count(",") == 1
+    with open(os.path.join(frame_run, "config.json")) as f:
+        assert json.load(f)["model"] == "frame"

@@ -1,0 +1,229 @@
+"""Entry points: `vidrec train | evaluate | predict | embed`.
+
+Device set-up (`configure_devices`) happens here, before TensorFlow
+initialises. Bad input is one line `vidrec <cmd>: error: ...` on stderr and
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any
+
+from trainer.config import (
+    AUGMENTATIONS,
+    DEFAULT_AUGMENT,
+    ENCODERS,
+    MODELS,
+    ORDERS,
+    RNNS,
+    TrainConfig,
+)
+
+_HELP = {
+    "data": "folder written by `vidrec convert` (holds manifest.json and the shards)",
+    "out": "the run folder (config.json, model.keras, saved_model/, train_summary.json); "
+           "an interrupted run in this folder resumes from its backup",
+    "model": f"one of {', '.join(MODELS)}: single frames, order-blind mean over a chunk's "
+             "frame embeddings, or an RNN over them",
+    "encoder": f"image encoder, one of {', '.join(ENCODERS)} (small_cnn: tiny, for tests "
+               "and the demo)",
+    "weights": "encoder base weights: imagenet, none, or a weights file loaded into the base",
+    "trainable_top_layers": "-1 trains the whole encoder; N >= 0 freezes the base except its "
+                            "last N layers (the original study unfreezes VGG16's last 4)",
+    "head_units": "widths of the head's two hidden Dense layers (then a softmax layer)",
+    "dropout": "dropout after each hidden head layer",
+    "rnn": f"recurrent cell: {', '.join(RNNS)} (default activations: cuDNN eligible)",
+    "hidden": "units per RNN layer",
+    "rnn_layers": "stacked RNN layers",
+    "bidirectional": "bidirectional RNN",
+    "chunk_length": "frames per chunk; videos shorter than the chunk span "
+                    "(chunk_length-1)*frame_stride+1 are LOOPED (indices wrap around)",
+    "frame_stride": "step between a chunk's frames",
+    "frames_per_video": "frame model: random frames sampled per video per epoch",
+    "eval_chunks": "evenly spaced chunks per video at validation/evaluation (the frame model "
+                   "sees every frame of them)",
+    "augment": f"comma list of {', '.join(AUGMENTATIONS)}, or 'none'; one random draw per "
+               f"chunk, identical on every frame. vflip is not in the default "
+               f"({DEFAULT_AUGMENT}) because it turns 'move up' into 'move down'",
+    "batch_size": "batch size PER REPLICA; the global batch is this x replicas",
+    "epochs": "maximum epochs (early stopping on val accuracy may end sooner)",
+    "learning_rate": "Adam learning rate (halved when val loss plateaus)",
+    "patience": "epochs without val accuracy gain before early stopping",
+    "seed": "seed of sampling, augmentation and initialisation",
+    "steps_per_epoch": "0 = one pass over the training videos",
+    "cpu_replicas": "split the CPU into N logical devices and mirror over them "
+                    "(tests and CPU-only multi-replica runs)",
+    "devices": "comma list of devices for MirroredStrategy, e.g. /gpu:0,/gpu:1 "
+               "(default: all GPUs, else the CPU)",
+    "mixed_precision": "float16 compute on GPU (ignored on CPU)",
+    "init_from": "a trained FRAME run whose encoder weights initialise this model's encoder",
+    "freeze_encoder": "with --init-from: keep that encoder frozen",
+    "features": "a feature cache from `vidrec embed`: train only the temporal part and head "
+                "on cached per-frame embeddings (fast). Augmentation cannot apply to cached "
+                "embeddings, so --augment is ignored",
+    "log_root": "TensorBoard root; the run logs to LOG_ROOT/<run name> "
+                "(default: <parent of --out>/tensorboard)",
+}
+
+
+def _error(cmd: str, message: Any) -> int:
+    print(f"vidrec {cmd}: error: {str(message).splitlines()[0] if str(message) else message}",
+          file=sys.stderr)
+    return 2
+
+
+def add_train_flags(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """Adds one flag per TrainConfig field (defaults from the dataclass)."""
+    for field in dataclasses.fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        help_ = _HELP.get(field.name, "")
+        if field.default is dataclasses.MISSING:
+            parser.add_argument(flag, required=required, help=help_)
+        elif isinstance(field.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
+                                default=field.default, help=help_)
+        elif field.name == "head_units":
+            parser.add_argument(flag, type=int, nargs=2, default=list(field.default),
+                                metavar=("UNITS1", "UNITS2"),
+                                help=help_ + " (default: %(default)s)")
+        elif field.name == "devices":
+            parser.add_argument(flag, default="", help=help_)
+        else:
+            parser.add_argument(flag, type=type(field.default), default=field.default,
+                                help=help_ + " (default: %(default)s)")
+
+
+def build_train_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vidrec train",
+        description="Train a frame, pooled or recurrent video classifier under "
+                    "MirroredStrategy.")
+    add_train_flags(parser)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """A TrainConfig from parsed `add_train_flags` arguments (ValueError if invalid)."""
+    values = {}
+    for field in dataclasses.fields(TrainConfig):
+        value = getattr(args, field.name)
+        if field.name == "head_units":
+            value = tuple(value)
+        elif field.name == "devices":
+            value = tuple(d.strip() for d in (value or "").split(",") if d.strip())
+        values[field.name] = value
+    return TrainConfig(**values)
+
+
+def _parse(parser: argparse.ArgumentParser, argv):
+    try:
+        return parser.parse_args(argv), None
+    except SystemExit as exit_:  # argparse printed usage + error (or --help)
+        return None, int(exit_.code or 0)
+
+
+def train_main(argv: list[str] | None = None) -> int:
+    """`vidrec train`."""
+    args, code = _parse(build_train_parser(), argv)
+    if args is None:
+        return code
+    try:
+        cfg = config_from_args(args)
+    except ValueError as err:
+        return _error("train", err)
+    from trainer import distribute, train  # imports TensorFlow
+
+    try:
+        distribute.configure_devices(cfg.cpu_replicas)
+        strategy = distribute.make_strategy(cfg)
+        train.prepare(cfg, strategy.num_replicas_in_sync)
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        return _error("train", err)
+    summary = train.train(cfg, strategy)
+    print(f"vidrec train: done in {summary['train_time_s']:.1f}s, {summary['epochs_run']} "
+          f"epochs, best val accuracy {summary['best_val_accuracy']} -> {cfg.out}")
+    return 0
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    """`vidrec evaluate RUN_DIR [--split] [--order] [--batch-size]`."""
+    parser = argparse.ArgumentParser(
+        prog="vidrec evaluate",
+        description="Clip- and video-level accuracy of a run; writes RUN_DIR/eval_<split>.json "
+                    "(eval_<split>_<order>.json for shuffled/reversed) and a confusion PNG.")
+    parser.add_argument("run_dir", help="a finished `vidrec train` run folder")
+    parser.add_argument("--split", default="test", choices=("test", "val", "train"))
+    parser.add_argument("--order", default="natural", choices=ORDERS,
+                        help="frame order inside each chunk: shuffled/reversed test how much "
+                             "a model relies on temporal order")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="clips per batch (default: the run's)")
+    args, code = _parse(parser, argv)
+    if args is None:
+        return code
+    from trainer import evaluate
+
+    try:
+        result = evaluate.evaluate_run(args.run_dir, args.split, args.order, args.batch_size)
+    except (ValueError, FileNotFoundError) as err:
+        return _error("evaluate", err)
+    print(f"{result['run_name']} {args.split} {args.order}: video top-1 "
+          f"{result['video_top1']:.4f}, clip top-1 {result['clip_top1']:.4f}, mean class "
+          f"accuracy {result['mean_class_accuracy']:.4f} ({result['num_videos']} videos)")
+    return 0
+
+
+def predict_main(argv: list[str] | None = None) -> int:
+    """`vidrec predict RUN_DIR VIDEO... [--top-k 5]`."""
+    parser = argparse.ArgumentParser(
+        prog="vidrec predict",
+        description="Top-k classes of raw video files, decoded exactly as `vidrec convert` "
+                    "does; video probabilities are the mean over the evaluation chunks "
+                    "(short videos are looped).")
+    parser.add_argument("run_dir", help="a finished `vidrec train` run folder")
+    parser.add_argument("videos", nargs="+", help="video files (local or gs://)")
+    parser.add_argument("--top-k", type=int, default=5)
+    args, code = _parse(parser, argv)
+    if args is None:
+        return code
+    from trainer import predict
+
+    try:
+        results = predict.predict_videos(args.run_dir, args.videos, args.top_k)
+    except (ValueError, FileNotFoundError) as err:
+        return _error("predict", err)
+    failed = 0
+    for res in results:
+        if res.get("error"):
+            failed += 1
+            print(f"{res['path']}: FAILED: {res['error']}")
+            continue
+        tops = ", ".join(f"{c} {p:.3f}" for c, p in res["top"])
+        print(f"{res['path']}: {tops}")
+    return 1 if failed else 0
+
+
+def embed_main(argv: list[str] | None = None) -> int:
+    """`vidrec embed --data DIR --encoder RUN_DIR --out FEATURES`."""
+    parser = argparse.ArgumentParser(
+        prog="vidrec embed",
+        description="Run a trained FRAME run's encoder once over every frame of every split "
+                    "and write a feature cache for `vidrec train --features`.")
+    parser.add_argument("--data", required=True, help="folder written by `vidrec convert`")
+    parser.add_argument("--encoder", required=True, help="a trained frame run folder")
+    parser.add_argument("--out", required=True, help="the feature cache folder to write")
+    parser.add_argument("--batch-size", type=int, default=64, help="frames per encoder batch")
+    args, code = _parse(parser, argv)
+    if args is None:
+        return code
+    from trainer import embed
+
+    try:
+        manifest = embed.embed(args.data, args.encoder, args.out, args.batch_size)
+    except (ValueError, FileNotFoundError) as err:
+        return _error("embed", err)
+    print(f"vidrec embed: {manifest['features']['dim']}-d embeddings -> {args.out}")
+    return 0

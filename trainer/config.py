@@ -1,0 +1,159 @@
+"""The trainer's configuration: one typed, frozen dataclass, saved as `RUN_DIR/config.json`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+import tensorflow as tf
+
+MODELS = ("frame", "pooled", "recurrent")
+ENCODERS = ("small_cnn", "mobilenet_v3_small", "efficientnet_b0", "vgg16")
+RNNS = ("lstm", "gru", "simple")
+ORDERS = ("natural", "shuffled", "reversed")
+AUGMENTATIONS = ("flip", "crop", "contrast", "rotate", "vflip")
+DEFAULT_AUGMENT = "flip,crop,contrast,rotate"
+CONFIG_NAME = "config.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run depends on.
+
+    Attributes:
+      data: folder written by `vidrec convert` (holds manifest.json).
+      out: the run folder.
+      model: ``frame`` (single images), ``pooled`` (mean of a chunk's frame
+        embeddings: the order-blind control) or ``recurrent`` (RNN over them).
+      encoder: image encoder base.
+      weights: ``imagenet``, ``none`` or a path to a weights file for the base.
+      trainable_top_layers: -1 trains the whole base; N >= 0 freezes it but the
+        last N layers (the original study unfreezes VGG16's last 4).
+      head_units: widths of the two hidden layers of the three-layer head.
+      dropout: dropout in the head.
+      rnn, hidden, rnn_layers, bidirectional: the recurrent part.
+      chunk_length, frame_stride: frames per chunk and the step between them.
+      frames_per_video: frame mode, frames sampled per video per epoch.
+      eval_chunks: evenly spaced chunks per video at evaluation.
+      augment: comma list from AUGMENTATIONS, or ``none``.
+      batch_size: per replica; the global batch is this x replicas.
+      epochs, learning_rate, patience, seed: the optimisation.
+      steps_per_epoch: 0 = one pass over the training videos.
+      cpu_replicas: >0 splits the CPU into that many logical devices.
+      devices: explicit device names for MirroredStrategy (default: all GPUs).
+      mixed_precision: float16 compute on GPU.
+      init_from: a frame run whose encoder initialises this model's encoder.
+      freeze_encoder: keep that encoder frozen.
+      features: a feature cache from `vidrec embed`; trains only the temporal
+        part and head on cached embeddings (no augmentation possible).
+      log_root: TensorBoard root; the run logs to LOG_ROOT/<run name>.
+        Default: <parent of out>/tensorboard, shared by sibling runs.
+    """
+
+    data: str
+    out: str
+    model: str = "frame"
+    encoder: str = "small_cnn"
+    weights: str = "none"
+    trainable_top_layers: int = -1
+    head_units: tuple[int, int] = (256, 128)
+    dropout: float = 0.3
+    rnn: str = "lstm"
+    hidden: int = 128
+    rnn_layers: int = 1
+    bidirectional: bool = False
+    chunk_length: int = 8
+    frame_stride: int = 1
+    frames_per_video: int = 4
+    eval_chunks: int = 4
+    augment: str = DEFAULT_AUGMENT
+    batch_size: int = 16
+    epochs: int = 10
+    learning_rate: float = 1e-3
+    patience: int = 5
+    seed: int = 0
+    steps_per_epoch: int = 0
+    cpu_replicas: int = 0
+    devices: tuple[str, ...] = ()
+    mixed_precision: bool = False
+    init_from: str = ""
+    freeze_encoder: bool = False
+    features: str = ""
+    log_root: str = ""
+
+    def __post_init__(self):
+        def one_of(name, choices):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"--{name.replace('_', '-')} must be one of "
+                                 f"{', '.join(choices)}; got {getattr(self, name)!r}")
+
+        one_of("model", MODELS)
+        one_of("encoder", ENCODERS)
+        one_of("rnn", RNNS)
+        for name, low in (("hidden", 1), ("rnn_layers", 1), ("chunk_length", 1),
+                          ("frame_stride", 1), ("frames_per_video", 1), ("eval_chunks", 1),
+                          ("batch_size", 1), ("epochs", 1), ("patience", 1),
+                          ("steps_per_epoch", 0), ("cpu_replicas", 0),
+                          ("trainable_top_layers", -1)):
+            if getattr(self, name) < low:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= {low}, "
+                                 f"got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        if len(self.head_units) != 2 or min(self.head_units) < 1:
+            raise ValueError(f"head_units must be two positive widths, got {self.head_units}")
+        augment_list(self.augment)
+        if self.features and self.model == "frame":
+            raise ValueError("--features trains the temporal part only: use --model pooled or "
+                             "recurrent, not frame")
+
+    @property
+    def run_name(self) -> str:
+        return os.path.basename(self.out.rstrip("/"))
+
+    @property
+    def log_dir(self) -> str:
+        root = self.log_root or f"{os.path.dirname(self.out.rstrip('/')) or '.'}/tensorboard"
+        return f"{root.rstrip('/')}/{self.run_name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        d = {k: v for k, v in d.items() if k in fields}
+        for k in ("head_units", "devices"):
+            if k in d:
+                d[k] = tuple(d[k])
+        return cls(**d)
+
+
+def augment_list(spec: str) -> tuple[str, ...]:
+    """Parses ``--augment`` (``none`` or a comma list of AUGMENTATIONS)."""
+    if spec.strip() in ("", "none"):
+        return ()
+    items = tuple(s.strip() for s in spec.split(",") if s.strip())
+    bad = [s for s in items if s not in AUGMENTATIONS]
+    if bad:
+        raise ValueError(f"--augment got unknown {bad}; use 'none' or a comma list of "
+                         f"{', '.join(AUGMENTATIONS)}")
+    return items
+
+
+def save_config(cfg: TrainConfig, run_dir: str) -> None:
+    tf.io.gfile.makedirs(run_dir)
+    with tf.io.gfile.GFile(f"{run_dir.rstrip('/')}/{CONFIG_NAME}", "w") as f:
+        json.dump(cfg.to_dict(), f, indent=2)
+
+
+def load_config(run_dir: str) -> TrainConfig:
+    path = f"{run_dir.rstrip('/')}/{CONFIG_NAME}"
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{run_dir!r} is not a vidrec run: no {CONFIG_NAME}")
+    with tf.io.gfile.GFile(path) as f:
+        return TrainConfig.from_dict(json.load(f))

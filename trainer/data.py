@@ -1,0 +1,306 @@
+"""The input pipeline: pure functions in a fixed order.
+
+match files -> shuffle the file list (seeded) -> interleave parallel reads ->
+parse (`schema.parse_video`, no JPEG decoded) -> SAMPLE frame indices ->
+decode only the sampled JPEGs -> augment -> batch -> prefetch.
+
+Decoded frames are never cached and every buffer is bounded, so memory does
+not grow with the dataset.
+
+Sampling. A chunk is `chunk_length` frames `frame_stride` apart, spanning
+``(chunk_length - 1) * frame_stride + 1`` frames. Videos shorter than that span
+are LOOPED: frame indices wrap around modulo the video length (a 5-frame video
+read as an 8-frame chunk is frames 0 1 2 3 4 0 1 2).
+
+* training, chunk models (pooled, recurrent): one chunk per video per pass at a
+  uniformly random start, augmented identically on every frame.
+* training, frame model: `frames_per_video` distinct random frames per video
+  per pass, each one example.
+* evaluation: `eval_chunks` evenly spaced chunks per video (first at frame 0,
+  last ending at the last frame; one chunk is centred). The frame model sees
+  every frame of those chunks, each frame one clip, so all models are judged
+  on the same frames.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import tensorflow as tf
+
+from pipeline import schema
+from trainer import augment as augment_lib
+from trainer.config import ORDERS, TrainConfig, augment_list
+
+AUTOTUNE = tf.data.AUTOTUNE
+_RECORD_SHUFFLE = 64  # serialized records, not decoded frames: bounded memory
+_FRAME_SHUFFLE = 256
+
+
+def chunk_span(cfg: TrainConfig) -> int:
+    """Frames covered by one chunk: (chunk_length - 1) * frame_stride + 1."""
+    return (cfg.chunk_length - 1) * cfg.frame_stride + 1
+
+
+def max_chunk_length(manifest: Mapping[str, Any], frame_stride: int = 1) -> int:
+    """The longest chunk_length whose span fits the longest video of the manifest."""
+    if frame_stride < 1:
+        raise ValueError(f"frame_stride must be >= 1, got {frame_stride}")
+    longest = max((s.get("max_frames", 0) for s in manifest.get("splits", {}).values()),
+                  default=0)
+    return max(0, (longest - 1) // frame_stride + 1) if longest else 0
+
+
+def source_dir(cfg: TrainConfig) -> str:
+    """The folder the run reads: the feature cache when `cfg.features` is set."""
+    return cfg.features or cfg.data
+
+
+def validate(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: int | None = None,
+             num_replicas: int = 1) -> None:
+    """Checks a config against the data before anything is built.
+
+    Raises:
+      ValueError: with the offending numbers.
+    """
+    lengths = [s.get("max_frames", 0) for s in manifest.get("splits", {}).values()]
+    longest = max(lengths, default=0)
+    span = chunk_span(cfg)
+    if span > longest:
+        raise ValueError(
+            f"chunk span (chunk_length-1)*frame_stride+1 = ({cfg.chunk_length}-1)*"
+            f"{cfg.frame_stride}+1 = {span} frames exceeds the longest video in the data "
+            f"({longest} frames); lower --chunk-length or --frame-stride")
+    if cfg.features and "features" not in manifest:
+        raise ValueError(f"--features {cfg.features!r} is not a feature cache (its manifest "
+                         "has no 'features' entry): write one with `vidrec embed`")
+    if global_batch is not None:
+        if global_batch < num_replicas or global_batch % num_replicas:
+            raise ValueError(f"global batch {global_batch} must be a positive multiple of the "
+                             f"{num_replicas} replicas")
+    for split in ("train", "val"):
+        if not manifest.get("splits", {}).get(split, {}).get("videos"):
+            raise ValueError(f"the {split!r} split of {source_dir(cfg)!r} has no videos")
+
+
+def steps_per_epoch(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: int) -> int:
+    """`cfg.steps_per_epoch`, or one pass over the training videos (at least 1)."""
+    if cfg.steps_per_epoch:
+        return cfg.steps_per_epoch
+    items = manifest["splits"]["train"]["videos"]
+    if cfg.model == "frame":
+        items *= cfg.frames_per_video
+    return max(1, items // global_batch)
+
+
+# --------------------------------------------------------------------------- files + records
+
+
+def match_files(data_dir: str, split: str) -> list[str]:
+    """Sorted shard paths of `split`; FileNotFoundError naming the glob if none."""
+    pattern = schema.shard_pattern(data_dir, split)
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no shard matches {pattern!r}")
+    return files
+
+
+def _compression(manifest: Mapping[str, Any]) -> str:
+    return "GZIP" if manifest.get("compression", "none") == "gzip" else ""
+
+
+def _records(data_dir: str, manifest: Mapping[str, Any], split: str, *, shuffle: bool,
+             seed: int, repeat: bool) -> tf.data.Dataset:
+    """Serialized records of a split; shuffled file order and interleaved reads when training."""
+    files = match_files(data_dir, split)
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    compression = _compression(manifest)
+    ds = ds.interleave(
+        lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
+        cycle_length=min(len(files), 8), block_length=1,
+        num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+    if shuffle:
+        ds = ds.shuffle(_RECORD_SHUFFLE, seed=seed)
+    return ds
+
+
+def _parse(cfg: TrainConfig, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+    """One record -> {"label" int32, "video_id" string, "num_frames" int32, "items" [T]}.
+
+    "items" is `string [T]` JPEGs, or `float32 [T, D]` embeddings in features mode.
+    """
+    if cfg.features:
+        context, items = schema.parse_embeddings(serialized)
+    else:
+        context, items = schema.parse_video(serialized)
+    return {"label": tf.cast(context[schema.LABEL_INDEX_KEY], tf.int32),
+            "video_id": context[schema.MEDIA_ID_KEY],
+            "num_frames": tf.cast(tf.shape(items)[0], tf.int32),
+            "items": items}
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def train_chunk_indices(num_frames: tf.Tensor, cfg: TrainConfig, seed: tf.Tensor) -> tf.Tensor:
+    """`int32 [L]` frame indices of one random chunk (looped modulo `num_frames`)."""
+    max_start = tf.maximum(num_frames - chunk_span(cfg), 0)
+    start = tf.random.stateless_uniform([], seed, 0, max_start + 1, dtype=tf.int32)
+    return (start + tf.range(cfg.chunk_length) * cfg.frame_stride) % num_frames
+
+
+def train_frame_indices(num_frames: tf.Tensor, cfg: TrainConfig, seed: tf.Tensor) -> tf.Tensor:
+    """`int32 [F]` distinct random frame indices (F = frames_per_video; loops if too few)."""
+    perm = tf.argsort(tf.random.stateless_uniform([num_frames], seed))
+    return tf.gather(perm, tf.range(cfg.frames_per_video) % num_frames)
+
+
+def eval_chunk_indices(num_frames: tf.Tensor, cfg: TrainConfig) -> tf.Tensor:
+    """`int32 [K, L]` indices of `eval_chunks` evenly spaced chunks (looped if short)."""
+    max_start = tf.cast(tf.maximum(num_frames - chunk_span(cfg), 0), tf.float32)
+    k = cfg.eval_chunks
+    if k == 1:
+        starts = tf.reshape(tf.floor(max_start / 2), [1])
+    else:
+        starts = tf.round(tf.range(k, dtype=tf.float32) * max_start / (k - 1))
+    starts = tf.cast(starts, tf.int32)
+    offsets = tf.range(cfg.chunk_length) * cfg.frame_stride
+    return (starts[:, None] + offsets[None, :]) % num_frames
+
+
+def apply_order(indices: tf.Tensor, order: str, seed: int, video_id: tf.Tensor) -> tf.Tensor:
+    """Reorders the frames of each chunk: `int32 [K, L]` -> `int32 [K, L]`.
+
+    natural keeps them; reversed plays each chunk backwards; shuffled permutes
+    each chunk with a permutation fixed by (`seed`, video id, chunk).
+    """
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    if order == "reversed":
+        return tf.reverse(indices, axis=[1])
+    if order == "shuffled":
+        vid = tf.strings.to_hash_bucket_fast(video_id, 2**31 - 1)
+        noise = tf.random.stateless_uniform(
+            tf.shape(indices), tf.stack([tf.cast(seed, tf.int64), vid]))
+        return tf.gather(indices, tf.argsort(noise, axis=1), batch_dims=1)
+    return indices
+
+
+def _take(cfg: TrainConfig, frame_size: int, items: tf.Tensor, indices: tf.Tensor) -> tf.Tensor:
+    """Gathers the sampled items and decodes only those JPEGs.
+
+    Args:
+      items: `string [T]` JPEGs, or `float32 [T, D]` embeddings.
+      indices: `int32 [...]`.
+
+    Returns:
+      `float32 [..., H, W, 3]` frames in 0..255, or `float32 [..., D]` embeddings.
+    """
+    picked = tf.gather(items, tf.reshape(indices, [-1]))
+    if cfg.features:
+        return tf.reshape(picked, tf.concat([tf.shape(indices), [-1]], 0))
+    frames = tf.cast(schema.decode_frames(picked), tf.float32)
+    frames = tf.ensure_shape(frames, [None, frame_size, frame_size, 3])
+    return tf.reshape(frames, tf.concat([tf.shape(indices), [frame_size, frame_size, 3]], 0))
+
+
+def _options(ds: tf.data.Dataset) -> tf.data.Dataset:
+    options = tf.data.Options()
+    # Single-worker MirroredStrategy splits batches; DATA is also safe for multi-worker
+    # with fewer files than workers (tensorflow #36846).
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA)
+    return ds.with_options(options)
+
+
+# --------------------------------------------------------------------------- public datasets
+
+
+def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any],
+                  global_batch: int) -> tf.data.Dataset:
+    """Endless, shuffled, augmented training batches (drop_remainder=True).
+
+    Yields:
+      (x, y): x `float32 [B, H, W, 3]` (frame model), `float32 [B, L, H, W, 3]`
+      (chunk models) in 0..255, or `float32 [B, L, D]` (features); y `int32 [B]`.
+    """
+    if global_batch < 1:
+        raise ValueError(f"global batch must be >= 1, got {global_batch}")
+    frame_size = int(manifest.get("frame_size", 0))
+    ops = () if cfg.features else augment_list(cfg.augment)
+    ds = _records(source_dir(cfg), manifest, "train", shuffle=True, seed=cfg.seed, repeat=True)
+    ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
+    seeds = tf.data.Dataset.random(seed=cfg.seed).batch(2)
+    ds = tf.data.Dataset.zip((ds, seeds))
+
+    def sample(rec, seed):
+        sample_seed, aug_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        if cfg.model == "frame":
+            idx = train_frame_indices(rec["num_frames"], cfg, sample_seed)
+        else:
+            idx = train_chunk_indices(rec["num_frames"], cfg, sample_seed)
+        x = _take(cfg, frame_size, rec["items"], idx)
+        if cfg.model == "frame":  # one draw per frame: each frame is its own clip
+            aug_seeds = tf.random.experimental.stateless_split(aug_seed, cfg.frames_per_video)
+            x = tf.map_fn(lambda a: augment_lib.augment_chunk(a[0][None], a[1], ops)[0],
+                          (x, aug_seeds), fn_output_signature=tf.float32) if ops else x
+            return x, tf.fill([cfg.frames_per_video], rec["label"])
+        if ops:
+            x = augment_lib.augment_chunk(x, aug_seed, ops)
+        return x, rec["label"]
+
+    ds = ds.map(sample, num_parallel_calls=AUTOTUNE)
+    if cfg.model == "frame":
+        ds = ds.unbatch().shuffle(_FRAME_SHUFFLE, seed=cfg.seed)
+    ds = ds.batch(global_batch, drop_remainder=True)
+    return _options(ds.prefetch(AUTOTUNE))
+
+
+def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str,
+                order: str) -> tf.data.Dataset:
+    """Unbatched evaluation clips as dicts (see `eval_examples`)."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    frame_size = int(manifest.get("frame_size", 0))
+    ds = _records(source_dir(cfg), manifest, split, shuffle=False, seed=cfg.seed, repeat=False)
+    ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
+
+    def clips(rec):
+        idx = eval_chunk_indices(rec["num_frames"], cfg)
+        idx = apply_order(idx, order, cfg.seed, rec["video_id"])
+        if cfg.model == "frame":
+            idx = tf.reshape(idx, [-1])
+        x = _take(cfg, frame_size, rec["items"], idx)
+        n = tf.shape(idx)[0]
+        return {"inputs": x, "label": tf.fill([n], rec["label"]),
+                "video_id": tf.fill([n], rec["video_id"])}
+
+    return ds.map(clips, num_parallel_calls=AUTOTUNE).unbatch()
+
+
+def eval_examples(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, batch: int,
+                  order: str = "natural") -> tf.data.Dataset:
+    """Every evaluation clip of every video of `split`, exactly once, in file order.
+
+    Yields:
+      dicts {"inputs": `float32 [B, H, W, 3]` (frame model, one frame per clip) or
+      `float32 [B, L, H, W, 3]` or `float32 [B, L, D]` (features), "label": `int32 [B]`,
+      "video_id": `string [B]`}; the last batch may be smaller.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+    ds = _eval_clips(cfg, manifest, split, order)
+    return _options(ds.batch(batch).prefetch(AUTOTUNE))
+
+
+def eval_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, global_batch: int,
+                 order: str = "natural") -> tf.data.Dataset:
+    """(x, y) batches of `eval_examples`, for validation inside `model.fit`."""
+    if global_batch < 1:
+        raise ValueError(f"global batch must be >= 1, got {global_batch}")
+    ds = _eval_clips(cfg, manifest, split, order).map(lambda d: (d["inputs"], d["label"]))
+    return _options(ds.batch(global_batch).prefetch(AUTOTUNE))
