@@ -8,7 +8,7 @@ import sys
 from pipeline import synth
 
 
-def _synth_parser() -> argparse.ArgumentParser:
+def build_synth_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="vidrec synth",
         description="Write a synthetic action dataset in exactly the HMDB51 layout: "
@@ -32,7 +32,7 @@ def _synth_parser() -> argparse.ArgumentParser:
 
 
 def synth_main(argv: list[str]) -> int:
-    args = _synth_parser().parse_args(argv)
+    args = build_synth_parser().parse_args(argv)
     try:
         cfg = synth.SynthConfig(
             out=args.out, classes=tuple(c for c in args.classes.split(",") if c),

@@ -24,6 +24,7 @@ This module imports TensorFlow but never Beam, so the trainer can use it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Mapping, Sequence
 
@@ -189,6 +190,19 @@ def read_manifest(data_dir: str) -> dict[str, Any]:
         raise ValueError(
             f"{path} has schema_version={version!r}; this vidrec reads {SCHEMA_VERSION}")
     return manifest
+
+
+def manifest_sha256(data_dir: str) -> str:
+    """Identity of the videos a data folder holds: sha256 of its manifest.json bytes.
+
+    A feature cache (`vidrec embed`) answers with its source conversion's hash,
+    so runs on cached embeddings compare with runs on the frames they came from.
+    """
+    path = f"{data_dir.rstrip('/')}/{MANIFEST_NAME}"
+    with tf.io.gfile.GFile(path, "rb") as f:
+        raw = f.read()
+    source = json.loads(raw).get("features", {}).get("source_manifest_sha256")
+    return source or hashlib.sha256(raw).hexdigest()
 
 
 def write_json(path: str, payload: Mapping[str, Any]) -> None:

@@ -57,7 +57,7 @@ class SynthConfig:
     frames: int = 16
     size: int = 32
     fps: float = 10.0
-    clips_per_film: int = 3
+    clips_per_film: int = 2
     seed: int = 0
 
     def __post_init__(self):

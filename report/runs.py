@@ -80,13 +80,18 @@ class Run:
     def predictions(self, order: str = "natural") -> Predictions:
         """Video-level predictions of the evaluation in `order`."""
         videos = sorted(self.evals[order]["videos"], key=lambda v: str(v["id"]))
-        k = len(self.eval["classes"])
+        classes = list(self.eval["classes"])
+        k = len(classes)
+
+        def index(label) -> int:  # the trainer writes class names; plain indices also work
+            return classes.index(label) if isinstance(label, str) else int(label)
+
         probs = np.array([v.get("probabilities") or [np.nan] * k for v in videos],
                          dtype=np.float64).reshape(len(videos), k)
         return Predictions(
             ids=[str(v["id"]) for v in videos],
-            labels=np.array([int(v["label"]) for v in videos], dtype=np.int64),
-            predicted=np.array([int(v["predicted"]) for v in videos], dtype=np.int64),
+            labels=np.array([index(v["label"]) for v in videos], dtype=np.int64),
+            predicted=np.array([index(v["predicted"]) for v in videos], dtype=np.int64),
             probabilities=probs,
         )
 

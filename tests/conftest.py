@@ -79,50 +79,17 @@ def write_dataset(out, videos_by_split, classes, frame_size, compression="none",
     return manifest
 
 
-def _synth_with_pipeline(root, classes, clips_per_class, frames, size):
-    """synth videos -> the real Beam conversion; returns the data dir or None if unavailable."""
-    from pipeline import synth
+def synth_dataset(root, classes, clips_per_class, frames, size):
+    """synth videos -> the real Beam conversion (`vidrec convert`); returns the data dir."""
+    from pipeline import beam_pipeline, synth
 
     synth.generate(synth.SynthConfig(out=f"{root}/raw", classes=classes,
                                      clips_per_class=clips_per_class, frames=frames, size=size))
-    try:
-        from pipeline import beam_pipeline
-    except ImportError:
-        return None
     out = f"{root}/data"
     code = beam_pipeline.main(["--videos", f"{root}/raw/videos", "--splits", f"{root}/raw/splits",
                                "--split", "1", "--output", out, "--frame-size", str(size)])
-    return out if code in (0, None) else None
-
-
-def _synth_with_schema(root, classes, clips_per_class, frames, size, seed=0):
-    """Fallback while the converter is not usable: render synth clips, write them directly."""
-    from pipeline import synth
-
-    cfg = synth.SynthConfig(out="", classes=classes, clips_per_class=clips_per_class,
-                            frames=frames, size=size)
-    by_split = {"train": [], "val": [], "test": []}
-    for label, name in enumerate(classes):
-        for k in range(clips_per_class):
-            rng = np.random.default_rng([seed, synth.ALL_CLASSES.index(name), k])
-            split = ("val", "test")[k % 2] if k % 4 in (0, 1) else "train"
-            by_split[split].append((f"{name}/clip_{k:03d}", label,
-                                    synth.render_clip(name, cfg, rng)))
-    write_dataset(f"{root}/data", by_split, classes, size)
-    return f"{root}/data"
-
-
-def synth_dataset(root, classes, clips_per_class, frames, size):
-    """Tries the real pipeline first; falls back to the schema writer."""
-    data_dir = None
-    try:
-        data_dir = _synth_with_pipeline(root, classes, clips_per_class, frames, size)
-    except Exception as err:  # noqa: BLE001 - the converter's own tests report its failures
-        import warnings
-
-        warnings.warn(f"beam_pipeline unusable ({err!r}); writing test data with the schema "
-                      "writer instead")
-    return data_dir or _synth_with_schema(root, classes, clips_per_class, frames, size)
+    assert code == 0, f"vidrec convert failed with exit code {code}"
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,14 @@ def test_embed_then_train_on_features(tiny_data, frame_run, tmp_path, capsys):
     result = evaluate.evaluate_run(cfg.out, split="val")
     assert result["num_videos"] == src["splits"]["val"]["videos"]
     assert result["data"]["data_dir"] == feats
+    # Same evaluation path and files as a run on frames: comparable by `vidrec compare`.
+    on_frames = evaluate.evaluate_run(frame_run, split="val")
+    assert set(result) == set(on_frames)
+    assert [v["id"] for v in result["videos"]] == [v["id"] for v in on_frames["videos"]]
+    assert result["data"]["manifest_sha256"] == on_frames["data"]["manifest_sha256"]
+    for run in (cfg.out, frame_run):
+        assert sorted(f for f in os.listdir(run) if f.startswith("eval_val")) == [
+            "eval_val.json", "eval_val.png"]
     # Embeddings equal the encoder's output on the decoded frames (float16 precision).
     first = next(iter(data.eval_examples(cfg, manifest, "val", batch=1)))["inputs"].numpy()
     frames_cfg = TrainConfig(data=tiny_data, out="/u", model="recurrent", chunk_length=4,

@@ -148,8 +148,7 @@ def train_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def evaluate_main(argv: list[str] | None = None) -> int:
-    """`vidrec evaluate RUN_DIR [--split] [--order] [--batch-size]`."""
+def build_evaluate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vidrec evaluate",
         description="Clip- and video-level accuracy of a run; writes RUN_DIR/eval_<split>.json "
@@ -161,6 +160,12 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                              "a model relies on temporal order")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="clips per batch (default: the run's)")
+    return parser
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    """`vidrec evaluate RUN_DIR [--split] [--order] [--batch-size]`."""
+    parser = build_evaluate_parser()
     args, code = _parse(parser, argv)
     if args is None:
         return code
@@ -176,8 +181,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def predict_main(argv: list[str] | None = None) -> int:
-    """`vidrec predict RUN_DIR VIDEO... [--top-k 5]`."""
+def build_predict_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vidrec predict",
         description="Top-k classes of raw video files, decoded exactly as `vidrec convert` "
@@ -186,6 +190,12 @@ def predict_main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir", help="a finished `vidrec train` run folder")
     parser.add_argument("videos", nargs="+", help="video files (local or gs://)")
     parser.add_argument("--top-k", type=int, default=5)
+    return parser
+
+
+def predict_main(argv: list[str] | None = None) -> int:
+    """`vidrec predict RUN_DIR VIDEO... [--top-k 5]`."""
+    parser = build_predict_parser()
     args, code = _parse(parser, argv)
     if args is None:
         return code
@@ -206,16 +216,22 @@ def predict_main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def embed_main(argv: list[str] | None = None) -> int:
-    """`vidrec embed --data DIR --encoder RUN_DIR --out FEATURES`."""
+def build_embed_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vidrec embed",
         description="Run a trained FRAME run's encoder once over every frame of every split "
-                    "and write a feature cache for `vidrec train --features`.")
+                    "and write a feature cache for `vidrec train --features` / `vidrec tune "
+                    "--features` (augmentation cannot apply to cached embeddings).")
     parser.add_argument("--data", required=True, help="folder written by `vidrec convert`")
     parser.add_argument("--encoder", required=True, help="a trained frame run folder")
     parser.add_argument("--out", required=True, help="the feature cache folder to write")
     parser.add_argument("--batch-size", type=int, default=64, help="frames per encoder batch")
+    return parser
+
+
+def embed_main(argv: list[str] | None = None) -> int:
+    """`vidrec embed --data DIR --encoder RUN_DIR --out FEATURES`."""
+    parser = build_embed_parser()
     args, code = _parse(parser, argv)
     if args is None:
         return code

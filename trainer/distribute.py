@@ -51,8 +51,16 @@ def _set_precision(cfg: TrainConfig, gpus: list) -> None:
         keras.mixed_precision.set_global_policy("float32")
 
 
+# One strategy per device set and process: two MirroredStrategy objects over the
+# same devices both number their collective instances from the same start, so
+# the second one's all-reduces collide with the first one's ("Shape mismatch in
+# the collective instance 100") when one process trains several models (the
+# demo, a resumed tuning search).
+_STRATEGIES: dict[tuple[str, ...], tf.distribute.Strategy] = {}
+
+
 def make_strategy(cfg: TrainConfig) -> tf.distribute.Strategy:
-    """The strategy a run trains under.
+    """The strategy a run trains under (one per device set and process).
 
     `cfg.devices` names the devices explicitly; otherwise `cfg.cpu_replicas` > 0
     mirrors over that many logical CPUs; otherwise all GPUs; otherwise the CPU.
@@ -71,4 +79,7 @@ def make_strategy(cfg: TrainConfig) -> tf.distribute.Strategy:
     else:
         devices = ["/cpu:0"]
     _set_precision(cfg, gpus if not cfg.cpu_replicas else [])
-    return tf.distribute.MirroredStrategy(devices)
+    key = tuple(devices)
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = tf.distribute.MirroredStrategy(devices)
+    return _STRATEGIES[key]

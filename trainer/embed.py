@@ -103,6 +103,7 @@ def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64) -> di
     result = {**manifest, "splits": splits, "compression": "none",
               "features": {"encoder_run": _absolute(encoder_run),
                            "dim": int(encoder.output.shape[-1]), "dtype": "float16",
-                           "source_data": _absolute(data_dir)}}
+                           "source_data": _absolute(data_dir),
+                           "source_manifest_sha256": schema.manifest_sha256(data_dir)}}
     schema.write_json(os.path.join(out, schema.MANIFEST_NAME), result)
     return result

@@ -6,7 +6,6 @@ prediction is the mean of its clips' softmax vectors.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -171,8 +170,7 @@ def evaluate_run(run_dir: str, split: str = "test", order: str = "natural",
         raise FileNotFoundError(f"{run_dir!r} has no model.keras: the run did not finish")
     src = data.source_dir(cfg)
     manifest = schema.read_manifest(src)
-    with open(os.path.join(src, schema.MANIFEST_NAME), "rb") as f:
-        manifest_sha = hashlib.sha256(f.read()).hexdigest()
+    manifest_sha = schema.manifest_sha256(src)
     model = keras.saving.load_model(model_path, compile=False)
     examples = data.eval_examples(cfg, manifest, split, batch_size or cfg.batch_size, order)
     probs, labels, ids = predict_clips(model, examples)

@@ -1,0 +1,63 @@
+"""Every command in the README parses with the project's own parsers, and the walkthrough's
+commands are the ones `vidrec demo` runs (so the demo exercises them)."""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from pipeline import beam_pipeline
+from pipeline import cli as pipeline_cli
+from report import cli as report_cli
+from trainer import cli as trainer_cli
+from tuning import cli as tuning_cli
+from vidrec import cli, demo
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _parse_train(argv):
+    trainer_cli.config_from_args(trainer_cli.build_train_parser().parse_args(argv))
+
+
+PARSERS = {
+    "synth": lambda a: pipeline_cli.build_synth_parser().parse_args(a),
+    "convert": beam_pipeline.parse_args,
+    "train": _parse_train,
+    "evaluate": lambda a: trainer_cli.build_evaluate_parser().parse_args(a),
+    "predict": lambda a: trainer_cli.build_predict_parser().parse_args(a),
+    "embed": lambda a: trainer_cli.build_embed_parser().parse_args(a),
+    "tune": lambda a: tuning_cli.build_parser().parse_args(a),
+    "compare": lambda a: report_cli.build_parser().parse_args(a),
+    "demo": lambda a: demo.build_parser().parse_args(a),
+}
+
+
+def _blocks():
+    return re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def _commands(block):
+    for line in block.splitlines():
+        line = line.split("#")[0].strip() if " #" in line else line.strip()
+        if line.startswith("vidrec "):
+            yield shlex.split(line)[1:]
+
+
+def test_every_readme_command_parses():
+    commands = [c for b in _blocks() for c in _commands(b)]
+    assert len(commands) >= 15
+    assert set(PARSERS) == set(cli.COMMANDS)
+    for argv in commands:
+        assert argv[0] in PARSERS, f"README uses unknown command {argv[0]!r}"
+        PARSERS[argv[0]](argv[1:])  # raises / exits on a flag the code does not know
+
+
+@pytest.mark.parametrize("block_index", [1])
+def test_walkthrough_is_what_the_demo_runs(block_index):
+    walkthrough = list(_commands(_blocks()[block_index]))
+    demo_cmds = demo.commands("demo_out", demo.DemoSettings())
+    for argv in walkthrough:
+        assert any(argv[0] == d[0] and set(argv) <= set(d) for d in demo_cmds), (
+            f"README command `vidrec {' '.join(argv)}` is not run by `vidrec demo`")

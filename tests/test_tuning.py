@@ -1,0 +1,122 @@
+"""`vidrec tune`: a tiny search over 2 logical replicas, resume, HParams logs, errors."""
+
+import csv
+import dataclasses
+import glob
+import json
+import os
+
+import keras_tuner
+import pytest
+import tensorflow as tf
+
+from trainer import distribute
+from trainer.config import TrainConfig
+from tuning import cli as tune_cli
+from tuning import hypermodel, search, space
+
+pytestmark = pytest.mark.slow
+
+TINY_SPACE = space.SearchSpace(rnn_types=("lstm", "gru"), hidden=(4, 8), chunk_length=(2, 4),
+                               chunk_step=2, learning_rate=(1e-3, 3e-3), dropout=(0.0, 0.2))
+
+
+def _cfg(data, out, **kw):
+    base = TrainConfig(data=data, out=f"{out}/unused", model="recurrent", epochs=1,
+                       batch_size=2, eval_chunks=2, cpu_replicas=2, augment="none",
+                       head_units=(8, 8))
+    return search.TuneConfig(base=base, space=TINY_SPACE, out=out, max_trials=3, **kw)
+
+
+def _strategy():
+    return distribute.make_strategy(TrainConfig(data="", out="", cpu_replicas=2))
+
+
+def _hparams_trials(log_root):
+    """Trial ids whose event files hold an HParams summary (read back from the files)."""
+    found = set()
+    for trial_dir in glob.glob(f"{log_root}/*/execution0"):
+        for path in glob.glob(f"{trial_dir}/**/events.out.tfevents*", recursive=True):
+            for event in tf.compat.v1.train.summary_iterator(path):
+                if any(v.metadata.plugin_data.plugin_name == "hparams"
+                       for v in event.summary.value):
+                    found.add(os.path.basename(os.path.dirname(trial_dir)))
+    return found
+
+
+def test_search_three_trials_two_replicas(tiny_data, tmp_path):
+    out = str(tmp_path / "tune")
+    result = search.search(_cfg(tiny_data, out), _strategy())
+
+    with open(f"{out}/trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    assert {r["status"] for r in rows} == {"COMPLETED"}
+    assert all(r["rnn"] in ("lstm", "gru") and 2 <= int(r["chunk_length"]) <= 4 for r in rows)
+    assert _hparams_trials(f"{out}/tensorboard") == {r["trial"] for r in rows}
+
+    evaluation = json.load(open(f"{out}/best/eval_test.json"))
+    assert evaluation["model"] == "recurrent"
+    assert evaluation["config"]["chunk_length"] == result["best_hp"]["chunk_length"]
+    assert evaluation["config"]["rnn"] == result["best_hp"]["rnn"]
+    assert os.path.exists(f"{out}/best/model.keras")
+
+
+def test_killed_search_resumes_without_repeating_trials(tiny_data, tmp_path, monkeypatch):
+    out = str(tmp_path / "tune")
+    fitted = []
+    real_fit = hypermodel.RecurrentHyperModel.fit
+
+    def dying_fit(self, hp, model, *args, **kwargs):
+        if len(fitted) == 1:  # the process dies during the second trial
+            raise keras_tuner.errors.FatalError("killed")
+        fitted.append(dict(hp.values))
+        return real_fit(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(hypermodel.RecurrentHyperModel, "fit", dying_fit)
+    with pytest.raises(keras_tuner.errors.FatalError):
+        search.search(_cfg(tiny_data, out, retrain_best=False), _strategy())
+    assert len(fitted) == 1
+
+    monkeypatch.setattr(hypermodel.RecurrentHyperModel, "fit",
+                        lambda self, *a, **k: fitted.append("resumed") or real_fit(self, *a, **k))
+    result = search.search(_cfg(tiny_data, out, retrain_best=False), _strategy())
+    # the finished trial is not repeated: the interrupted one restarts, then one more
+    assert fitted[1:] == ["resumed", "resumed"]
+    assert [r["status"] for r in result["rows"]].count("COMPLETED") == 3
+
+
+def test_failed_trial_is_recorded_and_search_goes_on(tiny_data, tmp_path, monkeypatch):
+    out = str(tmp_path / "tune")
+    real_fit = hypermodel.RecurrentHyperModel.fit
+    calls = []
+
+    def sometimes_nan(self, hp, model, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise keras_tuner.errors.FailedTrialError("loss became nan at batch 0")
+        return real_fit(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(hypermodel.RecurrentHyperModel, "fit", sometimes_nan)
+    result = search.search(_cfg(tiny_data, out, retrain_best=False), _strategy())
+    statuses = [r["status"] for r in result["rows"]]
+    assert statuses.count("FAILED") == 1 and statuses.count("COMPLETED") == 2
+    failed = next(r for r in result["rows"] if r["status"] == "FAILED")
+    assert "loss became nan" in failed["reason"]
+
+
+def test_bad_ranges_are_errors_before_anything_runs(tiny_data, tmp_path, capsys):
+    with pytest.raises(ValueError, match="min 64 > max 8"):
+        space.space_from_flags(rnn_types="lstm", bidirectional="false", hidden="64:8",
+                               chunk="2:4", chunk_step=1, lr="1e-3:1e-2", dropout="0:0.1")
+    too_long = dataclasses.replace(TINY_SPACE, chunk_length=(2, 40))
+    cfg = dataclasses.replace(_cfg(tiny_data, str(tmp_path / "t")), space=too_long)
+    with pytest.raises(ValueError, match="exceeds what the data allows"):
+        search.search(cfg, _strategy())
+    assert not os.path.exists(tmp_path / "t")
+
+    code = tune_cli.main(["--data", tiny_data, "--out", str(tmp_path / "t2"),
+                          "--chunk-range", "2:99", "--cpu-replicas", "2"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vidrec tune: error:") and "99" in err and len(err.splitlines()) == 1

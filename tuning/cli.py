@@ -1,0 +1,108 @@
+"""Entry point of `vidrec tune`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from trainer import cli as trainer_cli
+
+DESCRIPTION = """\
+KerasTuner search over the recurrent model: RNN type (lstm, gru, simple,
+optionally bidirectional), hidden size (log scale), chunk length (a data
+hyperparameter: each trial builds its own tf.data input), learning rate and
+dropout. Every trial runs under the trainer's distribution strategy with the
+global batch = --batch-size x replicas, reports the video-level validation
+accuracy (never the test split), and logs scalars + hyperparameters to
+TensorBoard's HParams dashboard (tensorboard --logdir OUT/tensorboard).
+Restarting with the same --out resumes without repeating finished trials
+(an interrupted trial restarts from epoch 0); --fresh starts over. At the end
+the best trials are printed and written to OUT/trials.csv, and the best
+configuration is retrained with `vidrec train` into OUT/best and evaluated on
+the test split (OUT/best/eval_test.json). Failed trials (out of memory, NaN
+loss) are recorded with their reason and the search goes on.
+
+Make trials cheap: with a frozen encoder, cache its embeddings once
+(`vidrec embed`) and pass --features; augmentation cannot apply to cached
+embeddings.
+
+The trainer's flags below (--data, --encoder, --weights, --init-from,
+--cpu-replicas, --batch-size, --epochs (per trial), ...) mean what they mean
+for `vidrec train`; --out is the search folder.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vidrec tune", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    trainer_cli.add_train_flags(p)
+    p.set_defaults(model="recurrent")
+    g = p.add_argument_group("search")
+    g.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband"),
+                   help="KerasTuner oracle (default %(default)s)")
+    g.add_argument("--max-trials", type=int, default=6,
+                   help="trials to run in total, counting resumed ones (default %(default)s)")
+    g.add_argument("--objective", default="val_video_accuracy",
+                   choices=("val_video_accuracy", "val_accuracy"),
+                   help="validation metric to maximise: video level (softmax averaged "
+                   "over a video's chunks) or clip level (default %(default)s)")
+    g.add_argument("--rnn-types", default="lstm,gru,simple",
+                   help="RNN types to try (default %(default)s)")
+    g.add_argument("--bidirectional-choices", default="false,true",
+                   help="bidirectional values to try (default %(default)s)")
+    g.add_argument("--hidden-range", default="32:1024",
+                   help="hidden size MIN:MAX, log scale (default %(default)s)")
+    g.add_argument("--chunk-range", default=None,
+                   help="chunk length MIN:MAX in frames (default 4:32, clipped to what the "
+                   "longest video allows; an explicit MAX beyond it is an error)")
+    g.add_argument("--chunk-step", type=int, default=4,
+                   help="chunk length step (default %(default)s)")
+    g.add_argument("--lr-range", default="1e-4:1e-2",
+                   help="learning rate MIN:MAX, log scale (default %(default)s)")
+    g.add_argument("--dropout-range", default="0.0:0.5",
+                   help="head dropout MIN:MAX (default %(default)s)")
+    g.add_argument("--max-failed-trials", type=int, default=3,
+                   help="stop after this many consecutive failed trials (default %(default)s)")
+    g.add_argument("--fresh", action="store_true",
+                   help="discard the saved search state in --out and start over")
+    g.add_argument("--no-retrain", action="store_true",
+                   help="skip retraining and evaluating the best configuration")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        base = trainer_cli.config_from_args(args)
+        from pipeline import schema
+        from trainer import data
+        from tuning import search, space
+
+        manifest = schema.read_manifest(data.source_dir(base))
+        chunk = args.chunk_range
+        if chunk is None:
+            limit = data.max_chunk_length(manifest, base.frame_stride)
+            chunk = f"{min(4, limit)}:{min(32, limit)}"
+        search_space = space.space_from_flags(
+            rnn_types=args.rnn_types, bidirectional=args.bidirectional_choices,
+            hidden=args.hidden_range, chunk=chunk, chunk_step=args.chunk_step,
+            lr=args.lr_range, dropout=args.dropout_range)
+        cfg = search.TuneConfig(
+            base=base, space=search_space, out=args.out, tuner=args.tuner,
+            max_trials=args.max_trials, objective=args.objective, fresh=args.fresh,
+            retrain_best=not args.no_retrain, max_failed_trials=args.max_failed_trials)
+        search.validate(cfg)
+        from trainer import distribute
+
+        distribute.configure_devices(base.cpu_replicas)
+        strategy = distribute.make_strategy(base)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"vidrec tune: error: {e}", file=sys.stderr)
+        return 2
+    result = search.search(cfg, strategy)
+    if result["best_eval"]:
+        ev = result["best_eval"]
+        print(f"best configuration {result['best_hp']}\n"
+              f"test: video top-1 {ev['video_top1']:.3f}, clip top-1 {ev['clip_top1']:.3f} "
+              f"-> {args.out}/best/eval_test.json")
+    return 0

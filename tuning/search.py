@@ -1,0 +1,153 @@
+"""`tuning.search`: run a KerasTuner search, tabulate the trials, retrain and evaluate the best.
+
+Layout of the search folder OUT::
+
+    OUT/search_config.json     the resolved trainer config and search space
+    OUT/search/                KerasTuner's project (oracle state, trials): resume lives here
+    OUT/tensorboard/<trial>/   per-trial scalars + HParams (tensorboard --logdir OUT/tensorboard)
+    OUT/trials.csv             every trial: status, values, score, failure reason
+    OUT/tensorboard/best/      the retrained best run's logs, beside the trials
+    OUT/best/                  the best configuration retrained by `trainer.train.train`,
+                               with eval_test.json from `trainer.evaluate.evaluate_run`
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from typing import Any
+
+import keras
+import keras_tuner
+import tensorflow as tf
+
+from pipeline import schema
+from trainer import data, evaluate, train
+from trainer.config import TrainConfig
+from tuning.hypermodel import VIDEO_OBJECTIVE, RecurrentHyperModel
+from tuning.space import SearchSpace
+
+TUNERS = ("random", "bayesian", "hyperband")
+PROJECT_NAME = "search"  # stable, so a restarted search finds its own state
+HP_COLUMNS = ("rnn", "bidirectional", "hidden", "chunk_length", "learning_rate", "dropout")
+
+
+@dataclasses.dataclass(frozen=True)
+class TuneConfig:
+    """How the search runs (the trainer's own flags live in `base`)."""
+
+    base: TrainConfig
+    space: SearchSpace
+    out: str
+    tuner: str = "random"
+    max_trials: int = 6
+    objective: str = VIDEO_OBJECTIVE
+    fresh: bool = False
+    retrain_best: bool = True
+    max_failed_trials: int = 3
+
+    def __post_init__(self):
+        if self.tuner not in TUNERS:
+            raise ValueError(f"--tuner must be one of {TUNERS}, got {self.tuner!r}")
+        if self.max_trials < 1:
+            raise ValueError(f"--max-trials must be >= 1, got {self.max_trials}")
+        if self.base.model == "frame":
+            raise ValueError("vidrec tune searches the recurrent model; --model frame makes no "
+                             "sense here")
+
+
+def _make_tuner(cfg: TuneConfig, hypermodel, strategy) -> keras_tuner.Tuner:
+    objective = keras_tuner.Objective(cfg.objective, direction="max")
+    common = dict(hypermodel=hypermodel, objective=objective, directory=cfg.out,
+                  project_name=PROJECT_NAME, overwrite=cfg.fresh, seed=cfg.base.seed,
+                  distribution_strategy=strategy,
+                  max_consecutive_failed_trials=cfg.max_failed_trials)
+    if cfg.tuner == "hyperband":
+        return keras_tuner.Hyperband(max_epochs=cfg.base.epochs, factor=3, **common)
+    if cfg.tuner == "bayesian":
+        return keras_tuner.BayesianOptimization(max_trials=cfg.max_trials, **common)
+    return keras_tuner.RandomSearch(max_trials=cfg.max_trials, **common)
+
+
+def trial_rows(tuner: keras_tuner.Tuner) -> list[dict[str, Any]]:
+    """One row per trial, best first: id, status, score, values, failure reason."""
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        values = trial.hyperparameters.values
+        reason = ""
+        if trial.message:
+            lines = [ln for ln in str(trial.message).strip().splitlines() if ln.strip()]
+            reason = lines[-1] if lines else ""
+        rows.append({"trial": trial.trial_id, "status": trial.status, "score": trial.score,
+                     **{k: values.get(k) for k in HP_COLUMNS}, "reason": reason})
+    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["trial"]))
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]], limit: int = 10) -> str:
+    """A fixed-width text table of the best `limit` trials."""
+    head = ("trial", "status", "score") + HP_COLUMNS
+    def cell(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return "-" if v is None else str(v)
+    body = [[cell(r[k]) for k in head] for r in rows[:limit]]
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
+              for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths)) for b in body]
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[dict[str, Any]], path: str) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["trial", "status", "score", *HP_COLUMNS, "reason"])
+    writer.writeheader()
+    writer.writerows(rows)
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(buf.getvalue())
+
+
+def validate(cfg: TuneConfig) -> dict[str, Any]:
+    """Checks the data and the ranges before anything runs; returns the manifest."""
+    manifest = schema.read_manifest(data.source_dir(cfg.base))
+    max_chunk = data.max_chunk_length(manifest, cfg.base.frame_stride)
+    cfg.space.check_chunk_limit(max_chunk, cfg.base.frame_stride)
+    return manifest
+
+
+def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
+    """Runs (or resumes) the search, writes trials.csv, retrains and evaluates the best.
+
+    Returns:
+      {"rows": trial rows, "best_hp": values, "best_eval": eval dict or None}.
+    """
+    manifest = validate(cfg)
+    out = cfg.out.rstrip("/")
+    tf.io.gfile.makedirs(out)
+    schema.write_json(f"{out}/search_config.json", {
+        "tuner": cfg.tuner, "max_trials": cfg.max_trials, "epochs": cfg.base.epochs,
+        "objective": cfg.objective, "space": dataclasses.asdict(cfg.space),
+        "base": cfg.base.to_dict()})
+    hypermodel = RecurrentHyperModel(cfg.base, cfg.space, manifest,
+                                     strategy.num_replicas_in_sync, cfg.objective)
+    tuner = _make_tuner(cfg, hypermodel, strategy)
+    tuner.search(epochs=cfg.base.epochs,
+                 callbacks=[keras.callbacks.TensorBoard(log_dir=f"{out}/tensorboard")])
+    rows = trial_rows(tuner)
+    write_csv(rows, f"{out}/trials.csv")
+    print(f"\nbest trials ({cfg.objective}):\n{format_table(rows)}\n"
+          f"all trials: {out}/trials.csv")
+    done = [r for r in rows if r["score"] is not None]
+    if not done:
+        raise RuntimeError(f"no trial finished; see the reasons in {out}/trials.csv")
+    best_hp = tuner.get_best_hyperparameters(1)[0]
+    result = {"rows": rows, "best_hp": dict(best_hp.values), "best_eval": None}
+    if cfg.retrain_best:
+        best_cfg = hypermodel.trial_config(best_hp, out=f"{out}/best",
+                                           log_root=f"{out}/tensorboard")
+        print(f"retraining the best configuration into {out}/best")
+        train.train(best_cfg, strategy)
+        result["best_eval"] = evaluate.evaluate_run(f"{out}/best", split="test")
+    return result
