@@ -37,8 +37,8 @@ class _Epochs(keras.callbacks.Callback):
 def trained(tiny_data, tmp_path_factory):
     """A recurrent run on 2 logical CPU replicas, shared by the checks below."""
     out = str(tmp_path_factory.mktemp("runs") / "rec")
-    cfg = TrainConfig(data=tiny_data, out=out, model="recurrent", epochs=3, steps_per_epoch=6,
-                      learning_rate=3e-3, augment="none", cpu_replicas=2, **SMALL)
+    cfg = TrainConfig(data=tiny_data, out=out, model="recurrent", epochs=3, steps_per_epoch=12,
+                      learning_rate=1e-2, augment="none", cpu_replicas=2, **SMALL)
     return cfg, train.train(cfg)
 
 

@@ -29,15 +29,15 @@ ORDER_ONLY = "grow,shrink,fade_in,fade_out,move_up,move_down"
 class DemoSettings:
     """Sizes of one demo run."""
 
-    clips_per_class: int = 24
+    clips_per_class: int = 32
     frames: int = 16
     size: int = 32
-    frame_epochs: int = 8
-    epochs: int = 12
+    frame_epochs: int = 20
+    epochs: int = 25
     chunk_length: int = 8
     eval_chunks: int = 3
-    tune_trials: int = 3
-    tune_epochs: int = 6
+    tune_trials: int = 4
+    tune_epochs: int = 10
     batch_size: int = 8
     cpu_replicas: int = 2
     encoder: str = "small_cnn"
