@@ -33,11 +33,12 @@ class DemoSettings:
     frames: int = 16
     size: int = 32
     frame_epochs: int = 20
-    epochs: int = 25
+    epochs: int = 40
+    patience: int = 12
     chunk_length: int = 8
     eval_chunks: int = 3
     tune_trials: int = 4
-    tune_epochs: int = 10
+    tune_epochs: int = 12
     batch_size: int = 8
     cpu_replicas: int = 2
     encoder: str = "small_cnn"
@@ -45,7 +46,7 @@ class DemoSettings:
     check: bool = True
 
 
-SMALLEST = DemoSettings(clips_per_class=6, frames=8, size=32, frame_epochs=1, epochs=1,
+SMALLEST = DemoSettings(clips_per_class=6, frames=8, size=32, frame_epochs=1, epochs=1, patience=1,
                         chunk_length=4, eval_chunks=2, tune_trials=2, tune_epochs=1,
                         batch_size=4, check=False)
 REAL_DATA = DemoSettings(frame_epochs=15, epochs=15, chunk_length=16, eval_chunks=5,
@@ -70,7 +71,7 @@ def commands(out: str, s: DemoSettings, videos: str | None = None,
     replicas = ["--cpu-replicas", str(s.cpu_replicas)] if s.cpu_replicas else []
     common = ["--data", data, "--encoder", s.encoder, "--weights", s.weights,
               "--batch-size", str(s.batch_size), "--chunk-length", str(s.chunk_length),
-              "--eval-chunks", str(s.eval_chunks), *replicas]
+              "--eval-chunks", str(s.eval_chunks), "--patience", str(s.patience), *replicas]
     cmds = []
     if videos is None:
         cmds.append(["synth", raw, "--clips-per-class", str(s.clips_per_class),
