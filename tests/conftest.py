@@ -10,6 +10,18 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+def opencv_frame_count(path: str) -> int:
+    """Frames of a video as a bare OpenCV loop decodes them: the oracle the pipeline must match."""
+    import cv2
+
+    capture = cv2.VideoCapture(path)
+    n = 0
+    while capture.read()[0]:
+        n += 1
+    capture.release()
+    return n
+
+
 @pytest.fixture(autouse=True)
 def _seeds():
     random.seed(0)

@@ -6,10 +6,10 @@ import os
 import re
 import shutil
 
-import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import opencv_frame_count
 
 from pipeline import beam_pipeline, schema, splits, synth, video
 
@@ -35,15 +35,6 @@ def _records(out, split, compression=None):
     files = sorted(glob.glob(schema.shard_pattern(out, split)))
     ds = tf.data.TFRecordDataset(files, compression_type=compression).map(schema.parse_video)
     return [(ctx, frames) for ctx, frames in ds]
-
-
-def _opencv_count(path):
-    capture = cv2.VideoCapture(path)
-    n = 0
-    while capture.read()[0]:
-        n += 1
-    capture.release()
-    return n
 
 
 def _split_ids(root, split=1):
@@ -76,7 +67,7 @@ def test_end_to_end_matches_manifest_opencv_and_splits(dataset, tmp_path):
             source = ctx[schema.SOURCE_PATH_KEY].numpy().decode()
             label = ctx[schema.LABEL_TEXT_KEY].numpy().decode()
             assert CLASSES[int(ctx[schema.LABEL_INDEX_KEY])] == label
-            assert int(ctx[schema.NUM_FRAMES_KEY]) == len(frames) == _opencv_count(source)
+            assert int(ctx[schema.NUM_FRAMES_KEY]) == len(frames) == opencv_frame_count(source)
             assert schema.decode_frames(frames).shape == (len(frames), 32, 32, 3)
             official = ids[os.path.basename(source)]
             assert official == (2 if split == "test" else 1)  # val only from official train

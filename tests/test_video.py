@@ -1,9 +1,9 @@
 """`pipeline.video.decode`: frame counts, resampling, colour order and per-video failures."""
 
-import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import opencv_frame_count
 
 from pipeline import video
 
@@ -19,22 +19,13 @@ def clip(tmp_path):
     return path
 
 
-def _opencv_count(path: str) -> int:
-    capture = cv2.VideoCapture(path)
-    n = 0
-    while capture.read()[0]:
-        n += 1
-    capture.release()
-    return n
-
-
 def _rgb(jpeg: bytes) -> np.ndarray:
     return tf.io.decode_jpeg(jpeg, channels=3).numpy()
 
 
 def test_frame_count_is_what_opencv_decodes(clip):
     decoded = video.decode(clip, video.DecodeOptions(frame_size=16, min_frames=1))
-    assert len(decoded.jpegs) == decoded.decoded_frames == _opencv_count(clip) == 12
+    assert len(decoded.jpegs) == decoded.decoded_frames == opencv_frame_count(clip) == 12
     assert decoded.fps == pytest.approx(10.0) and decoded.native_fps == pytest.approx(10.0)
     assert _rgb(decoded.jpegs[0]).shape == (16, 16, 3)
 

@@ -42,12 +42,17 @@ def chunk_span(cfg: TrainConfig) -> int:
     return (cfg.chunk_length - 1) * cfg.frame_stride + 1
 
 
+def longest_video(manifest: Mapping[str, Any]) -> int:
+    """Frames of the longest video in any split of the manifest (0 when empty)."""
+    return max((s.get("max_frames", 0) for s in manifest.get("splits", {}).values()),
+               default=0)
+
+
 def max_chunk_length(manifest: Mapping[str, Any], frame_stride: int = 1) -> int:
     """The longest chunk_length whose span fits the longest video of the manifest."""
     if frame_stride < 1:
         raise ValueError(f"frame_stride must be >= 1, got {frame_stride}")
-    longest = max((s.get("max_frames", 0) for s in manifest.get("splits", {}).values()),
-                  default=0)
+    longest = longest_video(manifest)
     return max(0, (longest - 1) // frame_stride + 1) if longest else 0
 
 
@@ -63,8 +68,7 @@ def validate(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: int | 
     Raises:
       ValueError: with the offending numbers.
     """
-    lengths = [s.get("max_frames", 0) for s in manifest.get("splits", {}).values()]
-    longest = max(lengths, default=0)
+    longest = longest_video(manifest)
     span = chunk_span(cfg)
     if span > longest:
         raise ValueError(

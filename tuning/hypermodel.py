@@ -16,10 +16,9 @@ from typing import Any
 
 import keras
 import keras_tuner
-import numpy as np
 import tensorflow as tf
 
-from trainer import data, train
+from trainer import data, evaluate, train
 from trainer.config import TrainConfig
 from tuning.space import SearchSpace
 
@@ -35,20 +34,13 @@ class VideoAccuracy(keras.callbacks.Callback):
     def __init__(self, cfg: TrainConfig, manifest: dict, batch: int):
         super().__init__()
         self._examples = data.eval_examples(cfg, manifest, "val", batch, "natural")
+        self._classes = manifest["classes"]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        probs, labels, ids = [], [], []
-        for batch in self._examples:
-            probs.append(np.asarray(self.model(batch["inputs"], training=False)))
-            labels.append(batch["label"].numpy())
-            ids.append(batch["video_id"].numpy())
-        probs, labels, ids = np.concatenate(probs), np.concatenate(labels), np.concatenate(ids)
-        _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-        sums = np.zeros((len(first), probs.shape[1]))
-        np.add.at(sums, inverse, probs)
-        accuracy = float(np.mean(sums.argmax(1) == labels[first]))
+        probs, labels, ids = evaluate.predict_clips(self.model, self._examples)
+        metrics = evaluate.compute_metrics(probs, labels, ids, self._classes)
         if logs is not None:
-            logs[VIDEO_OBJECTIVE] = accuracy
+            logs[VIDEO_OBJECTIVE] = metrics["video_top1"]
 
 
 class FailOnNaN(keras.callbacks.Callback):

@@ -49,18 +49,16 @@ class DemoSettings:
 SMALLEST = DemoSettings(clips_per_class=6, frames=8, size=32, frame_epochs=1, epochs=1, patience=1,
                         chunk_length=4, eval_chunks=2, tune_trials=2, tune_epochs=1,
                         batch_size=4, check=False)
-REAL_DATA = DemoSettings(frame_epochs=15, epochs=15, chunk_length=16, eval_chunks=5,
+REAL_DATA = DemoSettings(size=128, frame_epochs=15, epochs=15, chunk_length=16, eval_chunks=5,
                          tune_trials=20, tune_epochs=8, batch_size=16, cpu_replicas=0,
                          encoder="vgg16", weights="imagenet", check=False)
 
 
-def _run(argv: list[str], log: list[tuple[str, float]]) -> None:
+def _run(argv: list[str]) -> None:
     print(f"\n$ vidrec {' '.join(argv)}", flush=True)
-    start = time.time()
     code = cli.main(argv)
     if code:
         raise SystemExit(f"vidrec demo: `vidrec {' '.join(argv)}` failed with exit code {code}")
-    log.append((argv[0], time.time() - start))
 
 
 def commands(out: str, s: DemoSettings, videos: str | None = None,
@@ -73,13 +71,13 @@ def commands(out: str, s: DemoSettings, videos: str | None = None,
               "--batch-size", str(s.batch_size), "--chunk-length", str(s.chunk_length),
               "--eval-chunks", str(s.eval_chunks), "--patience", str(s.patience), *replicas]
     cmds = []
-    if videos is None:
+    synthetic = videos is None
+    if synthetic:
         cmds.append(["synth", raw, "--clips-per-class", str(s.clips_per_class),
                      "--frames", str(s.frames), "--size", str(s.size)])
         videos, splits = f"{raw}/videos", f"{raw}/splits"
-    size = str(s.size if videos.startswith(raw) else 128)
     cmds.append(["convert", "--videos", videos, "--splits", splits, "--split", "1",
-                 "--output", data, "--frame-size", size])
+                 "--output", data, "--frame-size", str(s.size)])
     cmds.append(["train", *common, "--model", "frame", "--out", f"{runs}/frame",
                  "--epochs", str(s.frame_epochs)])
     cmds.append(["embed", "--data", data, "--encoder", f"{runs}/frame", "--out", feats])
@@ -95,7 +93,7 @@ def commands(out: str, s: DemoSettings, videos: str | None = None,
             cmds.append(["evaluate", run, "--order", order])
     report = ["compare", f"{runs}/frame", f"{runs}/pooled", f"{runs}/recurrent",
               f"{out}/tune/best", "--out", f"{out}/report"]
-    if videos.startswith(raw):
+    if synthetic:
         report += ["--order-classes", ORDER_ONLY]
     cmds.append(report)
     return cmds
@@ -137,12 +135,11 @@ def main(argv: list[str]) -> int:
         p.error("--videos and --splits go together")
     settings = REAL_DATA if args.videos else (SMALLEST if args.smallest else DemoSettings())
     out = args.out.rstrip("/")
-    log: list[tuple[str, float]] = []
     start = time.time()
     cmds = commands(out, settings, args.videos, args.splits)
     for i, argv_i in enumerate(cmds, 1):
         print(f"\n[{i}/{len(cmds)}] {time.time() - start:6.0f}s", end="")
-        _run(argv_i, log)
+        _run(argv_i)
     with open(f"{out}/report/summary.json") as f:
         summary = json.load(f)
     print(f"\n{'=' * 70}\n{summary['headline']}\n\nreport: {out}/report/report.md\n"
