@@ -6,32 +6,11 @@ import shlex
 from pathlib import Path
 
 import pytest
+from cli_parsers import PARSERS
 
-from pipeline import beam_pipeline
-from pipeline import cli as pipeline_cli
-from report import cli as report_cli
-from trainer import cli as trainer_cli
-from tuning import cli as tuning_cli
 from vidrec import cli, demo
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def _parse_train(argv):
-    trainer_cli.config_from_args(trainer_cli.build_train_parser().parse_args(argv))
-
-
-PARSERS = {
-    "synth": lambda a: pipeline_cli.build_synth_parser().parse_args(a),
-    "convert": beam_pipeline.parse_args,
-    "train": _parse_train,
-    "evaluate": lambda a: trainer_cli.build_evaluate_parser().parse_args(a),
-    "predict": lambda a: trainer_cli.build_predict_parser().parse_args(a),
-    "embed": lambda a: trainer_cli.build_embed_parser().parse_args(a),
-    "tune": lambda a: tuning_cli.build_parser().parse_args(a),
-    "compare": lambda a: report_cli.build_parser().parse_args(a),
-    "demo": lambda a: demo.build_parser().parse_args(a),
-}
 
 
 def _blocks():

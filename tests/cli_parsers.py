@@ -1,0 +1,53 @@
+"""Every `vidrec` subcommand's own argument parser, for tests that check commands written in
+docs and config files (README.md, cloudbuild.yaml, Dockerfile) against the code.
+
+`parse(argv)` raises or exits on a flag or value the code does not accept.
+"""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline import beam_pipeline
+from pipeline import cli as pipeline_cli
+from report import cli as report_cli
+from trainer import cli as trainer_cli
+from tuning import cli as tuning_cli
+from vidrec import demo
+
+
+def _parse_train(argv):
+    trainer_cli.config_from_args(trainer_cli.build_train_parser().parse_args(argv))
+
+
+def _parse_tune(argv):
+    trainer_cli.config_from_args(tuning_cli.build_parser().parse_args(argv))
+
+
+def _parse_convert(argv):
+    """App flags by the pipeline's parser; the rest must be options some Beam class defines
+    (Beam itself only logs and drops an unknown one, e.g. a misspelt --temp_location)."""
+    _, options = beam_pipeline.parse_args(argv)
+    known = set(PipelineOptions([]).get_all_options())
+    unknown = set(options.get_all_options(retain_unknown_options=True)) - known
+    assert not unknown, f"`vidrec convert` passes Beam options no Beam class defines: {unknown}"
+
+
+PARSERS = {
+    "synth": lambda a: pipeline_cli.build_synth_parser().parse_args(a),
+    "convert": _parse_convert,
+    "train": _parse_train,
+    "evaluate": lambda a: trainer_cli.build_evaluate_parser().parse_args(a),
+    "predict": lambda a: trainer_cli.build_predict_parser().parse_args(a),
+    "embed": lambda a: trainer_cli.build_embed_parser().parse_args(a),
+    "tune": _parse_tune,
+    "compare": lambda a: report_cli.build_parser().parse_args(a),
+    "demo": lambda a: demo.build_parser().parse_args(a),
+}
+
+
+def parse(argv: list[str]) -> None:
+    """Parses `vidrec ARGV...` (without the leading `vidrec`) as the program would."""
+    assert argv, "a bare `vidrec`"
+    assert argv[0] in PARSERS, f"unknown command {argv[0]!r}"
+    PARSERS[argv[0]](argv[1:])

@@ -1,0 +1,382 @@
+"""cloudbuild.yaml and the Dockerfile say what the code accepts: every `vidrec` command in them
+parses with the project's own parsers, every file they copy or reference exists, every
+substitution they use is declared (and every declared one used), and the image matches the
+Beam/Python versions that submit Dataflow jobs."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import apache_beam
+import pytest
+import yaml
+from cli_parsers import parse
+from packaging.requirements import Requirement
+
+from vidrec import cli
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: pytest brings tomli
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+CLOUDBUILD = ROOT / "cloudbuild.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+BEAM_BOOT = "/opt/apache/beam/boot"
+
+# Cloud Build's built-in substitutions (cloud.google.com/build/docs/configuring-builds/
+# substitute-variable-values), with stand-ins that look real to the parsers.
+BUILTINS = {
+    "PROJECT_ID": "my-project-123", "PROJECT_NUMBER": "123456789012",
+    "BUILD_ID": "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9", "LOCATION": "us-central1",
+    "TRIGGER_NAME": "vidrec", "COMMIT_SHA": "0123456789abcdef0123456789abcdef01234567",
+    "REVISION_ID": "0123456789abcdef0123456789abcdef01234567", "SHORT_SHA": "0123456",
+    "REPO_NAME": "vidrec", "REPO_FULL_NAME": "me/vidrec", "BRANCH_NAME": "main",
+    "TAG_NAME": "v1", "REF_NAME": "main", "TRIGGER_BUILD_CONFIG_PATH": "cloudbuild.yaml",
+    "SERVICE_ACCOUNT_EMAIL": "sa@my-project-123.iam.gserviceaccount.com",
+    "SERVICE_ACCOUNT": "projects/my-project-123/serviceAccounts/sa",
+}
+# `$$` escapes a dollar for the step's shell; otherwise $NAME / ${NAME} is a substitution.
+_CLOUDBUILD_VAR = re.compile(r"\$\$|\$\{(\w+)\}|\$(\w+)")
+_SHELL_VAR = re.compile(r"\$\{\w+\}|\$\w+")
+_SEPARATORS = {"&&", "||", ";", "|", "&", "(", ")", ";;"}
+_KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "exec", "time"}
+_HEREDOC = re.compile(r"cat\s*>\s*(\S+)\s*<<-?\s*(['\"]?)(\w+)\2[^\n]*\n(.*?)\n\3(?:\n|$)", re.S)
+
+
+# --------------------------------------------------------------------------- shell scripts
+
+def _heredocs(script: str) -> list[tuple[str, str]]:
+    """(path, body) of each `cat > PATH <<EOF ... EOF` in a script."""
+    return [(m.group(1), m.group(4)) for m in _HEREDOC.finditer(script)]
+
+
+def _shell_commands(script: str) -> list[list[str]]:
+    """Simple commands of a shell script (heredoc bodies left out), each as its words."""
+    script = _HEREDOC.sub(lambda m: f"cat > {m.group(1)}\n", script).replace("\\\n", " ")
+    commands = []
+    for line in script.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        current: list[str] = []
+        for token in list(lexer) + [";"]:
+            if token in _SEPARATORS:
+                if current:
+                    commands.append(current)
+                current = []
+            elif not current and token in _KEYWORDS:
+                continue
+            else:
+                current.append(token)
+    return commands
+
+
+def _vidrec_argvs(script: str) -> list[list[str]]:
+    """`vidrec ...` commands of a script, without `vidrec`, up to any redirection."""
+    argvs = []
+    for words in _shell_commands(script):
+        if words[0] == "vidrec":
+            cut = next((i for i, w in enumerate(words) if w[0] in "<>" or w[:2] in ("2>", "1>")),
+                       len(words))
+            argvs.append([_SHELL_VAR.sub("x", w) for w in words[1:cut]])
+    return argvs
+
+
+# --------------------------------------------------------------------------- cloudbuild.yaml
+
+def _config() -> dict:
+    return yaml.safe_load(CLOUDBUILD.read_text())
+
+
+def _strings(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def _used_names(config: dict) -> set[str]:
+    body = {k: v for k, v in config.items() if k != "substitutions"}
+    return {m.group(1) or m.group(2) for s in _strings(body)
+            for m in _CLOUDBUILD_VAR.finditer(s) if m.group(0) != "$$"}
+
+
+def _substitute(node, values: dict[str, str]):
+    """The build as Cloud Build runs it: substitutions replaced, `$$` turned into `$`."""
+    if isinstance(node, str):
+        return _CLOUDBUILD_VAR.sub(
+            lambda m: "$" if m.group(0) == "$$" else values[m.group(1) or m.group(2)], node)
+    if isinstance(node, dict):
+        return {k: _substitute(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, values) for v in node]
+    return node
+
+
+def _resolved() -> dict:
+    config = _config()
+    values = {**BUILTINS, **config["substitutions"]}
+    return _substitute({k: v for k, v in config.items() if k != "substitutions"}, values)
+
+
+def _script(step: dict) -> str | None:
+    args = step.get("args") or []
+    if step.get("entrypoint") in ("bash", "sh") and len(args) >= 2 and args[0] == "-c":
+        return args[1]
+    return None
+
+
+def _job_specs(build: dict) -> list[tuple[str, dict]]:
+    """(file, CustomJobSpec) of every Vertex AI job spec a step writes."""
+    specs = []
+    for step in build["steps"]:
+        script = _script(step) or ""
+        for path, body in _heredocs(script):
+            spec = yaml.safe_load(body)
+            if isinstance(spec, dict) and "workerPoolSpecs" in spec:
+                specs.append((path, spec))
+    return specs
+
+
+def _container_argvs(spec: dict) -> list[list[str]]:
+    argvs = []
+    for pool in spec["workerPoolSpecs"]:
+        container = pool["containerSpec"]
+        command = container.get("command") or []
+        args = [str(a) for a in container.get("args") or []]
+        if command == ["vidrec"]:
+            argvs.append(args)
+        elif command[:2] in (["bash", "-c"], ["sh", "-c"]):
+            argvs += _vidrec_argvs(" ".join(command[2:] + args[:1]))
+        else:
+            raise AssertionError(f"job container runs {command!r}: expected vidrec or bash -c")
+    return argvs
+
+
+def _cloudbuild_argvs(build: dict) -> list[list[str]]:
+    argvs = []
+    for step in build["steps"]:
+        if step.get("entrypoint") == "vidrec":
+            argvs.append([str(a) for a in step.get("args", [])])
+        script = _script(step)
+        if script is not None:
+            argvs += _vidrec_argvs(script)
+    for _, spec in _job_specs(build):
+        argvs += _container_argvs(spec)
+    return argvs
+
+
+def _pushed_image(build: dict) -> str:
+    pushes = [s["args"][1] for s in build["steps"]
+              if s["name"].startswith("gcr.io/cloud-builders/docker") and s["args"][0] == "push"]
+    assert len(pushes) == 1, pushes
+    return pushes[0]
+
+
+def _flag(argv: list[str], name: str) -> str | None:
+    for i, word in enumerate(argv):
+        if word == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith(name + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+# --------------------------------------------------------------------------- Dockerfile
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, rest) of the Dockerfile, continuation lines joined, comments dropped."""
+    lines = [ln for ln in DOCKERFILE.read_text().splitlines() if not ln.lstrip().startswith("#")]
+    text = "\n".join(lines).replace("\\\n", "")
+    return [(ln.split(None, 1)[0].upper(), ln.split(None, 1)[1] if " " in ln.strip() else "")
+            for ln in text.splitlines() if ln.strip()]
+
+
+def _arg_defaults() -> dict[str, str]:
+    return dict(rest.split("=", 1) for op, rest in _instructions() if op == "ARG" and "=" in rest)
+
+
+def _expand(text: str) -> str:
+    args = _arg_defaults()
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: args.get(m.group(1) or m.group(2), m.group(0)),
+                  text)
+
+
+def _pip_requirements() -> list[Requirement]:
+    """Every requirement named on a `pip install` line (local paths excluded)."""
+    reqs = []
+    for op, rest in _instructions():
+        if op != "RUN":
+            continue
+        for words in _shell_commands(_expand(rest)):
+            if words[:2] == ["pip", "install"] or words[1:4] == ["-m", "pip", "install"]:
+                i = words.index("install")
+                reqs += [Requirement(w) for w in words[i + 1:]
+                         if not w.startswith(("-", "/", "."))]
+    return reqs
+
+
+def _project_dependencies() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = list(project["dependencies"])
+    deps += [d for extra in project["optional-dependencies"].values() for d in extra]
+    return [Requirement(d) for d in deps]
+
+
+# --------------------------------------------------------------------------- tests
+
+def test_substitutions_are_declared_and_used():
+    config = _config()
+    declared = config["substitutions"]
+    used = _used_names(config)
+    assert all(re.fullmatch(r"_[A-Z0-9_]+", name) for name in declared), declared
+    assert all(isinstance(value, str) and value for value in declared.values()), (
+        "Cloud Build substitution defaults must be non-empty strings: quote numbers and booleans")
+    undeclared = {n for n in used if n.startswith("_")} - set(declared)
+    assert not undeclared, f"used but not declared: {undeclared}"
+    assert set(declared) <= used, f"declared, never used: {set(declared) - used}"
+    assert {n for n in used if not n.startswith("_")} <= set(BUILTINS)
+    expected = {"_REGION", "_BUCKET", "_TAG", "_SPLIT", "_MACHINE_TYPE", "_ACCELERATOR_TYPE",
+                "_ACCELERATOR_COUNT", "_REPOSITORY", "_RUN_TUNE"}
+    assert expected <= set(declared)
+    assert declared["_RUN_TUNE"] == "false"
+
+
+def test_every_cloudbuild_vidrec_command_parses():
+    argvs = _cloudbuild_argvs(_resolved())
+    assert len(argvs) >= 10, argvs
+    assert {"convert", "train", "evaluate", "compare", "tune"} <= {a[0] for a in argvs}
+    for argv in argvs:
+        parse(argv)  # raises / exits on a flag or value the code does not know
+
+
+def test_the_pipeline_runs_the_pushed_image_everywhere():
+    build = _resolved()
+    image = _pushed_image(build)
+    docker_build = next(s["args"] for s in build["steps"] if s.get("args", [""])[0] == "build")
+    assert _flag(docker_build, "-t") == image
+    order = [s.get("args", [""])[0] for s in build["steps"]]
+    users = [i for i, s in enumerate(build["steps"])
+             if order[i] not in ("build", "push") and any(image in t for t in _strings(s))]
+    assert users and min(users) > order.index("push") > order.index("build"), (
+        "a step uses the image before it is built and pushed")
+
+    (convert,) = [a for a in _cloudbuild_argvs(build) if a[0] == "convert"]
+    assert _flag(convert, "--runner") == "DataflowRunner"
+    assert _flag(convert, "--sdk_container_image") == image
+    for option in ("--project", "--region", "--temp_location"):
+        assert _flag(convert, option), f"the Dataflow job needs {option}"
+    assert _flag(convert, "--temp_location").startswith("gs://")
+
+    specs = _job_specs(build)
+    assert len(specs) >= 2, "a training job and a tuning job"
+    defaults = _config()["substitutions"]
+    for _, spec in specs:
+        (pool,) = spec["workerPoolSpecs"]
+        assert pool["containerSpec"]["imageUri"] == image
+        assert pool["machineSpec"]["machineType"] == defaults["_MACHINE_TYPE"]
+        assert pool["machineSpec"]["acceleratorCount"] >= 2, "a machine with several GPUs"
+        assert pool["replicaCount"] == 1
+
+
+def test_every_file_the_build_references_exists():
+    build = _resolved()
+    docker_build = next(s["args"] for s in build["steps"] if s.get("args", [""])[0] == "build")
+    dockerfile, context = _flag(docker_build, "-f"), docker_build[-1]
+    assert (ROOT / context / dockerfile).resolve() == DOCKERFILE
+    created = {path for s in build["steps"] for path, _ in _heredocs(_script(s) or "")}
+    configs = [c for s in build["steps"] for c in _shell_commands(_script(s) or "")
+               if c[:4] == ["gcloud", "ai", "custom-jobs", "create"]]
+    assert len(configs) >= 2
+    for words in configs:
+        path = _flag(words, "--config")
+        assert path in created or (ROOT / path).is_file(), f"--config {path} is never written"
+        assert _flag(words, "--region") and _flag(words, "--display-name")
+
+
+def test_dockerfile_copies_only_what_exists_and_is_not_ignored():
+    ignored = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines()
+               if p.strip() and not p.startswith("#")]
+    copies = [rest for op, rest in _instructions() if op in ("COPY", "ADD")]
+    assert copies
+    sources = []
+    for rest in copies:
+        words = json.loads(rest) if rest.startswith("[") else shlex.split(rest)
+        sources += [w for w in words[:-1] if not w.startswith("--")]
+    for src in sources:
+        assert list(ROOT.glob(src)), f"COPY {src}: no such file in the repository"
+        parts = Path(src).parts
+        for i in range(len(parts)):
+            prefix = "/".join(parts[:i + 1])
+            assert not any(fnmatch.fnmatch(prefix, p) for p in ignored), (
+                f"COPY {src}: excluded by .dockerignore")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    needed = set(project["tool"]["setuptools"]["packages"]) | {"pyproject.toml",
+                                                                project["project"]["readme"]}
+    assert needed <= {Path(s).parts[0] for s in sources}, needed - {Path(s).parts[0]
+                                                                   for s in sources}
+
+
+def test_dockerfile_is_the_beam_sdk_image_of_our_beam_and_python():
+    instructions = _instructions()
+    (base,) = [_expand(rest) for op, rest in instructions if op == "FROM"]
+    match = re.fullmatch(r"apache/beam_python(\d+\.\d+)_sdk:(\S+)", base.strip())
+    assert match, base
+    python, beam = match.groups()
+    assert beam == apache_beam.__version__, (
+        f"the image has Beam {beam}, jobs are submitted with {apache_beam.__version__}")
+    assert python == "%d.%d" % sys.version_info[:2], (
+        f"the image has Python {python}, jobs are submitted with Python {sys.version}")
+    entrypoints = [rest for op, rest in instructions if op == "ENTRYPOINT"]
+    assert entrypoints and json.loads(entrypoints[-1]) == [BEAM_BOOT]
+    assert not [op for op, _ in instructions if op == "CMD"], "Dataflow passes the boot its args"
+    beam_pins = [r for r in _pip_requirements() if r.name == "apache-beam"]
+    assert beam_pins and all(r.specifier == f"=={beam}" for r in beam_pins)
+
+
+def test_dockerfile_installs_gpu_tensorflow_and_headless_opencv_only():
+    reqs = _pip_requirements()
+    project = {r.name: r for r in _project_dependencies()}
+    (tf,) = [r for r in reqs if r.name == "tensorflow"]
+    assert "and-cuda" in tf.extras
+    assert tf.specifier == project["tensorflow"].specifier, "the same TensorFlow as pyproject"
+    names = {r.name for r in reqs} | set(project)
+    assert "opencv-python-headless" in names
+    assert "opencv-python" not in names, "opencv-python beside the headless one breaks cv2"
+    installs_project = any(re.fullmatch(r"[./]\S*\[gcp\]", w)
+                           for op, rest in _instructions() if op == "RUN"
+                           for c in _shell_commands(_expand(rest)) if "install" in c for w in c)
+    assert installs_project, "the project with its gcp extra (Beam's Dataflow runner)"
+
+
+def test_every_dockerfile_vidrec_command_parses():
+    argvs = [a for op, rest in _instructions() if op in ("RUN", "CMD")
+             for a in (_vidrec_argvs(rest) if not rest.startswith("[") else
+                       [json.loads(rest)[1:]] if json.loads(rest)[:1] == ["vidrec"] else [])]
+    assert argvs, "the build checks the installed CLI"
+    for argv in argvs:
+        if argv in (["--help"], ["-h"]):
+            assert cli.main(argv) == 0
+        else:
+            parse(argv)
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("set -e\nif python -c 'x'; then\n  vidrec convert --a 1 > /dev/null\nfi",
+     [["convert", "--a", "1"]]),
+    ("vidrec train --out $OUT && vidrec evaluate r; vidrec \\\n compare a b | tee log",
+     [["train", "--out", "x"], ["evaluate", "r"], ["compare", "a", "b"]]),
+    ("cat > j.yaml <<'EOF'\nvidrec not-a-command\nEOF\necho vidrec", []),
+])
+def test_the_shell_reader_finds_every_vidrec_command(script, expected):
+    assert _vidrec_argvs(script) == expected
