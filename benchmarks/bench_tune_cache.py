@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     seconds = {}
     for name, cfg in variants.items():
         manifest = schema.read_manifest(cfg.features or cfg.data)
-        hypermodel = RecurrentHyperModel(cfg, space, manifest, strategy.num_replicas_in_sync)
+        hypermodel = RecurrentHyperModel(cfg, space, manifest, strategy)
         hp = keras_tuner.HyperParameters()
         space.declare(hp)
         start = time.time()

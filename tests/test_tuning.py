@@ -120,3 +120,59 @@ def test_bad_ranges_are_errors_before_anything_runs(tiny_data, tmp_path, capsys)
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("vidrec tune: error:") and "99" in err and len(err.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- distributed
+
+
+def test_distributed_tuning_needs_all_three_variables(tiny_data, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.delenv("KERASTUNER_ORACLE_PORT", raising=False)
+    monkeypatch.delenv("KERASTUNER_TUNER_ID", raising=False)
+    code = tune_cli.main(["--data", tiny_data, "--out", str(tmp_path / "t"), "--max-trials", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert "missing KERASTUNER_ORACLE_PORT, KERASTUNER_TUNER_ID" in err[-1]
+
+
+def test_chief_and_two_workers_run_every_trial_exactly_once(tiny_data, tmp_path):
+    import re
+    import socket
+    import subprocess
+    import sys
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    out = tmp_path / "tune"
+    flags = ["--data", tiny_data, "--out", str(out), "--max-trials", "4", "--epochs", "1",
+             "--batch-size", "2", "--eval-chunks", "1", "--augment", "none", "--head-units",
+             "8", "8", "--hidden-range", "4:8", "--chunk-range", "2:4", "--rnn-types",
+             "lstm,gru", "--cpu-replicas", "2", "--no-retrain"]
+    procs = {}
+    for tuner_id in ("chief", "tuner0", "tuner1"):
+        env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+        env.update(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                   KERASTUNER_ORACLE_PORT=str(port), TF_CPP_MIN_LOG_LEVEL="2")
+        procs[tuner_id] = subprocess.Popen(
+            [sys.executable, "-m", "vidrec.cli", "tune", *flags], env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    logs = {}
+    try:
+        for tuner_id, p in procs.items():
+            logs[tuner_id] = p.communicate(timeout=300)[0]
+            assert p.returncode == 0, logs[tuner_id][-3000:]
+    finally:
+        for p in procs.values():
+            p.kill()
+    ran = {t: re.findall(r"vidrec tune: (\S+) runs trial (\S+)", logs[t]) for t in procs}
+    assert ran["chief"] == []  # the chief serves the oracle, it trains nothing
+    trials = [trial for t in ("tuner0", "tuner1") for tuner, trial in ran[t] if tuner == t]
+    assert ran["tuner0"] and ran["tuner1"], ran  # both workers took trials
+    assert sorted(trials) == sorted(set(trials)) and len(trials) == 4, ran  # each exactly once
+    with open(out / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["trial"] for r in rows) == sorted(trials)
+    assert {r["status"] for r in rows} == {"COMPLETED"}
+    assert sorted(os.listdir(out / "tensorboard")) == sorted(trials)

@@ -24,6 +24,7 @@ read as an 8-frame chunk is frames 0 1 2 3 4 0 1 2).
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Mapping
 
 import tensorflow as tf
@@ -113,12 +114,38 @@ def _compression(manifest: Mapping[str, Any]) -> str:
     return "GZIP" if manifest.get("compression", "none") == "gzip" else ""
 
 
+def shard_policy(num_files: int, num_workers: int) -> str:
+    """``FILE`` when every worker gets at least one file of the split, else ``DATA``.
+
+    By FILE each worker reads only its own files; by DATA every worker reads
+    every file and keeps one record in `num_workers` (correct, but each worker
+    does all the reading: tensorflow #36846, tfx #5160).
+    """
+    if num_workers < 1:
+        raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+    return "FILE" if num_files >= num_workers else "DATA"
+
+
 def _records(data_dir: str, manifest: Mapping[str, Any], split: str, *, shuffle: bool,
-             seed: int, repeat: bool) -> tf.data.Dataset:
-    """Serialized records of a split; shuffled file order and interleaved reads when training."""
+             seed: int, repeat: bool, shard: tuple[int, int] | None = None) -> tf.data.Dataset:
+    """Serialized records of a split; shuffled file order and interleaved reads when training.
+
+    `shard` = (num_workers, worker_index) keeps this worker's part, whole records
+    only (see `shard_policy`); None reads everything.
+    """
     files = match_files(data_dir, split)
+    policy = "NONE"
+    if shard is not None and shard[0] > 1:
+        num, index = shard
+        policy = shard_policy(len(files), num)
+        if policy == "FILE":
+            files = files[index::num]
+        else:
+            print(f"vidrec: {split!r} has {len(files)} shard file(s) for {num} workers: "
+                  f"sharding by record, so every worker reads every file; convert with "
+                  f"--num-shards {num} or more to shard by file", file=sys.stderr, flush=True)
     ds = tf.data.Dataset.from_tensor_slices(files)
-    if shuffle:
+    if shuffle:  # the same seed on every worker: DATA sharding below stays disjoint
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
@@ -126,7 +153,9 @@ def _records(data_dir: str, manifest: Mapping[str, Any], split: str, *, shuffle:
     ds = ds.interleave(
         lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
         cycle_length=min(len(files), 8), block_length=1,
-        num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+        num_parallel_calls=AUTOTUNE, deterministic=not shuffle or policy == "DATA")
+    if policy == "DATA":
+        ds = ds.shard(*shard)
     if shuffle:
         ds = ds.shuffle(_RECORD_SHUFFLE, seed=seed)
     return ds
@@ -224,9 +253,13 @@ def _options(ds: tf.data.Dataset) -> tf.data.Dataset:
 # --------------------------------------------------------------------------- public datasets
 
 
-def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any],
-                  global_batch: int) -> tf.data.Dataset:
+def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: int,
+                  shard: tuple[int, int] | None = None) -> tf.data.Dataset:
     """Endless, shuffled, augmented training batches (drop_remainder=True).
+
+    `shard` = (num_workers, worker_index): this worker's part of the videos (see
+    `shard_policy`), with its own sampling and augmentation seeds; `global_batch`
+    is then the batch this dataset yields.
 
     Yields:
       (x, y): x `float32 [B, H, W, 3]` (frame model), `float32 [B, L, H, W, 3]`
@@ -236,9 +269,11 @@ def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any],
         raise ValueError(f"global batch must be >= 1, got {global_batch}")
     frame_size = int(manifest.get("frame_size", 0))
     ops = () if cfg.features else augment_list(cfg.augment)
-    ds = _records(source_dir(cfg), manifest, "train", shuffle=True, seed=cfg.seed, repeat=True)
+    ds = _records(source_dir(cfg), manifest, "train", shuffle=True, seed=cfg.seed, repeat=True,
+                  shard=shard)
     ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
-    seeds = tf.data.Dataset.random(seed=cfg.seed).batch(2)
+    worker = shard[1] if shard else 0
+    seeds = tf.data.Dataset.random(seed=cfg.seed + 7919 * worker).batch(2)
     ds = tf.data.Dataset.zip((ds, seeds))
 
     def sample(rec, seed):
@@ -265,12 +300,13 @@ def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any],
 
 
 def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str,
-                order: str) -> tf.data.Dataset:
+                order: str, shard: tuple[int, int] | None = None) -> tf.data.Dataset:
     """Unbatched evaluation clips as dicts (see `eval_examples`)."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     frame_size = int(manifest.get("frame_size", 0))
-    ds = _records(source_dir(cfg), manifest, split, shuffle=False, seed=cfg.seed, repeat=False)
+    ds = _records(source_dir(cfg), manifest, split, shuffle=False, seed=cfg.seed, repeat=False,
+                  shard=shard)
     ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
 
     def clips(rec):
@@ -287,8 +323,12 @@ def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str,
 
 
 def eval_examples(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, batch: int,
-                  order: str = "natural") -> tf.data.Dataset:
+                  order: str = "natural",
+                  shard: tuple[int, int] | None = None) -> tf.data.Dataset:
     """Every evaluation clip of every video of `split`, exactly once, in file order.
+
+    `shard` = (num_workers, worker_index) keeps this worker's videos only (whole
+    videos; together the workers see every video once).
 
     Yields:
       dicts {"inputs": `float32 [B, H, W, 3]` (frame model, one frame per clip) or
@@ -297,7 +337,7 @@ def eval_examples(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, bat
     """
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
-    ds = _eval_clips(cfg, manifest, split, order)
+    ds = _eval_clips(cfg, manifest, split, order, shard)
     return _options(ds.batch(batch).prefetch(AUTOTUNE))
 
 

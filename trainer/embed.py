@@ -34,7 +34,7 @@ def _encoder(run_dir: str):
         raise ValueError(f"--encoder {run_dir!r} is a {cfg.model!r} run; it must be an image "
                          "'frame' run")
     path = os.path.join(run_dir, "model.keras")
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         raise ValueError(f"--encoder {run_dir!r} has no model.keras (unfinished run?)")
     encoder = keras.saving.load_model(path, compile=False).get_layer("encoder")
     return encoder, tf.function(lambda x: encoder(x, training=False), reduce_retracing=True)

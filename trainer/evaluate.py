@@ -12,6 +12,7 @@ import os
 from typing import Any, Sequence
 
 import numpy as np
+import tensorflow as tf
 
 from pipeline import schema
 from trainer import data, models  # noqa: F401  (models registers the vidrec layers)
@@ -93,8 +94,6 @@ def predict_clips(model, examples) -> tuple[np.ndarray, np.ndarray, list[str]]:
     Calls the model directly (not `predict_on_batch`, which under MirroredStrategy
     feeds the whole batch to every replica).
     """
-    import tensorflow as tf
-
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     probs, labels, ids = [], [], []
     for batch in examples:
@@ -135,7 +134,7 @@ def plot_confusion(confusion: np.ndarray, classes: Sequence[str], title: str = "
     plt.close(fig)
     png = buf.getvalue()
     if path:
-        with open(path, "wb") as f:
+        with tf.io.gfile.GFile(path, "wb") as f:
             f.write(png)
     return png
 
@@ -166,7 +165,7 @@ def evaluate_run(run_dir: str, split: str = "test", order: str = "natural",
         raise ValueError(f"--order must be one of {ORDERS}, got {order!r}")
     cfg = load_config(run_dir)
     model_path = os.path.join(run_dir, "model.keras")
-    if not os.path.exists(model_path):
+    if not tf.io.gfile.exists(model_path):
         raise FileNotFoundError(f"{run_dir!r} has no model.keras: the run did not finish")
     src = data.source_dir(cfg)
     manifest = schema.read_manifest(src)
@@ -177,8 +176,8 @@ def evaluate_run(run_dir: str, split: str = "test", order: str = "natural",
     metrics = compute_metrics(probs, labels, ids, manifest["classes"])
     summary_path = os.path.join(run_dir, "train_summary.json")
     train_time = None
-    if os.path.exists(summary_path):
-        with open(summary_path) as f:
+    if tf.io.gfile.exists(summary_path):
+        with tf.io.gfile.GFile(summary_path) as f:
             train_time = json.load(f).get("train_time_s")
     result = {
         "run_dir": run_dir, "run_name": cfg.run_name, "model": cfg.model,

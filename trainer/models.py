@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 from trainer.config import ENCODERS, MODELS, RNNS, TrainConfig, load_config
@@ -128,7 +129,7 @@ def build_encoder(cfg: TrainConfig, frame_size: int) -> keras.Model:
                          f"got frame size {frame_size}")
     base = _base(cfg.encoder, frame_size, cfg.weights)
     if cfg.weights not in ("imagenet", "none"):
-        if not os.path.exists(cfg.weights) and "://" not in cfg.weights:
+        if not tf.io.gfile.exists(cfg.weights):
             raise ValueError(f"--weights must be imagenet, none or an existing weights file, "
                              f"got {cfg.weights!r}")
         base.load_weights(cfg.weights)
@@ -213,7 +214,7 @@ def init_encoder_from(model: keras.Model, run_dir: str, freeze: bool = False,
                          f"model has {encoder!r}")
     target = model.get_layer("encoder")
     path = os.path.join(run_dir, "model.keras")
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         raise ValueError(f"--init-from {run_dir!r} has no model.keras (unfinished run?)")
     weights = keras.saving.load_model(path, compile=False).get_layer("encoder").get_weights()
     want = [tuple(w.shape) for w in target.get_weights()]

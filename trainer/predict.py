@@ -26,7 +26,7 @@ def _load(path: str):
 
     import trainer.models  # noqa: F401  (registers the vidrec layers)
 
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         raise ValueError(f"{os.path.dirname(path)!r} has no model.keras (unfinished run?)")
     return keras.saving.load_model(path, compile=False)
 

@@ -28,9 +28,9 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline import schema
-from trainer import data, models
+from trainer import data, loop, models
 from trainer.config import TrainConfig, load_config, save_config
-from trainer.distribute import make_strategy
+from trainer.distribute import is_chief, is_multi_worker, make_strategy, worker_count, worker_index
 
 HISTORY_NAME = "history.csv"
 SUMMARY_NAME = "train_summary.json"
@@ -52,10 +52,10 @@ def compile_model(model: keras.Model, cfg: TrainConfig, num_classes: int) -> ker
 def read_history(run_dir: str) -> dict[str, list[float]]:
     """Per-epoch metrics from RUN_DIR/history.csv, one value per epoch (last row wins)."""
     path = os.path.join(run_dir, HISTORY_NAME)
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         return {}
     rows: dict[int, dict[str, str]] = {}
-    with open(path, newline="") as f:
+    with tf.io.gfile.GFile(path) as f:
         for row in csv.DictReader(f):
             rows[int(row["epoch"])] = row
     history: dict[str, list[float]] = {}
@@ -91,14 +91,36 @@ class ConfusionMatrixImage(keras.callbacks.Callback):
         writer.close()
 
 
-def make_callbacks(cfg: TrainConfig, run_dir: str,
-                   manifest: Mapping[str, Any] | None = None) -> list[keras.callbacks.Callback]:
+class ReadBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that resumes from the chief's backup but never writes.
+
+    For the non-chief workers of a cluster.
+    """
+
+    def _save_model(self):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+
+def make_callbacks(cfg: TrainConfig, run_dir: str, manifest: Mapping[str, Any] | None = None,
+                   chief: bool = True) -> list[keras.callbacks.Callback]:
     """The run's callbacks, all watching the VAL split.
 
     TensorBoard, best-val_accuracy checkpoint, BackupAndRestore, EarlyStopping
     (restore_best_weights), ReduceLROnPlateau, CSV history; plus the confusion
-    matrix image when `manifest` is given.
+    matrix image when `manifest` is given. A non-`chief` worker of a cluster gets
+    only the ones that write nothing (and resumes from the chief's backup), so
+    every worker takes the same decisions and only the chief writes.
     """
+    backup = os.path.join(run_dir, "backup")
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                         patience=cfg.patience, restore_best_weights=True)
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                                patience=max(1, cfg.patience // 2), min_lr=1e-6)
+    if not chief:
+        return [ReadBackup(backup), stop, plateau]
     best = keras.callbacks.ModelCheckpoint(
         os.path.join(run_dir, "best.keras"), monitor="val_accuracy", mode="max",
         save_best_only=True)
@@ -106,12 +128,10 @@ def make_callbacks(cfg: TrainConfig, run_dir: str,
     if previous:  # a resumed run keeps the best of its earlier epochs
         best.best = max(previous)
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+        keras.callbacks.BackupAndRestore(backup),
         best,
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                      patience=cfg.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                          patience=max(1, cfg.patience // 2), min_lr=1e-6),
+        stop,
+        plateau,
         # After ReduceLROnPlateau, which adds "learning_rate" to the logs.
         keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_NAME), append=True),
         keras.callbacks.TensorBoard(cfg.log_dir, write_graph=False),
@@ -171,6 +191,10 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
           extra_callbacks: list[keras.callbacks.Callback] | None = None) -> dict[str, Any]:
     """Trains one run into `cfg.out` (resuming from its backup if one exists).
 
+    Under a cluster (`TF_CONFIG`, `MultiWorkerMirroredStrategy`) every worker
+    calls this; they train with `trainer.loop.fit` and only the chief writes the
+    run folder and the logs.
+
     Args:
       cfg: the run's configuration.
       strategy: default `make_strategy(cfg)`.
@@ -183,27 +207,36 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
     replicas = strategy.num_replicas_in_sync
     manifest = prepare(cfg, replicas)
     run_dir = cfg.out.rstrip("/")
-    save_config(cfg, run_dir)
+    chief = is_chief()
+    if chief:
+        save_config(cfg, run_dir)
     global_batch = cfg.batch_size * replicas
     keras.utils.set_random_seed(cfg.seed)
     model = build_compiled(cfg, manifest, strategy)
-    train_ds = data.train_dataset(cfg, manifest, global_batch)
-    val_ds = data.eval_dataset(cfg, manifest, "val", global_batch)
-    callbacks = make_callbacks(cfg, run_dir, manifest) + list(extra_callbacks or [])
+    callbacks = make_callbacks(cfg, run_dir, manifest, chief) + list(extra_callbacks or [])
+    steps = data.steps_per_epoch(cfg, manifest, global_batch)
+    workers = f", worker {worker_index()} of {worker_count()}" if is_multi_worker(strategy) else ""
     print(f"vidrec train: {cfg.model} model, {model.count_params():,} params, "
-          f"{replicas} replica(s), global batch {global_batch} -> {run_dir}", flush=True)
+          f"{replicas} replica(s){workers}, global batch {global_batch} -> {run_dir}", flush=True)
     start = time.time()
-    with warnings.catch_warnings():
-        # Noise: the finite validation set "runs out" by design (the training set is
-        # endless), and our tf.data input is already shuffled.
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
-        model.fit(train_ds, epochs=cfg.epochs,
-                  steps_per_epoch=data.steps_per_epoch(cfg, manifest, global_batch),
-                  validation_data=val_ds, callbacks=callbacks, verbose=2)
+    if is_multi_worker(strategy):
+        loop.fit(model, strategy, cfg, manifest, epochs=cfg.epochs, steps_per_epoch=steps,
+                 callbacks=callbacks)
+    else:
+        train_ds = data.train_dataset(cfg, manifest, global_batch)
+        val_ds = data.eval_dataset(cfg, manifest, "val", global_batch)
+        with warnings.catch_warnings():
+            # Noise: the finite validation set "runs out" by design (the training set is
+            # endless), and our tf.data input is already shuffled.
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+            model.fit(train_ds, epochs=cfg.epochs, steps_per_epoch=steps,
+                      validation_data=val_ds, callbacks=callbacks, verbose=2)
     train_time = time.time() - start
+    if not chief:
+        return {"train_time_s": round(train_time, 3), "num_replicas": replicas, "chief": False}
     best_path = os.path.join(run_dir, "best.keras")
-    if os.path.exists(best_path):
+    if tf.io.gfile.exists(best_path):
         model.load_weights(best_path)
     model.save(os.path.join(run_dir, "model.keras"))
     model.export(os.path.join(run_dir, "saved_model"), verbose=False)
@@ -219,6 +252,7 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
         "history": history,
         "log_dir": cfg.log_dir,
         "num_replicas": replicas,
+        "num_workers": worker_count() if is_multi_worker(strategy) else 1,
     }
     schema.write_json(os.path.join(run_dir, SUMMARY_NAME), summary)
     return summary

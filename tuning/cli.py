@@ -92,6 +92,7 @@ def main(argv: list[str]) -> int:
             max_trials=args.max_trials, objective=args.objective, fresh=args.fresh,
             retrain_best=not args.no_retrain, max_failed_trials=args.max_failed_trials)
         search.validate(cfg)
+        search.tuner_role()
         from trainer import distribute
 
         distribute.configure_devices(base.cpu_replicas)

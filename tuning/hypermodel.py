@@ -18,8 +18,9 @@ import keras
 import keras_tuner
 import tensorflow as tf
 
-from trainer import data, evaluate, train
+from trainer import data, evaluate, loop, train
 from trainer.config import TrainConfig
+from trainer.distribute import is_multi_worker
 from tuning.space import SearchSpace
 
 VIDEO_OBJECTIVE = "val_video_accuracy"
@@ -60,15 +61,18 @@ class RecurrentHyperModel(keras_tuner.HyperModel):
       base: the trainer configuration every trial starts from.
       space: the ranges searched.
       manifest: the data's manifest (from `schema.read_manifest`).
-      num_replicas: replicas of the distribution strategy the trials run under.
+      strategy: the distribution strategy the trials run under (KerasTuner opens
+        its scope); under `MultiWorkerMirroredStrategy` trials train with
+        `trainer.loop.fit`, as `vidrec train` does on a cluster.
       objective: the logged metric reported to the oracle.
     """
 
     def __init__(self, base: TrainConfig, space: SearchSpace, manifest: dict,
-                 num_replicas: int, objective: str = VIDEO_OBJECTIVE):
+                 strategy: tf.distribute.Strategy, objective: str = VIDEO_OBJECTIVE):
         super().__init__(name="vidrec_recurrent", tunable=True)
         self.base, self.space, self.manifest = base, space, manifest
-        self.num_replicas, self.objective = num_replicas, objective
+        self.strategy, self.objective = strategy, objective
+        self.num_replicas = strategy.num_replicas_in_sync
 
     def declare_hyperparameters(self, hp: keras_tuner.HyperParameters) -> None:
         self.space.declare(hp)
@@ -88,18 +92,20 @@ class RecurrentHyperModel(keras_tuner.HyperModel):
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args, **kwargs):
         cfg = self.trial_config(hp)
         global_batch = cfg.batch_size * self.num_replicas
-        train_ds = data.train_dataset(cfg, self.manifest, global_batch)
-        val_ds = data.eval_dataset(cfg, self.manifest, "val", global_batch)
+        steps = data.steps_per_epoch(cfg, self.manifest, global_batch)
         callbacks = [VideoAccuracy(cfg, self.manifest, global_batch), FailOnNaN()]
         callbacks += list(kwargs.pop("callbacks", []))
-        kwargs.setdefault("epochs", cfg.epochs)
-        kwargs.setdefault("verbose", 2)
+        epochs, verbose = kwargs.pop("epochs", cfg.epochs), kwargs.pop("verbose", 2)
         try:
-            return model.fit(train_ds, validation_data=val_ds, callbacks=callbacks,
-                             steps_per_epoch=data.steps_per_epoch(cfg, self.manifest, global_batch),
-                             **kwargs)
+            if is_multi_worker(self.strategy):  # Keras fit fails there (keras #20585)
+                return loop.fit(model, self.strategy, cfg, self.manifest, epochs=epochs,
+                                steps_per_epoch=steps, callbacks=callbacks, verbose=verbose)
+            return model.fit(data.train_dataset(cfg, self.manifest, global_batch),
+                             validation_data=data.eval_dataset(cfg, self.manifest, "val",
+                                                               global_batch),
+                             callbacks=callbacks, steps_per_epoch=steps, epochs=epochs,
+                             verbose=verbose, **kwargs)
         except tf.errors.ResourceExhaustedError as e:
             raise keras_tuner.errors.FailedTrialError(
                 f"out of memory (hidden={cfg.hidden}, chunk={cfg.chunk_length}, "
                 f"batch={global_batch}): {e.message.splitlines()[0]}") from e
-

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import os
 from typing import Any
 
 import keras
@@ -57,17 +58,52 @@ class TuneConfig:
                              "sense here")
 
 
+def tuner_role() -> str:
+    """``single`` (no distributed tuning), ``chief`` (serves the oracle) or ``worker``.
+
+    KerasTuner's distributed mode is switched on by KERASTUNER_ORACLE_IP,
+    KERASTUNER_ORACLE_PORT and KERASTUNER_TUNER_ID (``chief`` for the oracle,
+    any other id for a worker that runs trials).
+
+    Raises:
+      ValueError: the variables are set only in part.
+    """
+    names = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+    given = [n for n in names if os.environ.get(n)]
+    if not given:
+        return "single"
+    if len(given) < len(names):
+        missing = sorted(set(names) - set(given))
+        raise ValueError(f"distributed tuning needs all of {', '.join(names)}; "
+                         f"missing {', '.join(missing)}")
+    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
+class _ReportsTrials:
+    """Mixin: says which tuner runs which trial (progress, and the record of who ran what)."""
+
+    def run_trial(self, trial, *args, **kwargs):
+        print(f"vidrec tune: {self.tuner_id} runs trial {trial.trial_id} "
+              f"{dict(trial.hyperparameters.values)}", flush=True)
+        return super().run_trial(trial, *args, **kwargs)
+
+
+_TUNER_CLASSES = {name: type(f"Vidrec{cls.__name__}", (_ReportsTrials, cls), {})
+                  for name, cls in (("random", keras_tuner.RandomSearch),
+                                    ("bayesian", keras_tuner.BayesianOptimization),
+                                    ("hyperband", keras_tuner.Hyperband))}
+
+
 def _make_tuner(cfg: TuneConfig, hypermodel, strategy) -> keras_tuner.Tuner:
     objective = keras_tuner.Objective(cfg.objective, direction="max")
+    # A worker never wipes the project: the chief's oracle state lives there.
     common = dict(hypermodel=hypermodel, objective=objective, directory=cfg.out,
-                  project_name=PROJECT_NAME, overwrite=cfg.fresh, seed=cfg.base.seed,
-                  distribution_strategy=strategy,
+                  project_name=PROJECT_NAME, overwrite=cfg.fresh and tuner_role() != "worker",
+                  seed=cfg.base.seed, distribution_strategy=strategy,
                   max_consecutive_failed_trials=cfg.max_failed_trials)
     if cfg.tuner == "hyperband":
-        return keras_tuner.Hyperband(max_epochs=cfg.base.epochs, factor=3, **common)
-    if cfg.tuner == "bayesian":
-        return keras_tuner.BayesianOptimization(max_trials=cfg.max_trials, **common)
-    return keras_tuner.RandomSearch(max_trials=cfg.max_trials, **common)
+        return _TUNER_CLASSES["hyperband"](max_epochs=cfg.base.epochs, factor=3, **common)
+    return _TUNER_CLASSES[cfg.tuner](max_trials=cfg.max_trials, **common)
 
 
 def trial_rows(tuner: keras_tuner.Tuner) -> list[dict[str, Any]]:
@@ -120,21 +156,35 @@ def validate(cfg: TuneConfig) -> dict[str, Any]:
 def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
     """Runs (or resumes) the search, writes trials.csv, retrains and evaluates the best.
 
+    In KerasTuner's distributed mode (`tuner_role`) the chief serves the oracle
+    until every trial is done, then does the tabulating, retraining and
+    evaluating; each worker runs trials under its own `strategy` (trial folders
+    and TensorBoard logs in the shared OUT) and returns when the oracle has none
+    left.
+
     Returns:
-      {"rows": trial rows, "best_hp": values, "best_eval": eval dict or None}.
+      {"rows": trial rows, "best_hp": values, "best_eval": eval dict or None}
+      ({"rows": [], "best_hp": None, "best_eval": None} on a worker).
     """
     manifest = validate(cfg)
     out = cfg.out.rstrip("/")
-    tf.io.gfile.makedirs(out)
-    schema.write_json(f"{out}/search_config.json", {
-        "tuner": cfg.tuner, "max_trials": cfg.max_trials, "epochs": cfg.base.epochs,
-        "objective": cfg.objective, "space": dataclasses.asdict(cfg.space),
-        "base": cfg.base.to_dict()})
-    hypermodel = RecurrentHyperModel(cfg.base, cfg.space, manifest,
-                                     strategy.num_replicas_in_sync, cfg.objective)
+    role = tuner_role()
+    if role != "worker":
+        tf.io.gfile.makedirs(out)
+        schema.write_json(f"{out}/search_config.json", {
+            "tuner": cfg.tuner, "max_trials": cfg.max_trials, "epochs": cfg.base.epochs,
+            "objective": cfg.objective, "space": dataclasses.asdict(cfg.space),
+            "base": cfg.base.to_dict()})
+    hypermodel = RecurrentHyperModel(cfg.base, cfg.space, manifest, strategy, cfg.objective)
     tuner = _make_tuner(cfg, hypermodel, strategy)
+    if role == "chief":
+        print(f"vidrec tune: chief serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
+              f"{os.environ['KERASTUNER_ORACLE_PORT']} until every trial is done", flush=True)
     tuner.search(epochs=cfg.base.epochs,
                  callbacks=[keras.callbacks.TensorBoard(log_dir=f"{out}/tensorboard")])
+    if role == "worker":
+        print(f"vidrec tune: {tuner.tuner_id} done: the oracle has no trials left", flush=True)
+        return {"rows": [], "best_hp": None, "best_eval": None}
     rows = trial_rows(tuner)
     write_csv(rows, f"{out}/trials.csv")
     print(f"\nbest trials ({cfg.objective}):\n{format_table(rows)}\n"

@@ -1,0 +1,160 @@
+"""Multi-worker training: TF_CONFIG, sharding, and two real worker processes on 127.0.0.1."""
+
+import csv
+import glob
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainer import data, distribute
+from trainer.config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = ROOT / "tests" / "helpers" / "mw_train.py"
+FLAGS = ["--model", "recurrent", "--encoder", "small_cnn", "--chunk-length", "4", "--hidden", "8",
+         "--batch-size", "4", "--epochs", "3", "--eval-chunks", "1", "--augment", "none",
+         "--head-units", "16", "16"]
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _tf_config(ports, index):
+    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
+# --------------------------------------------------------------------------- TF_CONFIG
+
+
+def test_cluster_roles_follow_tf_config(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert distribute.cluster() is None
+    assert (distribute.worker_count(), distribute.worker_index(), distribute.is_chief()) == (1, 0,
+                                                                                              True)
+    spec = {"chief": ["a:1"], "worker": ["b:1", "c:1"]}  # Vertex AI's layout
+    for task, index in ((("chief", 0), 0), (("worker", 0), 1), (("worker", 1), 2)):
+        monkeypatch.setenv("TF_CONFIG", json.dumps(
+            {"cluster": spec, "task": {"type": task[0], "index": task[1]}}))
+        assert distribute.worker_count() == 3
+        assert distribute.worker_index() == index
+        assert distribute.is_chief() == (index == 0)
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        distribute.cluster()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": spec,
+                                                "task": {"type": "worker", "index": 5}}))
+    with pytest.raises(ValueError, match="not a chief or worker of its cluster"):
+        distribute.cluster()
+
+
+# --------------------------------------------------------------------------- sharding
+
+
+def _media_ids(cfg, manifest, split, shard):
+    ds = data._records(cfg.data, manifest, split, shuffle=False, seed=0, repeat=False,
+                       shard=shard)
+    ds = ds.map(lambda s: data._parse(cfg, s)["video_id"])
+    return [v.decode() for v in ds.as_numpy_iterator()]
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_workers_read_disjoint_whole_videos_that_cover_the_split(tiny_data, workers, capsys):
+    from pipeline import schema
+
+    manifest = schema.read_manifest(tiny_data)
+    cfg = TrainConfig(data=tiny_data, out="unused")
+    files = len(data.match_files(tiny_data, "train"))
+    policy = data.shard_policy(files, workers)
+    assert policy == ("FILE" if workers <= files else "DATA")
+    everything = sorted(_media_ids(cfg, manifest, "train", None))
+    parts = [_media_ids(cfg, manifest, "train", (workers, i)) for i in range(workers)]
+    assert sorted(v for p in parts for v in p) == everything  # each video exactly once
+    err = capsys.readouterr().err
+    if policy == "DATA":
+        assert f"{files} shard file(s) for {workers} workers" in err
+        assert f"--num-shards {workers}" in err
+    else:
+        assert "sharding by record" not in err
+
+
+# --------------------------------------------------------------------------- two processes
+
+
+def _run_workers(tiny_data, out, tmp_path, extra=()):
+    ports = _free_ports(2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER")}
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
+    procs = []
+    for i in range(2):
+        env_i = dict(env, TF_CONFIG=_tf_config(ports, i))
+        log = open(tmp_path / f"worker{i}.log", "w")
+        procs.append(subprocess.Popen(
+            [sys.executable, str(WORKER), tiny_data, out, str(tmp_path / f"weights{i}.npz"),
+             *extra, *FLAGS], env=env_i, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+    codes = []
+    for p in procs:
+        try:
+            codes.append(p.wait(timeout=240))
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise
+    logs = [(tmp_path / f"worker{i}.log").read_text() for i in range(2)]
+    return codes, logs, [p.pid for p in procs]
+
+
+def _event_pids(log_dir):
+    # TensorFlow names event files events.out.tfevents.<time>.<host>.<pid>.<n>.v2
+    return {int(Path(p).name.split(".")[-3]) for p in
+            glob.glob(f"{log_dir}/**/events.out.tfevents*", recursive=True)}
+
+
+@pytest.mark.slow
+def test_two_workers_resume_and_end_identical_and_only_the_chief_writes(tiny_data, tmp_path):
+    out = str(tmp_path / "runs" / "mw")
+    log_dir = tmp_path / "runs" / "tensorboard" / "mw"
+
+    # 1. both workers die at the end of epoch 1 of 3 (after the chief's backup)
+    codes, logs, pids1 = _run_workers(tiny_data, out, tmp_path, ["--crash-after-epoch", "1"])
+    assert codes == [3, 3], logs
+    assert "worker 0 of 2" in logs[0] and "worker 1 of 2" in logs[1]
+    assert (Path(out) / "backup").is_dir()
+
+    # 2. started again, both resume at epoch 2 from the chief's backup and finish
+    codes, logs, pids2 = _run_workers(tiny_data, out, tmp_path)
+    assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+    assert "Epoch 1/3" not in logs[0] and "Epoch 2/3" in logs[0] and "Epoch 3/3" in logs[0]
+    a, b = np.load(tmp_path / "weights0.npz"), np.load(tmp_path / "weights1.npz")
+    assert len(a.files) > 10  # kernels, biases and BatchNorm statistics
+    for key in a.files:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=f"weight {key} differs")
+
+    # only the chief (worker 0) wrote: the non-chief refuses writes under runs/ (see
+    # tests/helpers/mw_train.py) and every event file carries a chief's pid
+    assert "PermissionError" not in logs[1]
+    assert _event_pids(log_dir) and _event_pids(log_dir) <= {pids1[0], pids2[0]}
+    with open(Path(out) / "history.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [0, 1, 2]
+    summary = json.loads((Path(out) / "train_summary.json").read_text())
+    assert summary["num_workers"] == 2 and summary["num_replicas"] == 2
+    assert not (Path(out) / "backup").exists()  # finished: the backup is gone
+
+    # the chief's model is a normal run: it evaluates like any other
+    from trainer import evaluate
+
+    result = evaluate.evaluate_run(out, split="test")
+    assert result["num_videos"] > 0 and 0.0 <= result["video_top1"] <= 1.0
