@@ -17,22 +17,34 @@ records are sorted inside each shard.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
+import os
 import posixpath
+import shutil
 import sys
+import tempfile
 import uuid
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import apache_beam as beam
 import cv2
 import tensorflow as tf
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+from apache_beam.options.pipeline_options import (
+    DebugOptions,
+    PipelineOptions,
+    SetupOptions,
+    StandardOptions,
+    TestOptions,
+)
+from apache_beam.runners.runner import PipelineResult
 
-from pipeline import schema, splits, video
+from pipeline import dataflow, schema, splits, video
 
 log = logging.getLogger(__name__)
 PROG = "vidrec convert"
@@ -110,8 +122,17 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, PipelineOptions]:
         raise ConvertError(str(e)) from None
     args.output = args.output.rstrip("/")
     options = PipelineOptions(rest)
+    if options.view_as(TestOptions).dry_run and not _is_dataflow(options):
+        raise ConvertError("--dry_run needs --runner DataflowRunner (other runners ignore it "
+                           "and would run the job)")
     options.view_as(SetupOptions).save_main_session = False  # DoFns are module-level classes
     return args, options
+
+
+def _is_dataflow(options: PipelineOptions) -> bool:
+    """Whether --runner names the DataflowRunner, spelled any way Beam accepts."""
+    name = str(options.view_as(StandardOptions).runner or "").rsplit(".", 1)[-1].lower()
+    return name in ("dataflow", "dataflowrunner")
 
 
 def _match(pattern: str) -> list[str]:
@@ -196,6 +217,23 @@ def _prepare_output(args: argparse.Namespace) -> None:
         tf.io.gfile.remove(path)  # the manifest first: from here on the folder is unfinished
 
 
+@contextlib.contextmanager
+def local_copy(path: str) -> Iterator[str]:
+    """Yields a local temp copy of `path` (any scheme), read through Beam's FileSystems.
+
+    OpenCV reads local files only. Local inputs are copied too: one code path
+    for every filesystem, and copying a clip costs far less than decoding it.
+    """
+    fd, tmp = tempfile.mkstemp(suffix=posixpath.splitext(path)[1])
+    try:
+        with os.fdopen(fd, "wb") as dst, FileSystems.open(
+                path, compression_type=CompressionTypes.UNCOMPRESSED) as src:
+            shutil.copyfileobj(src, dst)
+        yield tmp
+    finally:
+        os.remove(tmp)
+
+
 def _write_atomically(path: str, write) -> None:
     tmp = f"{posixpath.dirname(path)}/.tmp-{uuid.uuid4().hex}-{posixpath.basename(path)}"
     write(tmp)
@@ -227,7 +265,10 @@ class DecodeVideoFn(beam.DoFn):
         if self._seen % PROGRESS_EVERY == 0:
             log.info("this worker has decoded %d videos", self._seen)
         try:
-            decoded = video.decode(item["path"], self._options)
+            if not FileSystems.exists(item["path"]):
+                raise video.VideoError("file does not exist")
+            with local_copy(item["path"]) as local:
+                decoded = video.decode(local, self._options)
         except video.VideoError as e:
             yield self._fail(item, e.reason)
             return
@@ -327,7 +368,7 @@ class WriteAsOneFile(beam.PTransform):
 
 
 def run(args: argparse.Namespace, options: PipelineOptions, plan: splits.Plan,
-        num_shards: dict[str, int]) -> None:
+        num_shards: dict[str, int]) -> PipelineResult:
     """Builds and runs the Beam pipeline, waiting until it has finished."""
     out = args.output
     items = [{"path": v.path, "class": v.class_name, "split": v.split, "media_id": v.media_id,
@@ -349,6 +390,7 @@ def run(args: argparse.Namespace, options: PipelineOptions, plan: splits.Plan,
              | "WriteFailures" >> WriteAsOneFile(f"{out}/{schema.FAILURES_NAME}", _failure_lines))
         _ = (stats | "MergeStats" >> beam.Flatten()
              | "WriteStats" >> WriteAsOneFile(f"{out}/{STATS_NAME}", _stats_lines))
+    return p.result
 
 
 def build_manifest(args: argparse.Namespace, options: PipelineOptions, plan: splits.Plan,
@@ -416,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         args, options = parse_args(argv)
         plan = make_plan(args)
         num_shards = shard_counts(plan, args.num_shards)
-        dry_run = bool(options.get_all_options().get("dry_run"))
+        dry_run = bool(options.view_as(TestOptions).dry_run)
         if not dry_run:
             _prepare_output(args)
     except ConvertError as e:
@@ -424,9 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log.info("converting %d videos of %d classes (%s; %d failed before decoding) to %s",
              len(plan.videos), len(plan.classes), plan.source, len(plan.failures), args.output)
-    run(args, options, plan, num_shards)
-    if dry_run:  # e.g. DataflowRunner --dry_run=True: the job was built and validated only
-        print(f"dry run: the pipeline for {len(plan.videos)} videos was built; nothing written")
+    result = run(args, options, plan, num_shards)
+    if dry_run:  # DataflowRunner --dry_run=True: the job was built and validated only
+        print(f"dry run: the pipeline for {len(plan.videos)} videos was built; "
+              f"nothing written to {args.output}")
+        if options.view_as(DebugOptions).dataflow_job_file:  # Beam skips it in a dry run
+            print("job description: " + ", ".join(dataflow.write_job_description(result.job)))
         return 0
     manifest = _finish(args, options, plan, num_shards)
     totals = manifest["totals"]
