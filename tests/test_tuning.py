@@ -176,3 +176,50 @@ def test_chief_and_two_workers_run_every_trial_exactly_once(tiny_data, tmp_path)
     assert sorted(r["trial"] for r in rows) == sorted(trials)
     assert {r["status"] for r in rows} == {"COMPLETED"}
     assert sorted(os.listdir(out / "tensorboard")) == sorted(trials)
+
+
+def test_tf_config_cluster_runs_the_same_search_in_lock_step(tiny_data, tmp_path):
+    """Two workers of a MultiWorkerMirroredStrategy cluster: every trial trained across both."""
+    import re
+    import socket
+    import subprocess
+    import sys
+
+    socks = [socket.socket() for _ in range(2)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    out = tmp_path / "tune"
+    flags = ["--data", tiny_data, "--out", str(out), "--max-trials", "2", "--epochs", "1",
+             "--batch-size", "2", "--eval-chunks", "1", "--augment", "none", "--head-units",
+             "8", "8", "--hidden-range", "4:8", "--chunk-range", "2:4", "--rnn-types",
+             "lstm,gru"]
+    procs = []
+    for i in range(2):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER")}
+        env.update(TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(
+            {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+             "task": {"type": "worker", "index": i}}))
+        procs.append(subprocess.Popen([sys.executable, "-m", "vidrec.cli", "tune", *flags],
+                                      env=env, text=True, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT))
+    logs = []
+    try:
+        for p in procs:
+            logs.append(p.communicate(timeout=300)[0])
+            assert p.returncode == 0, logs[-1][-3000:]
+    finally:
+        for p in procs:
+            p.kill()
+    ran = [re.findall(r"runs trial (\S+) (\{.*\})", log) for log in logs]
+    assert len(ran[0]) == 2 and ran[0] == ran[1]  # same trials, same values, same order
+    assert "worker 0 of 2" in logs[0] and "worker 1 of 2" in logs[1]  # the retrain too
+    with open(out / "trials.csv") as f:
+        assert {r["status"] for r in csv.DictReader(f)} == {"COMPLETED"}
+    assert (out / "best" / "eval_test.json").exists()
+    # the non-chief wrote nothing into OUT: every event file there has the chief's pid
+    pids = {int(os.path.basename(p).split(".")[-3]) for p in
+            glob.glob(f"{out}/**/events.out.tfevents*", recursive=True)}
+    assert pids == {procs[0].pid}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import weakref
 from typing import Any, Sequence
 
 import numpy as np
@@ -88,13 +89,19 @@ def compute_metrics(clip_probs: np.ndarray, clip_labels: np.ndarray,
     }
 
 
+_FORWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def predict_clips(model, examples) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Runs `model` over `data.eval_examples` batches: (probs [N, C], labels [N], ids [N]).
 
     Calls the model directly (not `predict_on_batch`, which under MirroredStrategy
     feeds the whole batch to every replica).
     """
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    forward = _FORWARD.get(model)
+    if forward is None:  # one traced function per model, however often it is evaluated
+        forward = _FORWARD[model] = tf.function(lambda x: model(x, training=False),
+                                                reduce_retracing=True)
     probs, labels, ids = [], [], []
     for batch in examples:
         probs.append(forward(batch["inputs"]).numpy())

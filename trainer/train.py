@@ -17,11 +17,12 @@ learning-rate schedule watch the VAL split; the test split is never read here.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import time
 import warnings
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import keras
 import numpy as np
@@ -141,6 +142,19 @@ def make_callbacks(cfg: TrainConfig, run_dir: str, manifest: Mapping[str, Any] |
     return callbacks
 
 
+@contextlib.contextmanager
+def quiet_fit() -> Iterator[None]:
+    """Silences two `model.fit` warnings that are noise for our inputs.
+
+    The finite validation set "runs out" by design (the training set is endless),
+    and our tf.data input is already shuffled.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+        yield
+
+
 def _embedding_dim(cfg: TrainConfig, manifest: Mapping[str, Any]) -> int | None:
     return int(manifest["features"]["dim"]) if cfg.features else None
 
@@ -225,11 +239,7 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
     else:
         train_ds = data.train_dataset(cfg, manifest, global_batch)
         val_ds = data.eval_dataset(cfg, manifest, "val", global_batch)
-        with warnings.catch_warnings():
-            # Noise: the finite validation set "runs out" by design (the training set is
-            # endless), and our tf.data input is already shuffled.
-            warnings.filterwarnings("ignore", message="Your input ran out of data")
-            warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+        with quiet_fit():
             model.fit(train_ds, epochs=cfg.epochs, steps_per_epoch=steps,
                       validation_data=val_ds, callbacks=callbacks, verbose=2)
     train_time = time.time() - start

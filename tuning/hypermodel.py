@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from trainer import data, evaluate, loop, train
 from trainer.config import TrainConfig
-from trainer.distribute import is_multi_worker
+from trainer.distribute import all_reduce_sum, is_multi_worker, worker_count, worker_index
 from tuning.space import SearchSpace
 
 VIDEO_OBJECTIVE = "val_video_accuracy"
@@ -29,19 +29,31 @@ VIDEO_OBJECTIVE = "val_video_accuracy"
 class VideoAccuracy(keras.callbacks.Callback):
     """Adds `val_video_accuracy` (softmax averaged over each video's chunks) to the epoch logs.
 
-    It must run before KerasTuner's own callbacks, which read the logs.
+    It must run before KerasTuner's own callbacks, which read the logs. On a
+    cluster each worker scores its own share of the videos and one all-reduce sums
+    the counts, so every worker reports the same value (and the lock-stepped
+    searches stay identical).
     """
 
-    def __init__(self, cfg: TrainConfig, manifest: dict, batch: int):
+    def __init__(self, cfg: TrainConfig, manifest: dict, batch: int,
+                 strategy: tf.distribute.Strategy | None = None):
         super().__init__()
-        self._examples = data.eval_examples(cfg, manifest, "val", batch, "natural")
+        self._strategy = strategy if strategy is not None and is_multi_worker(strategy) else None
+        shard = (worker_count(), worker_index()) if self._strategy else None
+        self._examples = data.eval_examples(cfg, manifest, "val", batch, "natural", shard)
         self._classes = manifest["classes"]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        probs, labels, ids = evaluate.predict_clips(self.model, self._examples)
-        metrics = evaluate.compute_metrics(probs, labels, ids, self._classes)
+        try:
+            probs, labels, ids = evaluate.predict_clips(self.model, self._examples)
+            metrics = evaluate.compute_metrics(probs, labels, ids, self._classes)
+            counts = [metrics["video_top1"] * metrics["num_videos"], metrics["num_videos"]]
+        except ValueError:  # a worker without videos of its own (fewer videos than workers)
+            counts = [0.0, 0.0]
+        if self._strategy:
+            counts = all_reduce_sum(self._strategy, counts)
         if logs is not None:
-            logs[VIDEO_OBJECTIVE] = metrics["video_top1"]
+            logs[VIDEO_OBJECTIVE] = float(counts[0] / max(counts[1], 1.0))
 
 
 class FailOnNaN(keras.callbacks.Callback):
@@ -93,18 +105,19 @@ class RecurrentHyperModel(keras_tuner.HyperModel):
         cfg = self.trial_config(hp)
         global_batch = cfg.batch_size * self.num_replicas
         steps = data.steps_per_epoch(cfg, self.manifest, global_batch)
-        callbacks = [VideoAccuracy(cfg, self.manifest, global_batch), FailOnNaN()]
+        callbacks = [VideoAccuracy(cfg, self.manifest, global_batch, self.strategy), FailOnNaN()]
         callbacks += list(kwargs.pop("callbacks", []))
         epochs, verbose = kwargs.pop("epochs", cfg.epochs), kwargs.pop("verbose", 2)
         try:
             if is_multi_worker(self.strategy):  # Keras fit fails there (keras #20585)
                 return loop.fit(model, self.strategy, cfg, self.manifest, epochs=epochs,
                                 steps_per_epoch=steps, callbacks=callbacks, verbose=verbose)
-            return model.fit(data.train_dataset(cfg, self.manifest, global_batch),
-                             validation_data=data.eval_dataset(cfg, self.manifest, "val",
-                                                               global_batch),
-                             callbacks=callbacks, steps_per_epoch=steps, epochs=epochs,
-                             verbose=verbose, **kwargs)
+            with train.quiet_fit():
+                return model.fit(data.train_dataset(cfg, self.manifest, global_batch),
+                                 validation_data=data.eval_dataset(cfg, self.manifest, "val",
+                                                                   global_batch),
+                                 callbacks=callbacks, steps_per_epoch=steps, epochs=epochs,
+                                 verbose=verbose, **kwargs)
         except tf.errors.ResourceExhaustedError as e:
             raise keras_tuner.errors.FailedTrialError(
                 f"out of memory (hidden={cfg.hidden}, chunk={cfg.chunk_length}, "

@@ -17,6 +17,7 @@ import csv
 import dataclasses
 import io
 import os
+import tempfile
 from typing import Any
 
 import keras
@@ -24,7 +25,7 @@ import keras_tuner
 import tensorflow as tf
 
 from pipeline import schema
-from trainer import data, evaluate, train
+from trainer import data, distribute, evaluate, train
 from trainer.config import TrainConfig
 from tuning.hypermodel import VIDEO_OBJECTIVE, RecurrentHyperModel
 from tuning.space import SearchSpace
@@ -66,12 +67,17 @@ def tuner_role() -> str:
     any other id for a worker that runs trials).
 
     Raises:
-      ValueError: the variables are set only in part.
+      ValueError: the variables are set only in part, or together with a TF_CONFIG
+        cluster.
     """
     names = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
     given = [n for n in names if os.environ.get(n)]
     if not given:
         return "single"
+    if distribute.cluster():
+        raise ValueError("TF_CONFIG and KERASTUNER_* are both set: use KERASTUNER_* to run "
+                         "trials in parallel (one machine per trial), or TF_CONFIG to run each "
+                         "trial across the cluster, not both")
     if len(given) < len(names):
         missing = sorted(set(names) - set(given))
         raise ValueError(f"distributed tuning needs all of {', '.join(names)}; "
@@ -94,12 +100,14 @@ _TUNER_CLASSES = {name: type(f"Vidrec{cls.__name__}", (_ReportsTrials, cls), {})
                                     ("hyperband", keras_tuner.Hyperband))}
 
 
-def _make_tuner(cfg: TuneConfig, hypermodel, strategy) -> keras_tuner.Tuner:
+def _make_tuner(cfg: TuneConfig, hypermodel, strategy, directory: str) -> keras_tuner.Tuner:
     objective = keras_tuner.Objective(cfg.objective, direction="max")
     # A worker never wipes the project: the chief's oracle state lives there.
-    common = dict(hypermodel=hypermodel, objective=objective, directory=cfg.out,
+    common = dict(hypermodel=hypermodel, objective=objective, directory=directory,
                   project_name=PROJECT_NAME, overwrite=cfg.fresh and tuner_role() != "worker",
-                  seed=cfg.base.seed, distribution_strategy=strategy,
+                  # KerasTuner draws a random seed for a falsy one (`seed or randint`):
+                  # shift by one so --seed 0 is reproducible too.
+                  seed=cfg.base.seed + 1, distribution_strategy=strategy,
                   max_consecutive_failed_trials=cfg.max_failed_trials)
     if cfg.tuner == "hyperband":
         return _TUNER_CLASSES["hyperband"](max_epochs=cfg.base.epochs, factor=3, **common)
@@ -153,42 +161,70 @@ def validate(cfg: TuneConfig) -> dict[str, Any]:
     return manifest
 
 
+def _copy_tree(src: str, dst: str) -> None:
+    """Copies a folder (local or gs://) with tf.io.gfile; nothing when `src` is missing."""
+    if not tf.io.gfile.exists(src):
+        return
+    for folder, _, files in tf.io.gfile.walk(src):
+        target = dst + folder[len(src):]
+        tf.io.gfile.makedirs(target)
+        for name in files:
+            tf.io.gfile.copy(f"{folder}/{name}", f"{target}/{name}", overwrite=True)
+
+
 def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
     """Runs (or resumes) the search, writes trials.csv, retrains and evaluates the best.
 
-    In KerasTuner's distributed mode (`tuner_role`) the chief serves the oracle
-    until every trial is done, then does the tabulating, retraining and
-    evaluating; each worker runs trials under its own `strategy` (trial folders
-    and TensorBoard logs in the shared OUT) and returns when the oracle has none
-    left.
+    Two ways to use several machines:
+
+    * KerasTuner's distributed mode (`tuner_role`): the chief serves the oracle
+      until every trial is done, then tabulates, retrains and evaluates; each
+      worker runs whole trials under its own `strategy` (trial folders and
+      TensorBoard logs in the shared OUT) and returns when no trial is left.
+    * A TF_CONFIG cluster (`MultiWorkerMirroredStrategy`): every worker runs the
+      same search in lock step, each trial trained across the cluster. The
+      oracle's choices depend only on the seed and the scores, which are
+      all-reduced, so they agree. The chief keeps the search in OUT; the others
+      keep a private copy in a temp folder (started from the chief's state, for
+      resume) and write nothing to OUT.
 
     Returns:
       {"rows": trial rows, "best_hp": values, "best_eval": eval dict or None}
-      ({"rows": [], "best_hp": None, "best_eval": None} on a worker).
+      ({"rows": [], "best_hp": None, "best_eval": None} on a KerasTuner worker;
+      no eval on a non-chief cluster worker).
     """
     manifest = validate(cfg)
     out = cfg.out.rstrip("/")
     role = tuner_role()
-    if role != "worker":
+    chief = distribute.is_chief()
+    directory = out
+    if chief and role != "worker":
         tf.io.gfile.makedirs(out)
         schema.write_json(f"{out}/search_config.json", {
             "tuner": cfg.tuner, "max_trials": cfg.max_trials, "epochs": cfg.base.epochs,
             "objective": cfg.objective, "space": dataclasses.asdict(cfg.space),
             "base": cfg.base.to_dict()})
+    if distribute.is_multi_worker(strategy):
+        if not chief:
+            directory = tempfile.mkdtemp(prefix="vidrec_tune_worker_")
+            if not cfg.fresh:
+                _copy_tree(f"{out}/{PROJECT_NAME}", f"{directory}/{PROJECT_NAME}")
+        distribute.all_reduce_sum(strategy, [0.0])  # barrier: copied before the chief writes
     hypermodel = RecurrentHyperModel(cfg.base, cfg.space, manifest, strategy, cfg.objective)
-    tuner = _make_tuner(cfg, hypermodel, strategy)
+    tuner = _make_tuner(cfg, hypermodel, strategy, directory)
     if role == "chief":
         print(f"vidrec tune: chief serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
               f"{os.environ['KERASTUNER_ORACLE_PORT']} until every trial is done", flush=True)
     tuner.search(epochs=cfg.base.epochs,
-                 callbacks=[keras.callbacks.TensorBoard(log_dir=f"{out}/tensorboard")])
+                 callbacks=[keras.callbacks.TensorBoard(log_dir=f"{directory}/tensorboard")])
     if role == "worker":
         print(f"vidrec tune: {tuner.tuner_id} done: the oracle has no trials left", flush=True)
         return {"rows": [], "best_hp": None, "best_eval": None}
     rows = trial_rows(tuner)
-    write_csv(rows, f"{out}/trials.csv")
-    print(f"\nbest trials ({cfg.objective}):\n{format_table(rows)}\n"
-          f"all trials: {out}/trials.csv")
+    if chief:
+        write_csv(rows, f"{out}/trials.csv")
+        print(f"\nbest trials ({cfg.objective}):\n{format_table(rows)}\n"
+              f"all trials: {out}/trials.csv")
     done = [r for r in rows if r["score"] is not None]
     if not done:
         raise RuntimeError(f"no trial finished; see the reasons in {out}/trials.csv")
@@ -198,6 +234,9 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
         best_cfg = hypermodel.trial_config(best_hp, out=f"{out}/best",
                                            log_root=f"{out}/tensorboard")
         print(f"retraining the best configuration into {out}/best")
-        train.train(best_cfg, strategy)
-        result["best_eval"] = evaluate.evaluate_run(f"{out}/best", split="test")
+        train.train(best_cfg, strategy)  # every worker of a cluster; the chief writes
+        if chief:
+            result["best_eval"] = evaluate.evaluate_run(f"{out}/best", split="test")
+    if directory != out:
+        tf.io.gfile.rmtree(directory)
     return result
