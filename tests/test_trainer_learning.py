@@ -11,7 +11,9 @@ from conftest import synth_dataset
 from trainer import evaluate, train
 from trainer.config import TrainConfig
 
-RECIPE = dict(rnn="gru", hidden=32, head_units=(32, 16), dropout=0.1, chunk_length=8,
+# LSTM 64: over seeds 0-9 the recurrent model reached 0.87-1.0 (GRU 32 was bimodal,
+# 0.73 or 1.0, and failed under the full suite's thread timing).
+RECIPE = dict(rnn="lstm", hidden=64, head_units=(32, 16), dropout=0.1, chunk_length=8,
               frame_stride=2, eval_chunks=4, frames_per_video=4, batch_size=8, epochs=16,
               steps_per_epoch=8, learning_rate=3e-3, patience=16, augment="flip", seed=0)
 
