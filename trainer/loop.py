@@ -57,15 +57,19 @@ def _batch_sums(labels: tf.Tensor, probs: tf.Tensor, num_classes: int) -> tf.Ten
                      tf.cast(tf.size(labels), tf.float32)])
 
 
-def evaluate_split(model: keras.Model, strategy: tf.distribute.Strategy, cfg: TrainConfig,
-                   manifest: Mapping[str, Any], split: str, batch: int) -> dict[str, float]:
-    """Clip-level loss/accuracy/top5 of `split`, each worker on its own videos, summed.
+def val_examples(cfg: TrainConfig, manifest: Mapping[str, Any], split: str,
+                 batch: int) -> tf.data.Dataset:
+    """This worker's share of the evaluation clips of `split` (whole videos)."""
+    return data.eval_examples(cfg, manifest, split, batch,
+                              shard=(worker_count(), worker_index()))
+
+
+def evaluate_split(model: keras.Model, strategy: tf.distribute.Strategy,
+                   examples: tf.data.Dataset, num_classes: int) -> dict[str, float]:
+    """Clip-level loss/accuracy/top5 over every worker's `val_examples`, summed.
 
     Returns the same dict on every worker (keys prefixed ``val_``).
     """
-    examples = data.eval_examples(cfg, manifest, split, batch,
-                                  shard=(worker_count(), worker_index()))
-    num_classes = len(manifest["classes"])
     sums = np.zeros(len(_SUMS))
     try:
         probs, labels, _ = evaluate.predict_clips(model, examples)
@@ -149,6 +153,7 @@ def fit(model: keras.Model, strategy: tf.distribute.Strategy, cfg: TrainConfig,
                                   shard=(ctx.num_input_pipelines, ctx.input_pipeline_id))
 
     iterator = iter(strategy.distribute_datasets_from_function(input_fn))
+    val = val_examples(cfg, manifest, "val", cfg.batch_size)
     train_step = make_train_step(model, strategy, global_batch, num_classes)
     cbs = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=False,
                                        model=model, epochs=epochs, steps=steps_per_epoch,
@@ -176,7 +181,7 @@ def fit(model: keras.Model, strategy: tf.distribute.Strategy, cfg: TrainConfig,
                 break
         sync_batch_stats(model, strategy)
         logs = _metric_logs(sums, num_classes)
-        logs.update(evaluate_split(model, strategy, cfg, manifest, "val", cfg.batch_size))
+        logs.update(evaluate_split(model, strategy, val, num_classes))
         cbs.on_epoch_end(epoch, logs)
         if verbose and worker_index() == 0:
             shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()
