@@ -133,6 +133,13 @@ def test_distributed_tuning_needs_all_three_variables(tiny_data, tmp_path, monke
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert "missing KERASTUNER_ORACLE_PORT, KERASTUNER_TUNER_ID" in err[-1]
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "8000")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:1"]},
+                                                "task": {"type": "worker", "index": 0}}))
+    code = tune_cli.main(["--data", tiny_data, "--out", str(tmp_path / "t"), "--max-trials", "1"])
+    assert code == 2
+    assert "TF_CONFIG and KERASTUNER_* are both set" in capsys.readouterr().err
 
 
 def test_chief_and_two_workers_run_every_trial_exactly_once(tiny_data, tmp_path):

@@ -100,7 +100,13 @@ def build_train_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vidrec train",
         description="Train a frame, pooled or recurrent video classifier under "
-                    "MirroredStrategy.")
+                    "MirroredStrategy (all GPUs, --devices, or --cpu-replicas logical CPUs).",
+        epilog="Several machines: when TF_CONFIG names a cluster (Vertex AI and Kubernetes "
+               "operators set it), start the same command on every machine; it then trains "
+               "under MultiWorkerMirroredStrategy with its own loop, each worker on its share "
+               "of the shard files (convert with --num-shards >= workers), and only the chief "
+               "writes --out and the TensorBoard logs. A killed run resumes when every worker "
+               "is started again with the same --out.")
     add_train_flags(parser)
     return parser
 

@@ -29,6 +29,13 @@ embeddings.
 The trainer's flags below (--data, --encoder, --weights, --init-from,
 --cpu-replicas, --batch-size, --epochs (per trial), ...) mean what they mean
 for `vidrec train`; --out is the search folder.
+
+Several machines, two ways. Trials in parallel: set KERASTUNER_ORACLE_IP,
+KERASTUNER_ORACLE_PORT and KERASTUNER_TUNER_ID (`chief` on the process that
+serves the oracle, tuner0, tuner1, ... on the machines that train) and run the
+same command everywhere with a shared --out (gs://...); each worker runs whole
+trials on its own GPUs. Each trial across a cluster: set TF_CONFIG as for
+`vidrec train`; every worker runs the same search in lock step.
 """
 
 
