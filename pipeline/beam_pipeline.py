@@ -17,17 +17,13 @@ records are sorted inside each shard.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import math
-import os
 import posixpath
-import shutil
 import sys
-import tempfile
 import uuid
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import apache_beam as beam
 import cv2
@@ -217,21 +213,9 @@ def _prepare_output(args: argparse.Namespace) -> None:
         tf.io.gfile.remove(path)  # the manifest first: from here on the folder is unfinished
 
 
-@contextlib.contextmanager
-def local_copy(path: str) -> Iterator[str]:
-    """Yields a local temp copy of `path` (any scheme), read through Beam's FileSystems.
-
-    OpenCV reads local files only. Local inputs are copied too: one code path
-    for every filesystem, and copying a clip costs far less than decoding it.
-    """
-    fd, tmp = tempfile.mkstemp(suffix=posixpath.splitext(path)[1])
-    try:
-        with os.fdopen(fd, "wb") as dst, FileSystems.open(
-                path, compression_type=CompressionTypes.UNCOMPRESSED) as src:
-            shutil.copyfileobj(src, dst)
-        yield tmp
-    finally:
-        os.remove(tmp)
+def _beam_open(path: str):
+    """Opens `path` for reading through Beam's FileSystems, bytes as stored."""
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
 def _write_atomically(path: str, write) -> None:
@@ -267,7 +251,9 @@ class DecodeVideoFn(beam.DoFn):
         try:
             if not FileSystems.exists(item["path"]):
                 raise video.VideoError("file does not exist")
-            with local_copy(item["path"]) as local:
+            # Local inputs are copied too: one code path for every filesystem, and
+            # copying a clip costs far less than decoding it.
+            with video.local_copy(item["path"], _beam_open) as local:
                 decoded = video.decode(local, self._options)
         except video.VideoError as e:
             yield self._fail(item, e.reason)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import posixpath
 import shutil
 import tempfile
-from typing import Iterator
+from typing import IO, Callable, Iterator
 
 import cv2
 import numpy as np
@@ -102,16 +103,23 @@ def _rgb_to_bgr(frame: np.ndarray) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def local_copy(path: str) -> Iterator[str]:
-    """Yields a local path for `path`, copying `gs://` and other remote files to a temp file."""
-    if "://" not in path:
-        yield path
-        return
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(suffix=suffix)
-    os.close(fd)
+def local_copy(path: str, open_file: Callable[[str], IO[bytes]] | None = None) -> Iterator[str]:
+    """Yields a local path for `path` (OpenCV reads local files only).
+
+    Without `open_file`, a local path is used as it is and a remote one (`gs://`,
+    any scheme) is copied to a temp file through tf.io.gfile. With `open_file`
+    (e.g. Beam's `FileSystems.open`) every path is copied through it, so all reads
+    go through that filesystem layer.
+    """
+    if open_file is None:
+        if "://" not in path:
+            yield path
+            return
+        open_file = lambda p: tf.io.gfile.GFile(p, "rb")  # noqa: E731
+    fd, tmp = tempfile.mkstemp(suffix=posixpath.splitext(path)[1])
     try:
-        tf.io.gfile.copy(path, tmp, overwrite=True)
+        with os.fdopen(fd, "wb") as dst, open_file(path) as src:
+            shutil.copyfileobj(src, dst)
         yield tmp
     finally:
         os.remove(tmp)

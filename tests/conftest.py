@@ -91,6 +91,27 @@ def write_dataset(out, videos_by_split, classes, frame_size, compression="none",
     return manifest
 
 
+def free_ports(n):
+    """`n` TCP ports free on 127.0.0.1 right now (for loopback clusters)."""
+    import socket
+
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def loopback_tf_config(ports, index):
+    """TF_CONFIG of worker `index` of a cluster of workers on 127.0.0.1:`ports`."""
+    import json
+
+    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
 def synth_dataset(root, classes, clips_per_class, frames, size):
     """synth videos -> the real Beam conversion (`vidrec convert`); returns the data dir."""
     from pipeline import beam_pipeline, synth

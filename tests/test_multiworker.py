@@ -4,13 +4,13 @@ import csv
 import glob
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import free_ports, loopback_tf_config
 
 from trainer import data, distribute
 from trainer.config import TrainConfig
@@ -20,21 +20,6 @@ WORKER = ROOT / "tests" / "helpers" / "mw_train.py"
 FLAGS = ["--model", "recurrent", "--encoder", "small_cnn", "--chunk-length", "4", "--hidden", "8",
          "--batch-size", "4", "--epochs", "3", "--eval-chunks", "1", "--augment", "none",
          "--head-units", "16", "16"]
-
-
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def _tf_config(ports, index):
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
 
 
 # --------------------------------------------------------------------------- TF_CONFIG
@@ -95,12 +80,12 @@ def test_workers_read_disjoint_whole_videos_that_cover_the_split(tiny_data, work
 
 
 def _run_workers(tiny_data, out, tmp_path, extra=()):
-    ports = _free_ports(2)
+    ports = free_ports(2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER")}
     env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
     procs = []
     for i in range(2):
-        env_i = dict(env, TF_CONFIG=_tf_config(ports, i))
+        env_i = dict(env, TF_CONFIG=loopback_tf_config(ports, i))
         log = open(tmp_path / f"worker{i}.log", "w")
         procs.append(subprocess.Popen(
             [sys.executable, str(WORKER), tiny_data, out, str(tmp_path / f"weights{i}.npz"),

@@ -9,6 +9,7 @@ import os
 import keras_tuner
 import pytest
 import tensorflow as tf
+from conftest import free_ports, loopback_tf_config
 
 from trainer import distribute
 from trainer.config import TrainConfig
@@ -144,14 +145,10 @@ def test_distributed_tuning_needs_all_three_variables(tiny_data, tmp_path, monke
 
 def test_chief_and_two_workers_run_every_trial_exactly_once(tiny_data, tmp_path):
     import re
-    import socket
     import subprocess
     import sys
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_ports(1)[0]
     out = tmp_path / "tune"
     flags = ["--data", tiny_data, "--out", str(out), "--max-trials", "4", "--epochs", "1",
              "--batch-size", "2", "--eval-chunks", "1", "--augment", "none", "--head-units",
@@ -188,16 +185,10 @@ def test_chief_and_two_workers_run_every_trial_exactly_once(tiny_data, tmp_path)
 def test_tf_config_cluster_runs_the_same_search_in_lock_step(tiny_data, tmp_path):
     """Two workers of a MultiWorkerMirroredStrategy cluster: every trial trained across both."""
     import re
-    import socket
     import subprocess
     import sys
 
-    socks = [socket.socket() for _ in range(2)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
+    ports = free_ports(2)
     out = tmp_path / "tune"
     flags = ["--data", tiny_data, "--out", str(out), "--max-trials", "2", "--epochs", "1",
              "--batch-size", "2", "--eval-chunks", "1", "--augment", "none", "--head-units",
@@ -206,9 +197,7 @@ def test_tf_config_cluster_runs_the_same_search_in_lock_step(tiny_data, tmp_path
     procs = []
     for i in range(2):
         env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER")}
-        env.update(TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(
-            {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-             "task": {"type": "worker", "index": i}}))
+        env.update(TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=loopback_tf_config(ports, i))
         procs.append(subprocess.Popen([sys.executable, "-m", "vidrec.cli", "tune", *flags],
                                       env=env, text=True, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT))

@@ -95,8 +95,9 @@ _FORWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def predict_clips(model, examples) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Runs `model` over `data.eval_examples` batches: (probs [N, C], labels [N], ids [N]).
 
-    Calls the model directly (not `predict_on_batch`, which under MirroredStrategy
-    feeds the whole batch to every replica).
+    N may be 0 (a worker whose share of a split is empty). Calls the model
+    directly (not `predict_on_batch`, which under MirroredStrategy feeds the whole
+    batch to every replica).
     """
     forward = _FORWARD.get(model)
     if forward is None:  # one traced function per model, however often it is evaluated
@@ -108,7 +109,7 @@ def predict_clips(model, examples) -> tuple[np.ndarray, np.ndarray, list[str]]:
         labels.append(batch["label"].numpy())
         ids.extend(v.decode() for v in batch["video_id"].numpy())
     if not probs:
-        raise ValueError("no clips to evaluate (empty split?)")
+        return np.zeros((0, model.output_shape[-1])), np.zeros(0, np.int64), ids
     return np.concatenate(probs), np.concatenate(labels), ids
 
 
@@ -180,6 +181,8 @@ def evaluate_run(run_dir: str, split: str = "test", order: str = "natural",
     model = keras.saving.load_model(model_path, compile=False)
     examples = data.eval_examples(cfg, manifest, split, batch_size or cfg.batch_size, order)
     probs, labels, ids = predict_clips(model, examples)
+    if not len(probs):
+        raise ValueError(f"no clips to evaluate in the {split!r} split of {src!r}")
     metrics = compute_metrics(probs, labels, ids, manifest["classes"])
     summary_path = os.path.join(run_dir, "train_summary.json")
     train_time = None

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from trainer import data, evaluate, loop, train
 from trainer.config import TrainConfig
-from trainer.distribute import all_reduce_sum, is_multi_worker, worker_count, worker_index
+from trainer.distribute import all_reduce_sum, is_multi_worker
 from tuning.space import SearchSpace
 
 VIDEO_OBJECTIVE = "val_video_accuracy"
@@ -36,22 +36,17 @@ class VideoAccuracy(keras.callbacks.Callback):
     """
 
     def __init__(self, cfg: TrainConfig, manifest: dict, batch: int,
-                 strategy: tf.distribute.Strategy | None = None):
+                 strategy: tf.distribute.Strategy):
         super().__init__()
-        self._strategy = strategy if strategy is not None and is_multi_worker(strategy) else None
-        shard = (worker_count(), worker_index()) if self._strategy else None
-        self._examples = data.eval_examples(cfg, manifest, "val", batch, "natural", shard)
+        self._strategy = strategy
+        self._examples = loop.val_examples(cfg, manifest, "val", batch)  # all of it on 1 worker
         self._classes = manifest["classes"]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        try:
-            probs, labels, ids = evaluate.predict_clips(self.model, self._examples)
-            metrics = evaluate.compute_metrics(probs, labels, ids, self._classes)
-            counts = [metrics["video_top1"] * metrics["num_videos"], metrics["num_videos"]]
-        except ValueError:  # a worker without videos of its own (fewer videos than workers)
-            counts = [0.0, 0.0]
-        if self._strategy:
-            counts = all_reduce_sum(self._strategy, counts)
+        probs, labels, ids = evaluate.predict_clips(self.model, self._examples)
+        metrics = evaluate.compute_metrics(probs, labels, ids, self._classes)
+        counts = all_reduce_sum(self._strategy, [metrics["video_top1"] * metrics["num_videos"],
+                                                 metrics["num_videos"]])
         if logs is not None:
             logs[VIDEO_OBJECTIVE] = float(counts[0] / max(counts[1], 1.0))
 

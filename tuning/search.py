@@ -100,11 +100,12 @@ _TUNER_CLASSES = {name: type(f"Vidrec{cls.__name__}", (_ReportsTrials, cls), {})
                                     ("hyperband", keras_tuner.Hyperband))}
 
 
-def _make_tuner(cfg: TuneConfig, hypermodel, strategy, directory: str) -> keras_tuner.Tuner:
+def _make_tuner(cfg: TuneConfig, hypermodel, strategy, directory: str,
+                role: str) -> keras_tuner.Tuner:
     objective = keras_tuner.Objective(cfg.objective, direction="max")
     # A worker never wipes the project: the chief's oracle state lives there.
     common = dict(hypermodel=hypermodel, objective=objective, directory=directory,
-                  project_name=PROJECT_NAME, overwrite=cfg.fresh and tuner_role() != "worker",
+                  project_name=PROJECT_NAME, overwrite=cfg.fresh and role != "worker",
                   # KerasTuner draws a random seed for a falsy one (`seed or randint`):
                   # shift by one so --seed 0 is reproducible too.
                   seed=cfg.base.seed + 1, distribution_strategy=strategy,
@@ -211,7 +212,7 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
                 _copy_tree(f"{out}/{PROJECT_NAME}", f"{directory}/{PROJECT_NAME}")
         distribute.all_reduce_sum(strategy, [0.0])  # barrier: copied before the chief writes
     hypermodel = RecurrentHyperModel(cfg.base, cfg.space, manifest, strategy, cfg.objective)
-    tuner = _make_tuner(cfg, hypermodel, strategy, directory)
+    tuner = _make_tuner(cfg, hypermodel, strategy, directory, role)
     if role == "chief":
         print(f"vidrec tune: chief serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
               f"{os.environ['KERASTUNER_ORACLE_PORT']} until every trial is done", flush=True)
