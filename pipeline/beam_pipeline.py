@@ -79,9 +79,11 @@ def _parser() -> argparse.ArgumentParser:
       help="a clip with fewer stored frames fails as too short (default %(default)s)")
     a("--jpeg-quality", type=int, default=90, help="JPEG quality (default 90)")
     a("--val-fraction", type=float, default=0.15,
-      help="fraction of each class's train films moved to val (default 0.15)")
+      help="share of the train clips moved to val, by whole source films ACROSS classes: a "
+      "film is in val for every class or for none (default 0.15)")
     a("--test-fraction", type=float, default=0.3,
-      help="without --splits: fraction of each class's films in test (default 0.3)")
+      help="without --splits: share of the clips in test, by whole films across classes "
+      "(default 0.3)")
     a("--seed", type=int, default=0, help="seed of the film hash (default 0)")
     a("--num-shards", type=int, default=0,
       help=f"shards per split (default 0 = auto: ceil(videos/{SHARD_TARGET_VIDEOS}), at least "

@@ -5,16 +5,37 @@ split files, these functions only decide.
 
 HMDB51 split files are named ``<class>_test_split{1,2,3}.txt``; each line is
 ``<file name> <id>`` with id 1 = train, 2 = test, 0 = unused. Validation is
-carved out of the official train list only, grouped by source film, so no film
-is in both train and val. Folder-per-class data (UCF-style) has no split files:
-test and val are both carved by the same film-grouped hash.
+carved out of the official train list only; the test list is never touched.
+Folder-per-class data (UCF-style) has no split files: test is carved first,
+then val from what is left, both by the same rule.
 
-Carving rule (`carve_films`): within one class, the films are ranked by
-``sha256("<seed>:<film>")`` and the first ``ceil(fraction * n_films)`` are
-carved out, but never all of them (at least one film stays). So a class with
-two or more films always gets at least one carved film when ``fraction > 0``,
-and the choice is deterministic, stable under re-runs and independent of the
-order the files were listed in.
+One source film has clips in many classes (HMDB51's
+``Pirates_of_the_Caribbean_(2003)``, UCF101's ``gNN`` groups), so the carve
+works across classes: a film is carved out for every class it has candidate
+clips in, or for none, and no film is in train for one class and held out for
+another. (In HMDB51 mode a film that the official lists put in test for one
+class and in train for another keeps its test clips in test; only its train
+clips can move to val.)
+
+Carving rule (`carve_across_classes`), over the candidate clips (HMDB51 val:
+the official train clips; folders: all clips for test, then the remaining
+train clips for val):
+
+1. Rank every candidate film by ``sha256("<seed>:<film>")`` (`hash_unit`,
+   ties by name). A film is *allowed* if carving it leaves every class it is in
+   with at least one candidate film not carved.
+2. Target: ``ceil(fraction * candidate clips)``, clips counted over all
+   classes. Go down the ranking; while fewer clips than the target are carved,
+   carve each allowed film (with all its candidate clips). The last film may
+   overshoot the target by its own size.
+3. Go down the ranking once more and carve each allowed film that is in a
+   class with no carved film yet. So every such class gets its first-ranked
+   film that is still allowed; a class with two or more films goes without only
+   when carving any of its films would empty another class.
+
+``fraction <= 0`` carves nothing. The result depends only on the set of
+candidate clips and the seed: deterministic, stable under re-runs and
+independent of the order the files were listed in.
 """
 
 from __future__ import annotations
@@ -24,6 +45,7 @@ import hashlib
 import math
 import posixpath
 import re
+from collections import Counter
 from typing import Iterable, Mapping, Sequence
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv",
@@ -148,23 +170,62 @@ def hash_unit(key: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2.0 ** 64
 
 
-def carve_films(films: Iterable[str], fraction: float, seed: int) -> set[str]:
-    """The films carved out of one class (see the module docstring for the rule)."""
-    films = sorted(set(films), key=lambda f: (hash_unit(f, seed), f))
-    if fraction <= 0 or len(films) < 2:
-        return set()
-    return set(films[:min(len(films) - 1, math.ceil(fraction * len(films)))])
+def carve_across_classes(clips: Iterable[tuple[str, str]], fraction: float,
+                         seed: int) -> frozenset[str]:
+    """The films carved out of the candidate clips, across classes.
+
+    See the module docstring for the rule.
+
+    Args:
+      clips: one ``(class_name, film)`` pair per candidate clip.
+      fraction: share of the candidate clips to carve, in [0, 1).
+      seed: seed of the film hash.
+
+    Returns:
+      The carved films; each leaves with all its candidate clips, in every class.
+    """
+    clips = list(clips)
+    if fraction <= 0 or not clips:
+        return frozenset()
+    size = Counter(film for _, film in clips)
+    classes_of: dict[str, set[str]] = {}
+    for class_name, film in clips:
+        classes_of.setdefault(film, set()).add(class_name)
+    left = Counter(class_name for class_name, _ in set(clips))  # films not carved, per class
+    ranking = sorted(size, key=lambda f: (hash_unit(f, seed), f))
+    carved: set[str] = set()
+
+    def allowed(film: str) -> bool:
+        return film not in carved and all(left[c] > 1 for c in classes_of[film])
+
+    def carve(film: str) -> None:
+        carved.add(film)
+        left.subtract(classes_of[film])
+
+    # round() first: 0.1 * 30 is 3.0000000000000004 in floating point, not 3.
+    target, done = math.ceil(round(fraction * len(clips), 9)), 0
+    for film in ranking:
+        if done >= target:
+            break
+        if allowed(film):
+            carve(film)
+            done += size[film]
+    served = {c for film in carved for c in classes_of[film]}
+    for film in ranking:
+        # Allowed implies each unserved class of the film has >= 2 films.
+        if classes_of[film] - served and allowed(film):
+            carve(film)
+            served |= classes_of[film]
+    return frozenset(carved)
 
 
-def _carve_val(videos: list[PlannedVideo], val_fraction: float, seed: int) -> list[PlannedVideo]:
-    """Moves the carved train films of each class to val."""
-    by_class: dict[str, set[str]] = {}
-    for v in videos:
-        if v.split == "train":
-            by_class.setdefault(v.class_name, set()).add(v.film)
-    val = {c: carve_films(films, val_fraction, seed) for c, films in by_class.items()}
-    return [dataclasses.replace(v, split="val")
-            if v.split == "train" and v.film in val[v.class_name] else v for v in videos]
+def _carve(videos: list[PlannedVideo], source: str, target: str, fraction: float,
+           seed: int) -> list[PlannedVideo]:
+    """Moves the films carved from the `source` split videos to `target`, in all classes."""
+    carved = carve_across_classes(
+        ((v.class_name, v.film) for v in videos if v.split == source), fraction, seed)
+    return [dataclasses.replace(v, split=target) if v.split == source and v.film in carved
+            else v for v in videos]
 
 
 def _finish(classes, videos, failures, unused, source) -> Plan:
@@ -180,7 +241,8 @@ def plan_hmdb(video_files: Mapping[str, Sequence[str]], split_texts: Mapping[str
     Args:
       video_files: class folder name -> paths of the video files in it.
       split_texts: class name -> content of its ``<class>_test_split<n>.txt``.
-      val_fraction: fraction of each class's train films moved to val.
+      val_fraction: share of the official train clips (all classes) moved to val,
+        whole films at a time, across classes (module docstring).
       seed: seed of the film hash.
 
     Returns:
@@ -215,25 +277,22 @@ def plan_hmdb(video_files: Mapping[str, Sequence[str]], split_texts: Mapping[str
     for (folder, name), path in sorted(in_folder.items()):
         if name not in listed_names:
             failures.append(Failure(path, "video in no split file", folder, None))
-    videos = _carve_val(videos, val_fraction, seed)
+    videos = _carve(videos, "train", "val", val_fraction, seed)
     return _finish(split_texts.keys(), videos, failures, unused, "hmdb51-splits")
 
 
 def plan_folders(video_files: Mapping[str, Sequence[str]], *, test_fraction: float,
                  val_fraction: float, seed: int) -> Plan:
-    """Plans a folder-per-class conversion: test, then val, carved by film hash.
+    """Plans a folder-per-class conversion: test, then val, carved across classes by film.
 
     Args:
       video_files: class folder name -> paths of the video files in it.
-      test_fraction: fraction of each class's films that go to test.
-      val_fraction: fraction of each class's remaining (train) films moved to val.
+      test_fraction: share of all clips that go to test, whole films at a time.
+      val_fraction: share of the clips left in train that move to val, whole films at a time.
       seed: seed of the film hash.
     """
-    videos = []
-    for class_name, paths in video_files.items():
-        films = {p: film_key(posixpath.basename(p), class_name) for p in paths}
-        test = carve_films(films.values(), test_fraction, seed)
-        videos += [PlannedVideo(p, class_name, "test" if f in test else "train", f)
-                   for p, f in films.items()]
-    videos = _carve_val(videos, val_fraction, seed)
+    videos = [PlannedVideo(p, class_name, "train", film_key(posixpath.basename(p), class_name))
+              for class_name, paths in video_files.items() for p in paths]
+    videos = _carve(videos, "train", "test", test_fraction, seed)
+    videos = _carve(videos, "train", "val", val_fraction, seed)
     return _finish(video_files.keys(), videos, [], 0, "folder-per-class")
