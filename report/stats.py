@@ -1,21 +1,34 @@
 """Statistics for comparing classifiers evaluated on the same test videos.
 
-Pure numpy/scipy. Every interval is a percentile bootstrap over test videos:
-videos are resampled with replacement, so the interval reflects how much the
-accuracy would move on another test set of the same size drawn the same way.
-Paired statistics reuse one set of resampled indices for both models, which is
-what makes them paired.
+Pure numpy/scipy. Every interval is a percentile bootstrap. Without `clusters`
+the test videos are resampled with replacement, so the interval reflects how
+much the accuracy would move on another test set of the same size drawn the
+same way. With `clusters` (one source-film id per video) the test FILMS are
+resampled instead, each drawn film bringing all of its clips: clips cut from
+one film share actors, sets and camera work, so they are not independent and a
+per-video bootstrap would give intervals that are too narrow. Each video then
+counts as often as its film was drawn (`cluster_weights`). Paired statistics
+reuse one set of resampled videos or films for both models, which is what
+makes them paired.
+
+McNemar's exact test treats every discordant video as an independent fair coin,
+so several clips of one film that a model gets right together count as several
+pieces of evidence. `cluster_permutation_test` is the paired test that respects
+films: it sums A-right-minus-B-right within each film and, under the null, flips
+the sign of each film's sum independently (a sign-flip permutation test).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Hashable, Sequence
 
 import numpy as np
 from scipy import stats as scipy_stats
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_ALPHA = 0.05
+EXACT_MAX_CLUSTERS = 16  # 2^16 sign patterns: exact enumeration is still cheap
+_PERMUTATION_CHUNK = 1000  # random sign flips per batch, bounds memory at many films
 
 
 def _as_bool(x: Sequence[bool] | np.ndarray, name: str) -> np.ndarray:
@@ -36,6 +49,50 @@ def resample_indices(n: int, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
     return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
 
 
+def _check_length(clusters: Sequence[Hashable], n: int) -> None:
+    if len(clusters) != n:
+        raise ValueError(f"clusters has {len(clusters)} entries but the data has {n} videos")
+
+
+def _cluster_codes(clusters: Sequence[Hashable]) -> np.ndarray:
+    """int64 [N] cluster ids as 0..K-1 in order of first appearance."""
+    ids = list(clusters)
+    if not ids:
+        raise ValueError(f"clusters is empty: need at least one video, got {clusters!r}")
+    lookup: dict[Hashable, int] = {}
+    return np.array([lookup.setdefault(c, len(lookup)) for c in ids], dtype=np.int64)
+
+
+def cluster_weights(
+    clusters: Sequence[Hashable], n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> np.ndarray:
+    """Cluster bootstrap weights: float64 [n_resamples, N].
+
+    Each resample draws K clusters with replacement (K = distinct ids); video i
+    weighs as many times as its cluster was drawn, so a row sums to the number
+    of videos in the drawn clusters, and its per-cluster counts sum to K.
+
+    Args:
+      clusters: [N] hashable ids (film names), one per video.
+      n_resamples: bootstrap resamples R.
+      seed: random seed; the same seed and clusters give the same weights.
+    """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    codes = _cluster_codes(clusters)
+    k = int(codes.max()) + 1
+    draws = np.random.default_rng(seed).integers(0, k, size=(n_resamples, k))
+    # One bincount over (row, cluster) pairs instead of a Python loop over resamples.
+    flat = (np.arange(n_resamples)[:, None] * k + draws).ravel()
+    counts = np.bincount(flat, minlength=n_resamples * k).reshape(n_resamples, k)
+    return counts[:, codes].astype(np.float64)
+
+
+def _weighted_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """float [R] weighted mean of values [N] under each row of weights [R, N]."""
+    return weights @ values.astype(np.float64) / weights.sum(axis=1)
+
+
 def _interval(samples: np.ndarray, alpha: float) -> tuple[float, float]:
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
@@ -51,6 +108,8 @@ def bootstrap_ci(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    *,
+    clusters: Sequence[Hashable] | None = None,
 ) -> tuple[float, float, float]:
     """Accuracy and its percentile bootstrap confidence interval.
 
@@ -59,13 +118,20 @@ def bootstrap_ci(
       n_resamples: bootstrap resamples.
       seed: random seed; the same seed and N give the same resamples.
       alpha: 1 - confidence level (0.05 for a 95% interval).
+      clusters: optional [N] source-film ids; when given, films are resampled
+        (`cluster_weights`) instead of videos.
 
     Returns:
       (accuracy, lower, upper), all fractions in [0, 1].
     """
     c = _as_bool(correct, "correct")
-    idx = resample_indices(c.size, n_resamples, seed)
-    lo, hi = _interval(c[idx].mean(axis=1), alpha)
+    if clusters is None:
+        idx = resample_indices(c.size, n_resamples, seed)
+        samples = c[idx].mean(axis=1)
+    else:
+        _check_length(clusters, c.size)
+        samples = _weighted_means(c, cluster_weights(clusters, n_resamples, seed))
+    lo, hi = _interval(samples, alpha)
     return float(c.mean()), lo, hi
 
 
@@ -75,6 +141,8 @@ def paired_bootstrap_diff(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    *,
+    clusters: Sequence[Hashable] | None = None,
 ) -> tuple[float, float, float]:
     """Difference in accuracy (A - B) on the same videos, with a paired bootstrap CI.
 
@@ -84,6 +152,8 @@ def paired_bootstrap_diff(
       n_resamples: bootstrap resamples.
       seed: random seed.
       alpha: 1 - confidence level.
+      clusters: optional [N] source-film ids; when given, the same resampled
+        films are used for both models.
 
     Returns:
       (difference, lower, upper) as fractions in [-1, 1].
@@ -93,8 +163,12 @@ def paired_bootstrap_diff(
     if a.shape != b.shape:
         raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
     d = a.astype(np.float64) - b.astype(np.float64)
-    idx = resample_indices(d.size, n_resamples, seed)
-    lo, hi = _interval(d[idx].mean(axis=1), alpha)
+    if clusters is None:
+        samples = d[resample_indices(d.size, n_resamples, seed)].mean(axis=1)
+    else:
+        _check_length(clusters, d.size)
+        samples = _weighted_means(d, cluster_weights(clusters, n_resamples, seed))
+    lo, hi = _interval(samples, alpha)
     return float(d.mean()), lo, hi
 
 
@@ -125,6 +199,67 @@ def mcnemar_exact(
     else:
         p = float(scipy_stats.binomtest(n_b, n_b + n_c, 0.5, alternative="two-sided").pvalue)
     return {"b": n_b, "c": n_c, "p_value": min(p, 1.0)}
+
+
+def cluster_permutation_test(
+    a_correct: Sequence[bool] | np.ndarray,
+    b_correct: Sequence[bool] | np.ndarray,
+    clusters: Sequence[Hashable],
+    n_permutations: int = 10000,
+    seed: int = 0,
+) -> dict:
+    """Paired sign-flip permutation test of two classifiers, clustered by film.
+
+    Per film f, d_f = sum over its videos of (A right - B right); T = sum_f d_f.
+    Under the null of equal accuracy the sign of each film's d_f is a fair coin,
+    independently across films, so p = P(|T*| >= |T|) over random sign flips.
+    With at most 16 informative films (d_f != 0) all 2^m sign patterns are
+    enumerated and p is exact (the observed pattern included); otherwise
+    p = (hits + 1) / (n_permutations + 1) over random flips.
+
+    Args:
+      a_correct: bool [N]; b_correct: bool [N], on the same videos.
+      clusters: [N] source-film ids, one per video.
+      n_permutations: random sign flips when there are more than 16 informative films.
+      seed: random seed for those flips.
+
+    Returns:
+      {"p_value", "n_clusters", "n_informative", "exact", "statistic": T (int)};
+      p_value is 1.0 when no film has d_f != 0.
+    """
+    a = _as_bool(a_correct, "a_correct")
+    b = _as_bool(b_correct, "b_correct")
+    if a.shape != b.shape:
+        raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be >= 1, got {n_permutations}")
+    _check_length(clusters, a.size)
+    codes = _cluster_codes(clusters)
+    k = int(codes.max()) + 1
+    d = np.bincount(codes, weights=a.astype(np.int64) - b.astype(np.int64), minlength=k)
+    d = np.rint(d).astype(np.int64)  # sums of -1/0/+1: exact integers
+    informative = d[d != 0]
+    m = informative.size
+    t = int(d.sum())
+    result = {"n_clusters": k, "n_informative": m, "exact": m <= EXACT_MAX_CLUSTERS,
+              "statistic": t}
+    if m == 0:
+        return {**result, "p_value": 1.0}
+    if m <= EXACT_MAX_CLUSTERS:
+        signs = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1) * 2 - 1
+        return {**result, "p_value": float(np.mean(_at_least(signs @ informative, t)))}
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for start in range(0, n_permutations, _PERMUTATION_CHUNK):
+        rows = min(_PERMUTATION_CHUNK, n_permutations - start)
+        signs = rng.integers(0, 2, size=(rows, m), dtype=np.int8) * 2 - 1
+        hits += int(np.sum(_at_least(signs @ informative, t)))
+    return {**result, "p_value": (hits + 1) / (n_permutations + 1)}
+
+
+def _at_least(t_star: np.ndarray, t: float) -> np.ndarray:
+    """bool: |T*| >= |T|, with a tolerance so ties count as extreme."""
+    return np.abs(t_star) >= abs(t) - 1e-9
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -179,6 +314,19 @@ def _mean_class_accuracy_rows(labels: np.ndarray, predicted: np.ndarray, k: int)
     return per_class.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
 
 
+def _weighted_mean_class_accuracy(
+    labels: np.ndarray, predicted: np.ndarray, k: int, weights: np.ndarray
+) -> np.ndarray:
+    """float [R] mean class accuracy of labels/predicted int [N] under weights [R, N]."""
+    onehot = np.zeros((labels.size, k))
+    onehot[np.arange(labels.size), labels] = 1.0
+    totals = weights @ onehot
+    hits = weights @ (onehot * (labels == predicted)[:, None])
+    present = totals > 0
+    per_class = np.divide(hits, totals, out=np.zeros_like(hits), where=present)
+    return per_class.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+
+
 def bootstrap_mean_class_accuracy(
     labels: Sequence[int] | np.ndarray,
     predicted: Sequence[int] | np.ndarray,
@@ -186,12 +334,16 @@ def bootstrap_mean_class_accuracy(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    *,
+    clusters: Sequence[Hashable] | None = None,
 ) -> tuple[float, float, float]:
-    """Mean class accuracy with a bootstrap CI over videos.
+    """Mean class accuracy with a bootstrap CI over videos (or films).
+
+    With clusters, hits and totals per class are summed with the film weights.
 
     Args:
       labels: int [N]; predicted: int [N]; num_classes: K.
-      n_resamples, seed, alpha: as in `bootstrap_ci`.
+      n_resamples, seed, alpha, clusters: as in `bootstrap_ci`.
 
     Returns:
       (mean class accuracy, lower, upper).
@@ -201,8 +353,13 @@ def bootstrap_mean_class_accuracy(
     if lab.size == 0 or lab.shape != pred.shape:
         raise ValueError(f"labels and predicted must be non-empty and equal length, "
                          f"got {lab.size} and {pred.size}")
-    idx = resample_indices(lab.size, n_resamples, seed)
-    rows = _mean_class_accuracy_rows(lab[idx], pred[idx], num_classes)
+    if clusters is None:
+        idx = resample_indices(lab.size, n_resamples, seed)
+        rows = _mean_class_accuracy_rows(lab[idx], pred[idx], num_classes)
+    else:
+        _check_length(clusters, lab.size)
+        rows = _weighted_mean_class_accuracy(
+            lab, pred, num_classes, cluster_weights(clusters, n_resamples, seed))
     lo, hi = _interval(rows, alpha)
     return mean_class_accuracy(lab, pred, num_classes), lo, hi
 
@@ -214,6 +371,8 @@ def accuracy_subset(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     alpha: float = DEFAULT_ALPHA,
+    *,
+    clusters: Sequence[Hashable] | None = None,
 ) -> dict:
     """Accuracy on the videos whose true class is in `subset`, with a bootstrap CI.
 
@@ -223,6 +382,7 @@ def accuracy_subset(
       labels: int [N] true classes; predicted: int [N].
       subset: class indices to keep.
       n_resamples, seed, alpha: as in `bootstrap_ci`.
+      clusters: optional [N] film ids; only the films of the kept videos are resampled.
 
     Returns:
       {"n": videos in the subset, "value", "lo", "hi"}; values are NaN when n = 0.
@@ -230,8 +390,13 @@ def accuracy_subset(
     lab = np.asarray(labels, dtype=np.int64)
     pred = np.asarray(predicted, dtype=np.int64)
     keep = np.isin(lab, np.asarray(list(subset), dtype=np.int64))
+    kept_clusters = None
+    if clusters is not None:
+        _check_length(clusters, lab.size)
+        kept_clusters = [c for c, k in zip(clusters, keep) if k]
     n = int(keep.sum())
     if n == 0:
         return {"n": 0, "value": float("nan"), "lo": float("nan"), "hi": float("nan")}
-    value, lo, hi = bootstrap_ci(lab[keep] == pred[keep], n_resamples, seed, alpha)
+    value, lo, hi = bootstrap_ci(lab[keep] == pred[keep], n_resamples, seed, alpha,
+                                 clusters=kept_clusters)
     return {"n": n, "value": value, "lo": lo, "hi": hi}
