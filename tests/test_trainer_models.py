@@ -1,4 +1,5 @@
-"""Model builders: shapes, argument errors, the reshape encoder, a fresh-process round trip."""
+"""Model builders: shapes, argument errors, the reshape encoder, which encoder layers train,
+save/load round trips (every encoder in-process, one in a fresh process)."""
 
 import subprocess
 import sys
@@ -7,9 +8,10 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from trainer import models
-from trainer.config import TrainConfig
+from trainer.config import TrainConfig, save_config
 
 
 def _cfg(**kw):
@@ -66,7 +68,122 @@ def test_trainable_top_layers_freezes_the_base():
     base = enc.layers[1]
     trainable = [lyr.name for lyr in base.layers if lyr.weights and lyr.trainable]
     assert len(trainable) == 1 and trainable[0].startswith("batch_normalization")
-    assert len(models.build_encoder(_cfg(trainable_top_layers=0), 32).trainable_weights) == 0
+    assert models.trainable_layer_names(enc) == trainable
+    frozen = models.build_encoder(_cfg(trainable_top_layers=0), 32)
+    assert len(frozen.trainable_weights) == 0 and models.trainable_layer_names(frozen) == []
+
+
+def _forward_weighted(model):
+    """Leaf layers with weights, first layer first: written apart from models.weighted_layers."""
+    out = []
+    for lyr in model.layers:
+        out += _forward_weighted(lyr) if isinstance(lyr, keras.Model) else [lyr] * bool(lyr.weights)
+    return out
+
+
+def _owners(encoder):
+    """Names of the leaf layers owning `encoder.trainable_weights`, as Keras reports them."""
+    ids = {id(v) for v in encoder.trainable_weights}
+    return {lyr.name for lyr in _forward_weighted(encoder)
+            if any(id(v) in ids for v in lyr.weights)}
+
+
+VGG_TOP4 = ["block4_conv3", "block5_conv1", "block5_conv2", "block5_conv3"]
+
+
+def test_vgg16_top_4_trains_block5_and_block4_conv3():
+    enc = models.build_encoder(_cfg(encoder="vgg16", trainable_top_layers=4), 32)
+    assert _owners(enc) == set(VGG_TOP4)
+    assert models.trainable_layer_names(enc) == VGG_TOP4
+    assert len(enc.trainable_weights) == 8  # kernel + bias each
+    assert all(lyr.trainable for lyr in enc._flatten_layers() if isinstance(lyr, keras.Model))
+    # One gradient step moves exactly those four layers' weights.
+    before = {lyr.name: [w.numpy() for w in lyr.weights] for lyr in _forward_weighted(enc)}
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(enc(x, training=True))
+    grads = tape.gradient(loss, enc.trainable_weights)
+    keras.optimizers.SGD(0.1).apply(grads, enc.trainable_weights)
+    moved = {lyr.name for lyr in _forward_weighted(enc)
+             if any(not np.array_equal(a, w) for a, w in zip(before[lyr.name], lyr.weights))}
+    assert moved == set(VGG_TOP4)
+
+
+# The last three layers with weights of each base, as built here (Keras 3.15): hard-coded so
+# that a reversed walk (which would give the stem's layers) fails.
+LAST_3 = {"mobilenet_v3_small": ["expanded_conv_10_project_bn", "conv_1", "conv_1_bn"],
+          "efficientnet_b0": ["block7a_project_bn", "top_conv", "top_bn"]}
+
+
+@pytest.mark.parametrize("encoder", sorted(LAST_3))
+def test_top_3_of_pretrained_bases_are_the_last_in_forward_order(encoder):
+    enc = models.build_encoder(_cfg(encoder=encoder, trainable_top_layers=3), 32)
+    weighted = _forward_weighted(enc)
+    assert [lyr.name for lyr in models.weighted_layers(enc)] == [lyr.name for lyr in weighted]
+    expected = [lyr.name for lyr in weighted[-3:]]
+    assert expected == LAST_3[encoder]
+    assert _owners(enc) == set(expected)
+    assert models.trainable_layer_names(enc) == expected
+    assert [lyr.name for lyr in weighted if lyr.trainable] == expected
+
+
+@pytest.mark.parametrize("encoder", sorted(LAST_3))
+def test_top_0_and_all_of_pretrained_bases(encoder):
+    none = models.build_encoder(_cfg(encoder=encoder, trainable_top_layers=0), 32)
+    assert none.trainable_weights == [] and models.trainable_layer_names(none) == []
+    everything = models.build_encoder(_cfg(encoder=encoder, trainable_top_layers=-1), 32)
+    weighted = _forward_weighted(everything)
+    assert all(lyr.trainable for lyr in weighted)
+    # EfficientNet's input Normalization holds only non-trainable weights (mean, variance).
+    learnable = [lyr.name for lyr in weighted
+                 if not isinstance(lyr, keras.layers.Normalization)]
+    assert _owners(everything) == set(learnable)
+    assert models.trainable_layer_names(everything) == learnable
+    # N = every layer with weights is allowed and trains the same layers as -1.
+    top_all = models.build_encoder(
+        _cfg(encoder=encoder, trainable_top_layers=len(weighted)), 32)
+    assert models.trainable_layer_names(top_all) == learnable
+
+
+def test_too_many_top_layers_names_both_numbers():
+    with pytest.raises(ValueError, match=r"--trainable-top-layers 14 .* the 13 layers with "
+                                         r"weights of encoder vgg16"):
+        models.build_encoder(_cfg(encoder="vgg16", trainable_top_layers=14), 32)
+    with pytest.raises(ValueError, match=r"--trainable-top-layers 7 .* the 6 layers"):
+        models.build_encoder(_cfg(trainable_top_layers=7), 32)
+
+
+def test_trainable_layer_names_after_a_frozen_init(tmp_path):
+    src_cfg = _cfg(encoder="vgg16", trainable_top_layers=4)
+    src = models.build_model(src_cfg, 3, 32)
+    save_config(src_cfg, str(tmp_path))
+    src.save(str(tmp_path / "model.keras"))
+    dst = models.build_model(_cfg(model="pooled", encoder="vgg16", trainable_top_layers=4,
+                                  chunk_length=2), 3, 32)
+    assert models.trainable_layer_names(dst.get_layer("encoder")) == VGG_TOP4
+    models.init_encoder_from(dst, str(tmp_path), freeze=True, encoder="vgg16")
+    enc = dst.get_layer("encoder")
+    assert enc.trainable_weights == [] and models.trainable_layer_names(enc) == []
+
+
+@pytest.mark.parametrize("encoder", ["small_cnn", "vgg16", "mobilenet_v3_small",
+                                     "efficientnet_b0"])
+def test_every_encoder_survives_a_keras_round_trip(encoder, tmp_path):
+    m = models.build_model(_cfg(encoder=encoder, trainable_top_layers=3), 3, frame_size=32)
+    x = np.random.default_rng(2).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    path = str(tmp_path / "m.keras")
+    m.save(path)
+    again = keras.saving.load_model(path)
+    np.testing.assert_allclose(again.predict(x, verbose=0), m.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    # Keras keeps each layer's `trainable` in the file: a reloaded model (a resumed run) trains
+    # the same encoder layers.
+    enc, enc2 = m.get_layer("encoder"), again.get_layer("encoder")
+    assert len(models.trainable_layer_names(enc)) == 3
+    assert models.trainable_layer_names(enc2) == models.trainable_layer_names(enc)
+    assert _owners(enc2) == _owners(enc)
+    assert [lyr.trainable for lyr in enc2._flatten_layers()] == \
+        [lyr.trainable for lyr in enc._flatten_layers()]
 
 
 def test_weights_file_is_loaded(tmp_path):

@@ -7,7 +7,12 @@ preprocessing, so `predict` and the serving export need none outside.
 * pooled: `[B, T, H, W, 3]` -> encoder on every frame -> temporal mean -> head
   (the order-blind control).
 * recurrent: `[B, T, H, W, 3]` -> encoder on every frame -> RNN -> head.
-* with `cfg.features`: `[B, T, D]` cached embeddings -> mean or RNN -> head.
+* with `cfg.features`: `[B, T, D]` cached embeddings -> mean or RNN -> head, or
+  `[B, D]` -> head for the frame model (the encoder of those embeddings is frozen).
+
+`cfg.trainable_top_layers` N >= 0 trains only the encoder base's last N layers
+with weights, in forward order (BatchNormalization layers count);
+`trainable_layer_names` says which layers of an encoder train.
 
 The encoder runs on frames reshaped to `[B*T, H, W, 3]` and back (`MergeTime`
 / `SplitTime`), not under `TimeDistributed` (keras #16656). The head is three
@@ -114,12 +119,81 @@ def _base(encoder: str, frame_size: int, weights: str) -> keras.Model:
     return keras.Model(inputs, vgg(VGGPreprocess()(inputs)), name="vgg16")
 
 
+def _leaves(model: keras.Model, frozen_above: bool = False):
+    """Yields `(leaf, frozen)` for every layer under `model` but models and inputs.
+
+    Forward order: `model.layers` of a Functional model is topological, unlike
+    `_flatten_layers` (reversed, and it yields the nested models themselves). `frozen`
+    is True when the leaf or any model above it is non-trainable: a frozen container
+    hides its children's weights in Keras 3. InputLayers are skipped (no weights, and
+    `.keras` files do not keep their `trainable`).
+    """
+    frozen_above = frozen_above or not model.trainable
+    for lyr in model.layers:
+        if isinstance(lyr, keras.Model):
+            yield from _leaves(lyr, frozen_above)
+        elif not isinstance(lyr, keras.layers.InputLayer):
+            yield lyr, frozen_above or not lyr.trainable
+
+
+def weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The leaf layers of `model` that hold weights, in forward order.
+
+    Recurses into nested models (a wrapped `keras.applications` base) and never lists
+    the models themselves. Every layer with weights counts, trainable or not:
+    BatchNormalization, and EfficientNet's input Normalization (whose weights are all
+    non-trainable).
+
+    Args:
+      model: an encoder base or a whole encoder.
+
+    Returns:
+      The layers, first layer first.
+    """
+    return [lyr for lyr, _ in _leaves(model) if lyr.weights]
+
+
+def trainable_layer_names(encoder: keras.Model) -> list[str]:
+    """Names of the layers with weights that training would update, in forward order.
+
+    Read from the layers' current `trainable` state, so it stays true after
+    `init_encoder_from(..., freeze=True)` (then it is []). A layer counts when it and
+    every model above it are trainable and it has trainable weights (a Normalization
+    layer never has).
+
+    Args:
+      encoder: the model from `build_encoder` (or any model).
+    """
+    return [lyr.name for lyr, frozen in _leaves(encoder)
+            if not frozen and lyr.trainable_weights]
+
+
+def _train_top(base: keras.Model, n: int, encoder: str) -> None:
+    """Trains the last `n` layers with weights of `base` (forward order), freezes the rest.
+
+    The nested models stay trainable: freezing one would hide its trainable leaves.
+    """
+    top = weighted_layers(base)
+    if n > len(top):
+        raise ValueError(f"--trainable-top-layers {n} is more than the {len(top)} layers "
+                         f"with weights of encoder {encoder}")
+    keep = set(id(lyr) for lyr in top[len(top) - n:])
+    base.trainable = True  # the setter reaches every nested model and leaf
+    for lyr, _ in _leaves(base):
+        lyr.trainable = id(lyr) in keep
+
+
 def build_encoder(cfg: TrainConfig, frame_size: int) -> keras.Model:
     """The per-frame encoder, a model named "encoder": `float32 [B, H, W, 3]` -> `[B, D]`.
 
     `cfg.weights`: ``imagenet``, ``none`` or a weights file loaded into the base.
-    `cfg.trainable_top_layers`: -1 trains everything; N freezes the base but its last N
-    layers that hold weights (BatchNorm layers count).
+    `cfg.trainable_top_layers`: -1 trains everything; N >= 0 trains only the last N
+    layers with weights, in forward order (BatchNormalization layers count; see
+    `weighted_layers`), and freezes every other layer of the base.
+
+    Raises:
+      ValueError: a bad encoder, frame size or weights, or N larger than the number of
+        layers with weights.
     """
     _check("--encoder", cfg.encoder, cfg.encoder in ENCODERS, f"one of {ENCODERS}")
     _check("frame size", frame_size, isinstance(frame_size, int) and frame_size >= 8,
@@ -134,11 +208,7 @@ def build_encoder(cfg: TrainConfig, frame_size: int) -> keras.Model:
                              f"got {cfg.weights!r}")
         base.load_weights(cfg.weights)
     if cfg.trainable_top_layers >= 0:
-        flat = [lyr for lyr in base._flatten_layers(include_self=False) if lyr.weights]
-        keep = set(id(lyr) for lyr in flat[len(flat) - cfg.trainable_top_layers:]) \
-            if cfg.trainable_top_layers else set()
-        for lyr in flat:
-            lyr.trainable = id(lyr) in keep
+        _train_top(base, cfg.trainable_top_layers, cfg.encoder)
     inputs = keras.Input((frame_size, frame_size, 3), name="frames")
     return keras.Model(inputs, base(inputs), name="encoder")
 
@@ -180,6 +250,9 @@ def build_model(cfg: TrainConfig, num_classes: int, frame_size: int,
     if cfg.features:
         _check("embedding_dim", embedding_dim,
                isinstance(embedding_dim, int) and embedding_dim >= 1, "a positive int")
+        if cfg.model == "frame":  # one cached frame embedding per example
+            inputs = keras.Input((embedding_dim,), name="embeddings")
+            return keras.Model(inputs, _head(inputs, cfg, num_classes), name="frame_features")
         inputs = keras.Input((steps, embedding_dim), name="embeddings")
         outputs = _head(_temporal(inputs, cfg), cfg, num_classes)
         return keras.Model(inputs, outputs, name=f"{cfg.model}_features")
