@@ -6,7 +6,7 @@ from conftest import write_dataset
 
 from pipeline import schema
 from trainer import data
-from trainer.config import TrainConfig
+from trainer.config import EvalProtocol, TrainConfig
 
 SIZE = 16
 CLASSES = ("a", "b")
@@ -57,52 +57,91 @@ def test_frame_model_trains_on_single_frames(graded):
 
 
 def test_short_videos_are_looped():
-    cfg = _cfg("/unused", model="recurrent", chunk_length=8, eval_chunks=2)
-    idx = data.eval_chunk_indices(np.int32(5), cfg).numpy()
-    np.testing.assert_array_equal(idx, [[0, 1, 2, 3, 4, 0, 1, 2]] * 2)
+    cfg = _cfg("/unused", model="recurrent", chunk_length=8)
+    idx = data.eval_clip_indices(np.int32(5), cfg).numpy()
+    np.testing.assert_array_equal(idx, [[0, 1, 2, 3, 4, 0, 1, 2]])
     seed = np.array([1, 2], np.int64)
     train_idx = data.train_chunk_indices(np.int32(5), cfg, seed).numpy()
     np.testing.assert_array_equal(train_idx, [0, 1, 2, 3, 4, 0, 1, 2])
 
 
-def test_eval_chunks_are_evenly_spaced():
-    cfg = _cfg("/unused", model="recurrent", chunk_length=4, eval_chunks=3)
-    idx = data.eval_chunk_indices(np.int32(12), cfg).numpy()
-    np.testing.assert_array_equal(idx[:, 0], [0, 4, 8])  # first at 0, last ends at frame 11
-    one = data.eval_chunk_indices(np.int32(12), _cfg("/u", chunk_length=4, eval_chunks=1))
-    np.testing.assert_array_equal(one.numpy(), [[4, 5, 6, 7]])
+def test_dense_evaluation_tiles_every_frame_whatever_the_chunk():
+    def clips(model, **kw):
+        return data.eval_clip_indices(np.int32(10), _cfg("/u", model=model, **kw)).numpy()
+
+    np.testing.assert_array_equal(clips("frame", chunk_length=8), np.arange(10)[:, None])
+    np.testing.assert_array_equal(clips("recurrent", chunk_length=4),
+                                  [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]])  # last looped
+    # Stride 3: one run of chunks per phase, frames exactly 3 apart as in training.
+    np.testing.assert_array_equal(clips("pooled", chunk_length=2, frame_stride=3),
+                                  [[0, 3], [6, 9], [1, 4], [7, 1], [2, 5], [8, 2]])
+    for kw in ({"chunk_length": 4}, {"chunk_length": 3, "frame_stride": 2},
+               {"chunk_length": 12}, {"chunk_length": 1}):
+        assert set(clips("recurrent", **kw).ravel()) == set(range(10)), kw
+    centre = data.eval_clip_indices(np.int32(10), _cfg("/u", model="frame"),
+                                    EvalProtocol(window=4)).numpy()
+    np.testing.assert_array_equal(centre.ravel(), [3, 4, 5, 6])
+    short = data.eval_clip_indices(np.int32(3), _cfg("/u", model="frame"), EvalProtocol(8))
+    np.testing.assert_array_equal(short.numpy().ravel(), [0, 1, 2])
+
+
+def test_eval_protocol_parsing():
+    assert EvalProtocol.parse("all") == EvalProtocol() and EvalProtocol().name == "dense"
+    assert EvalProtocol.parse("32").name == "dense-center-32"
+    for bad in ("0", "-3", "some"):
+        with pytest.raises(ValueError, match="--frames must be 'all' or a positive number"):
+            EvalProtocol.parse(bad)
 
 
 def test_eval_sees_every_video_exactly_once(graded):
     root, manifest = graded
-    cfg = _cfg(root, model="recurrent", chunk_length=8, eval_chunks=2)
-    ids, labels, chunks = [], [], []
-    for batch in data.eval_examples(cfg, manifest, "val", batch=4):  # 6 clips: 4 + 2
+    cfg = _cfg(root, model="recurrent", chunk_length=8)
+    ids, labels, chunks, frames = [], [], [], {}
+    for batch in data.eval_examples(cfg, manifest, "val", batch=4):  # 2 + 1 + 2 clips
         ids += [v.decode() for v in batch["video_id"].numpy()]
         labels += batch["label"].numpy().tolist()
         chunks.append(batch["inputs"].numpy())
-    assert sorted(ids) == sorted(["a/v12", "a/v12", "b/v05", "b/v05", "a/v09", "a/v09"])
+        for v, f in zip(batch["video_id"].numpy(), batch["frames"].numpy()):
+            frames.setdefault(v.decode(), set()).add(f.decode())
+    assert sorted(ids) == sorted(["a/v12", "a/v12", "b/v05", "a/v09", "a/v09"])
     assert dict(zip(ids, labels)) == {"a/v12": 0, "b/v05": 1, "a/v09": 0}
+    assert frames == {"a/v12": {",".join(map(str, range(12)))}, "b/v05": {"0,1,2,3,4"},
+                      "a/v09": {",".join(map(str, range(9)))}}
     idx = _frame_index(np.concatenate(chunks))
     looped = idx[[i for i, v in enumerate(ids) if v == "b/v05"]]
-    np.testing.assert_array_equal(looped, [[0, 1, 2, 3, 4, 0, 1, 2]] * 2)
+    np.testing.assert_array_equal(looped, [[0, 1, 2, 3, 4, 0, 1, 2]])
     xy = list(data.eval_dataset(cfg, manifest, "val", global_batch=4))
-    assert sum(len(y) for _, y in xy) == 6
+    assert sum(len(y) for _, y in xy) == 5 and xy[0][0].dtype.name == "float32"
 
 
-def test_frame_model_eval_uses_the_chunk_frames(graded):
+def test_frame_and_chunk_models_are_scored_on_the_same_frames(graded):
+    """The fairness contract: every model sees every frame, whatever its chunk length."""
     root, manifest = graded
-    cfg = _cfg(root, model="frame", chunk_length=4, eval_chunks=2)
-    batches = list(data.eval_examples(cfg, manifest, "test", batch=64))
-    x = np.concatenate([b["inputs"].numpy() for b in batches])
-    assert x.shape == (8, SIZE, SIZE, 3)  # 2 chunks x 4 frames, each its own clip
-    np.testing.assert_array_equal(_frame_index(x), [0, 1, 2, 3, 8, 9, 10, 11])
+
+    def scored(**kw):
+        batches = list(data.eval_examples(_cfg(root, **kw), manifest, "val", batch=64))
+        ids = [v.decode() for b in batches for v in b["video_id"].numpy()]
+        idx = _frame_index(np.concatenate([b["inputs"].numpy() for b in batches]))
+        seen = {}
+        for vid, clip in zip(ids, idx.reshape(len(ids), -1)):
+            seen.setdefault(vid, set()).update(clip.tolist())
+        keys = {v.decode(): f.decode() for b in batches
+                for v, f in zip(b["video_id"].numpy(), b["frames"].numpy())}
+        return seen, keys
+
+    frame = scored(model="frame", chunk_length=8)
+    assert frame[0] == {"a/v12": set(range(12)), "b/v05": set(range(5)),
+                        "a/v09": set(range(9))}
+    for kw in ({"model": "recurrent", "chunk_length": 8},
+               {"model": "recurrent", "chunk_length": 4},
+               {"model": "pooled", "chunk_length": 3, "frame_stride": 2}):
+        assert scored(**kw) == frame, kw
 
 
 @pytest.mark.parametrize("order", ["reversed", "shuffled"])
 def test_order_permutes_each_chunk(graded, order):
     root, manifest = graded
-    cfg = _cfg(root, model="recurrent", chunk_length=8, eval_chunks=2)
+    cfg = _cfg(root, model="recurrent", chunk_length=4)
 
     def indices(o):
         batch = next(iter(data.eval_examples(cfg, manifest, "test", batch=8, order=o)))
@@ -122,7 +161,7 @@ def test_gzip_shards_are_read(tmp_path):
                              CLASSES, SIZE, compression="gzip")
     cfg = _cfg(str(tmp_path), model="pooled", chunk_length=3)
     batch = next(iter(data.eval_examples(cfg, manifest, "val", batch=8)))
-    assert batch["inputs"].shape == (4, 3, SIZE, SIZE, 3)
+    assert batch["inputs"].shape == (2, 3, SIZE, SIZE, 3)  # 6 frames, chunks of 3
 
 
 def test_features_mode_yields_embedding_chunks(tmp_path):
@@ -137,9 +176,13 @@ def test_features_mode_yields_embedding_chunks(tmp_path):
                 "splits": {"val": {"videos": 1, "max_frames": 7}},
                 "features": {"dim": 5, "dtype": "float16"}}
     cfg = TrainConfig(data="/unused", out="/u", model="pooled", features=str(tmp_path),
-                      chunk_length=3, eval_chunks=2)
+                      chunk_length=3)
     batch = next(iter(data.eval_examples(cfg, manifest, "val", batch=8)))
-    np.testing.assert_array_equal(batch["inputs"].numpy(), [emb[0:3], emb[4:7]])
+    np.testing.assert_array_equal(batch["inputs"].numpy(),
+                                  [emb[0:3], emb[3:6], emb[[6, 0, 1]]])  # 7 frames, last looped
+    frame_cfg = TrainConfig(data="/unused", out="/u", model="frame", features=str(tmp_path))
+    batch = next(iter(data.eval_examples(frame_cfg, manifest, "val", batch=8)))
+    np.testing.assert_array_equal(batch["inputs"].numpy(), emb)  # one embedding per clip
 
 
 def test_missing_shards_name_the_glob(tmp_path):

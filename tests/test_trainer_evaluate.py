@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from trainer.evaluate import compute_metrics, eval_name, plot_confusion
+from trainer.config import EvalProtocol
+from trainer.evaluate import (
+    ClipPredictions,
+    compute_metrics,
+    eval_name,
+    film_of,
+    frame_fingerprints,
+    plot_confusion,
+)
 
 CLASSES = ["a", "b", "c"]
 # video v1 (a): clips favour a, b -> mean a; v2 (b): both clips c -> c; v3 (c): one clip c.
@@ -59,3 +67,25 @@ def test_names_and_png(tmp_path):
     assert eval_name("val", "reversed") == "eval_val_reversed"
     png = plot_confusion(np.array([[1, 0], [2, 3]]), ["a", "b"], path=f"{tmp_path}/c.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "c.png").stat().st_size == len(png)
+
+
+def test_source_film_of_a_video_id_follows_the_conversion_rule():
+    assert film_of("brush_hair/Pirates_of_the_Caribbean_(2003)_brush_hair_u_cm_np1_fr_med_0") \
+        == "Pirates_of_the_Caribbean_(2003)"
+    assert film_of("Jump/v_Jump_g08_c01") == "g08"
+    assert film_of("no_slash") == "no_slash"
+
+
+def test_frame_fingerprints_name_the_protocol_data_video_and_frames():
+    preds = ClipPredictions(PROBS, LABELS, ["v1", "v1", "v2", "v2", "v3"],
+                            ["0,1,2", "0,1,2", "0,1", "0,1", "0"])
+    dense = frame_fingerprints(preds, EvalProtocol(), "sha-a")
+    assert set(dense) == {"v1", "v2", "v3"} and len(set(dense.values())) == 3
+    assert dense == frame_fingerprints(preds, EvalProtocol(), "sha-a")
+    assert dense["v1"] != frame_fingerprints(preds, EvalProtocol(window=2), "sha-a")["v1"]
+    assert dense["v1"] != frame_fingerprints(preds, EvalProtocol(), "sha-b")["v1"]
+    other = preds._replace(frames=["0,1,2", "0,1,2", "0,1", "0,1", "1"])
+    assert frame_fingerprints(other, EvalProtocol(), "sha-a")["v3"] != dense["v3"]
+    broken = preds._replace(frames=["0,1,2", "0,1", "0,1", "0,1", "0"])
+    with pytest.raises(ValueError, match="video 'v1': its clips were cut from different"):
+        frame_fingerprints(broken, EvalProtocol(), "sha-a")

@@ -17,6 +17,67 @@ AUGMENTATIONS = ("flip", "crop", "contrast", "rotate", "vflip")
 DEFAULT_AUGMENT = "flip,crop,contrast,rotate"
 CONFIG_NAME = "config.json"
 
+# The temporal part of each model: the only settings a fair comparison lets differ.
+TEMPORAL_FIELDS = {
+    "frame": ("model", "frames_per_video"),
+    "pooled": ("model", "chunk_length", "frame_stride"),
+    "recurrent": ("model", "rnn", "hidden", "rnn_layers", "bidirectional", "chunk_length",
+                  "frame_stride"),
+}
+# Where a run lives and which devices it uses: not what it learns (global batch is recorded).
+PLACEMENT_FIELDS = ("data", "out", "log_root", "cpu_replicas", "devices")
+# Replaced in a run's recipe by the encoder it effectively uses (see trainer.recipe).
+ENCODER_SOURCE_FIELDS = ("encoder", "weights", "trainable_top_layers", "init_from",
+                         "freeze_encoder", "features")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalProtocol:
+    """Which frames of a test video every model is scored on: chosen from the video alone.
+
+    Dense evaluation: every stored frame (``window`` 0), or the centred ``window``
+    consecutive frames (all of them when the video is shorter). Each model tiles
+    that frame set into its own clips (a frame each, or chunks of its chunk length
+    and stride: one run of chunks per stride phase, the last chunk of a run looped),
+    so models with different chunk lengths are scored on the same frames, and a
+    chunk model sees frames exactly as far apart as in training.
+    """
+
+    window: int = 0
+
+    VERSION = 1
+
+    def __post_init__(self):
+        if self.window < 0:
+            raise ValueError(f"--frames must be 'all' or a positive number of frames, "
+                             f"got {self.window}")
+
+    @property
+    def name(self) -> str:
+        return "dense" if self.window == 0 else f"dense-center-{self.window}"
+
+    @classmethod
+    def parse(cls, text: str) -> "EvalProtocol":
+        """``all`` -> every frame; ``N`` -> the centred N consecutive frames."""
+        text = str(text).strip()
+        if text == "all":
+            return cls()
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"--frames must be 'all' or a positive number of frames, "
+                             f"got {text!r}")
+        return cls(int(text))
+
+    def describe(self) -> str:
+        frames = ("every stored frame" if self.window == 0 else
+                  f"the centred {self.window} consecutive frames")
+        return (f"{frames} of each video, tiled by each model into its own clips (one frame "
+                "each, or consecutive chunks at its own chunk length and stride, the last "
+                "chunk looped)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "window": self.window, "version": self.VERSION,
+                "description": self.describe()}
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
@@ -30,13 +91,13 @@ class TrainConfig:
       encoder: image encoder base.
       weights: ``imagenet``, ``none`` or a path to a weights file for the base.
       trainable_top_layers: -1 trains the whole base; N >= 0 freezes it but the
-        last N layers (the original study unfreezes VGG16's last 4).
+        last N layers with weights, in forward order (the original study unfreezes
+        VGG16's last 4: block4_conv3, block5_conv1, block5_conv2, block5_conv3).
       head_units: widths of the two hidden layers of the three-layer head.
       dropout: dropout in the head.
       rnn, hidden, rnn_layers, bidirectional: the recurrent part.
       chunk_length, frame_stride: frames per chunk and the step between them.
       frames_per_video: frame mode, frames sampled per video per epoch.
-      eval_chunks: evenly spaced chunks per video at evaluation.
       augment: comma list from AUGMENTATIONS, or ``none``.
       batch_size: per replica; the global batch is this x replicas.
       epochs, learning_rate, patience, seed: the optimisation.
@@ -47,7 +108,8 @@ class TrainConfig:
       init_from: a frame run whose encoder initialises this model's encoder.
       freeze_encoder: keep that encoder frozen.
       features: a feature cache from `vidrec embed`; trains only the temporal
-        part and head on cached embeddings (no augmentation possible).
+        part (none for the frame model) and the head on cached embeddings of a
+        frozen encoder (no augmentation possible).
       log_root: TensorBoard root; the run logs to LOG_ROOT/<run name>.
         Default: <parent of out>/tensorboard, shared by sibling runs.
     """
@@ -67,7 +129,6 @@ class TrainConfig:
     chunk_length: int = 8
     frame_stride: int = 1
     frames_per_video: int = 4
-    eval_chunks: int = 4
     augment: str = DEFAULT_AUGMENT
     batch_size: int = 16
     epochs: int = 10
@@ -93,7 +154,7 @@ class TrainConfig:
         one_of("encoder", ENCODERS)
         one_of("rnn", RNNS)
         for name, low in (("hidden", 1), ("rnn_layers", 1), ("chunk_length", 1),
-                          ("frame_stride", 1), ("frames_per_video", 1), ("eval_chunks", 1),
+                          ("frame_stride", 1), ("frames_per_video", 1),
                           ("batch_size", 1), ("epochs", 1), ("patience", 1),
                           ("steps_per_epoch", 0), ("cpu_replicas", 0),
                           ("trainable_top_layers", -1)):
@@ -107,9 +168,6 @@ class TrainConfig:
         if len(self.head_units) != 2 or min(self.head_units) < 1:
             raise ValueError(f"head_units must be two positive widths, got {self.head_units}")
         augment_list(self.augment)
-        if self.features and self.model == "frame":
-            raise ValueError("--features trains the temporal part only: use --model pooled or "
-                             "recurrent, not frame")
 
     @property
     def run_name(self) -> str:

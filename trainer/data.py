@@ -16,10 +16,13 @@ read as an 8-frame chunk is frames 0 1 2 3 4 0 1 2).
   uniformly random start, augmented identically on every frame.
 * training, frame model: `frames_per_video` distinct random frames per video
   per pass, each one example.
-* evaluation: `eval_chunks` evenly spaced chunks per video (first at frame 0,
-  last ending at the last frame; one chunk is centred). The frame model sees
-  every frame of those chunks, each frame one clip, so all models are judged
-  on the same frames.
+* evaluation and validation (`config.EvalProtocol`): one frame set per video,
+  chosen from the video alone (every stored frame by default), that each model
+  tiles into its own clips: the frame model scores each frame; a chunk model
+  splits the set into its stride phases (frames p, p+s, p+2s, ...) and each
+  phase into consecutive chunks, the last one looped. Every model, whatever its
+  chunk length and stride, is thus scored on the same frames, and each clip
+  carries the video's scored frame indices so the evaluation can fingerprint them.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import tensorflow as tf
 
 from pipeline import schema
 from trainer import augment as augment_lib
-from trainer.config import ORDERS, TrainConfig, augment_list
+from trainer.config import ORDERS, EvalProtocol, TrainConfig, augment_list
 
 AUTOTUNE = tf.data.AUTOTUNE
 _RECORD_SHUFFLE = 64  # serialized records, not decoded frames: bounded memory
@@ -71,7 +74,7 @@ def validate(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: int | 
     """
     longest = longest_video(manifest)
     span = chunk_span(cfg)
-    if span > longest:
+    if cfg.model != "frame" and span > longest:  # the frame model reads no chunks
         raise ValueError(
             f"chunk span (chunk_length-1)*frame_stride+1 = ({cfg.chunk_length}-1)*"
             f"{cfg.frame_stride}+1 = {span} frames exceeds the longest video in the data "
@@ -192,17 +195,34 @@ def train_frame_indices(num_frames: tf.Tensor, cfg: TrainConfig, seed: tf.Tensor
     return tf.gather(perm, tf.range(cfg.frames_per_video) % num_frames)
 
 
-def eval_chunk_indices(num_frames: tf.Tensor, cfg: TrainConfig) -> tf.Tensor:
-    """`int32 [K, L]` indices of `eval_chunks` evenly spaced chunks (looped if short)."""
-    max_start = tf.cast(tf.maximum(num_frames - chunk_span(cfg), 0), tf.float32)
-    k = cfg.eval_chunks
-    if k == 1:
-        starts = tf.reshape(tf.floor(max_start / 2), [1])
-    else:
-        starts = tf.round(tf.range(k, dtype=tf.float32) * max_start / (k - 1))
-    starts = tf.cast(starts, tf.int32)
-    offsets = tf.range(cfg.chunk_length) * cfg.frame_stride
-    return (starts[:, None] + offsets[None, :]) % num_frames
+def eval_clip_indices(num_frames: tf.Tensor, cfg: TrainConfig,
+                      protocol: EvalProtocol = EvalProtocol()) -> tf.Tensor:
+    """`int32 [K, L]` frame indices of the evaluation clips of one video (L = 1: frame model).
+
+    The protocol's frame set (every frame, or a centred window) is split into
+    the run's `frame_stride` phases; each phase is cut into consecutive chunks of
+    `chunk_length`, its last chunk looped (wrapping to the phase's first frame).
+    Every frame of the set is in at least one clip, whatever the chunk length.
+    """
+    num_frames = tf.cast(num_frames, tf.int32)
+    count = num_frames if protocol.window == 0 else tf.minimum(num_frames, protocol.window)
+    first = (num_frames - count) // 2
+    if cfg.model == "frame":
+        return tf.reshape(first + tf.range(count), [-1, 1])
+    length, stride = cfg.chunk_length, cfg.frame_stride
+    chunks = []
+    for phase in range(stride):  # static: one run of chunks per stride phase
+        m = tf.maximum((count - phase + stride - 1) // stride, 0)  # frames in this phase
+        k = (m + length - 1) // length
+        q = tf.range(k * length) % tf.maximum(m, 1)
+        chunks.append(tf.reshape(first + phase + stride * q, [k, length]))
+    return tf.concat(chunks, axis=0)
+
+
+def frames_key(indices: tf.Tensor) -> tf.Tensor:
+    """`string []`: the sorted distinct frame indices of `int32 [...]`, comma-joined."""
+    distinct = tf.sort(tf.unique(tf.reshape(indices, [-1]))[0])
+    return tf.strings.reduce_join(tf.strings.as_string(distinct), separator=",")
 
 
 def apply_order(indices: tf.Tensor, order: str, seed: int, video_id: tf.Tensor) -> tf.Tensor:
@@ -223,20 +243,22 @@ def apply_order(indices: tf.Tensor, order: str, seed: int, video_id: tf.Tensor) 
     return indices
 
 
-def _take(cfg: TrainConfig, frame_size: int, items: tf.Tensor, indices: tf.Tensor) -> tf.Tensor:
+def _take(cfg: TrainConfig, frame_size: int, items: tf.Tensor, indices: tf.Tensor,
+          dtype: tf.DType = tf.float32) -> tf.Tensor:
     """Gathers the sampled items and decodes only those JPEGs.
 
     Args:
       items: `string [T]` JPEGs, or `float32 [T, D]` embeddings.
       indices: `int32 [...]`.
+      dtype: of the decoded frames (uint8 keeps evaluation buffers 4x smaller).
 
     Returns:
-      `float32 [..., H, W, 3]` frames in 0..255, or `float32 [..., D]` embeddings.
+      `[..., H, W, 3]` frames in 0..255 of `dtype`, or `float32 [..., D]` embeddings.
     """
     picked = tf.gather(items, tf.reshape(indices, [-1]))
     if cfg.features:
         return tf.reshape(picked, tf.concat([tf.shape(indices), [-1]], 0))
-    frames = tf.cast(schema.decode_frames(picked), tf.float32)
+    frames = tf.cast(schema.decode_frames(picked), dtype)
     frames = tf.ensure_shape(frames, [None, frame_size, frame_size, 3])
     return tf.reshape(frames, tf.concat([tf.shape(indices), [frame_size, frame_size, 3]], 0))
 
@@ -299,9 +321,10 @@ def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: i
     return _options(ds.prefetch(AUTOTUNE))
 
 
-def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str,
-                order: str, shard: tuple[int, int] | None = None) -> tf.data.Dataset:
-    """Unbatched evaluation clips as dicts (see `eval_examples`)."""
+def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, order: str,
+                protocol: EvalProtocol, shard: tuple[int, int] | None = None
+                ) -> tf.data.Dataset:
+    """Unbatched evaluation clips as dicts (see `eval_examples`); frames stay uint8 here."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     frame_size = int(manifest.get("frame_size", 0))
@@ -310,22 +333,27 @@ def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str,
     ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
 
     def clips(rec):
-        idx = eval_chunk_indices(rec["num_frames"], cfg)
+        idx = eval_clip_indices(rec["num_frames"], cfg, protocol)
         idx = apply_order(idx, order, cfg.seed, rec["video_id"])
         if cfg.model == "frame":
             idx = tf.reshape(idx, [-1])
-        x = _take(cfg, frame_size, rec["items"], idx)
+        x = _take(cfg, frame_size, rec["items"], idx, dtype=tf.uint8)
         n = tf.shape(idx)[0]
         return {"inputs": x, "label": tf.fill([n], rec["label"]),
-                "video_id": tf.fill([n], rec["video_id"])}
+                "video_id": tf.fill([n], rec["video_id"]),
+                "frames": tf.fill([n], frames_key(idx))}
 
     return ds.map(clips, num_parallel_calls=AUTOTUNE).unbatch()
 
 
+def _as_float(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    return {**batch, "inputs": tf.cast(batch["inputs"], tf.float32)}
+
+
 def eval_examples(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, batch: int,
-                  order: str = "natural",
-                  shard: tuple[int, int] | None = None) -> tf.data.Dataset:
-    """Every evaluation clip of every video of `split`, exactly once, in file order.
+                  order: str = "natural", shard: tuple[int, int] | None = None,
+                  protocol: EvalProtocol = EvalProtocol()) -> tf.data.Dataset:
+    """Every evaluation clip of every video of `split` under `protocol`, once, in file order.
 
     `shard` = (num_workers, worker_index) keeps this worker's videos only (whole
     videos; together the workers see every video once).
@@ -333,18 +361,20 @@ def eval_examples(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, bat
     Yields:
       dicts {"inputs": `float32 [B, H, W, 3]` (frame model, one frame per clip) or
       `float32 [B, L, H, W, 3]` or `float32 [B, L, D]` (features), "label": `int32 [B]`,
-      "video_id": `string [B]`}; the last batch may be smaller.
+      "video_id": `string [B]`, "frames": `string [B]` (the clip's video's scored frame
+      indices, see `frames_key`)}; the last batch may be smaller.
     """
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
-    ds = _eval_clips(cfg, manifest, split, order, shard)
-    return _options(ds.batch(batch).prefetch(AUTOTUNE))
+    ds = _eval_clips(cfg, manifest, split, order, protocol, shard)
+    return _options(ds.batch(batch).map(_as_float).prefetch(AUTOTUNE))
 
 
 def eval_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, global_batch: int,
                  order: str = "natural") -> tf.data.Dataset:
-    """(x, y) batches of `eval_examples`, for validation inside `model.fit`."""
+    """(x, y) batches of `eval_examples` (default protocol), for validation inside `model.fit`."""
     if global_batch < 1:
         raise ValueError(f"global batch must be >= 1, got {global_batch}")
-    ds = _eval_clips(cfg, manifest, split, order).map(lambda d: (d["inputs"], d["label"]))
-    return _options(ds.batch(global_batch).prefetch(AUTOTUNE))
+    ds = _eval_clips(cfg, manifest, split, order, EvalProtocol())
+    ds = ds.map(lambda d: (d["inputs"], d["label"])).batch(global_batch)
+    return _options(ds.map(lambda x, y: (tf.cast(x, tf.float32), y)).prefetch(AUTOTUNE))

@@ -6,18 +6,21 @@ prediction is the mean of its clips' softmax vectors.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import weakref
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from pipeline import schema
+from pipeline import schema, splits
 from trainer import data, models  # noqa: F401  (models registers the vidrec layers)
-from trainer.config import ORDERS, load_config
+from trainer.config import ORDERS, EvalProtocol, TrainConfig, load_config
+
+SUMMARY_NAME = "train_summary.json"
 
 
 def _topk_hits(probs: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -92,8 +95,24 @@ def compute_metrics(clip_probs: np.ndarray, clip_labels: np.ndarray,
 _FORWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def predict_clips(model, examples) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Runs `model` over `data.eval_examples` batches: (probs [N, C], labels [N], ids [N]).
+class ClipPredictions(NamedTuple):
+    """Predictions of `predict_clips`, one row per clip.
+
+    Attributes:
+      probs: `float [N, C]` softmax.
+      labels: `int [N]` true classes.
+      ids: `[N]` video ids.
+      frames: `[N]` the scored frame indices of each clip's video (`data.frames_key`).
+    """
+
+    probs: np.ndarray
+    labels: np.ndarray
+    ids: list[str]
+    frames: list[str]
+
+
+def predict_clips(model, examples) -> ClipPredictions:
+    """Runs `model` over `data.eval_examples` batches.
 
     N may be 0 (a worker whose share of a split is empty). Calls the model
     directly (not `predict_on_batch`, which under MirroredStrategy feeds the whole
@@ -103,14 +122,37 @@ def predict_clips(model, examples) -> tuple[np.ndarray, np.ndarray, list[str]]:
     if forward is None:  # one traced function per model, however often it is evaluated
         forward = _FORWARD[model] = tf.function(lambda x: model(x, training=False),
                                                 reduce_retracing=True)
-    probs, labels, ids = [], [], []
+    probs, labels, ids, frames = [], [], [], []
     for batch in examples:
         probs.append(forward(batch["inputs"]).numpy())
         labels.append(batch["label"].numpy())
         ids.extend(v.decode() for v in batch["video_id"].numpy())
+        frames.extend(v.decode() for v in batch["frames"].numpy())
     if not probs:
-        return np.zeros((0, model.output_shape[-1])), np.zeros(0, np.int64), ids
-    return np.concatenate(probs), np.concatenate(labels), ids
+        return ClipPredictions(np.zeros((0, model.output_shape[-1])), np.zeros(0, np.int64),
+                               ids, frames)
+    return ClipPredictions(np.concatenate(probs), np.concatenate(labels), ids, frames)
+
+
+def film_of(video_id: str) -> str:
+    """The source film of a video id ``<class>/<file stem>`` (the conversion's own rule)."""
+    class_name, _, stem = video_id.partition("/")
+    return splits.film_key(stem, class_name) if stem else video_id
+
+
+def frame_fingerprints(preds: ClipPredictions, protocol: EvalProtocol,
+                       data_sha: str) -> dict[str, str]:
+    """Video id -> fingerprint of the frames scored: sha256 of protocol, data, id and indices.
+
+    Raises:
+      ValueError: clips of one video disagree about its frame set.
+    """
+    keys: dict[str, str] = {}
+    for vid, frames in zip(preds.ids, preds.frames):
+        if keys.setdefault(vid, frames) != frames:
+            raise ValueError(f"video {vid!r}: its clips were cut from different frame sets")
+    return {vid: hashlib.sha256(f"{protocol.name}|{data_sha}|{vid}|{frames}".encode())
+            .hexdigest()[:16] for vid, frames in keys.items()}
 
 
 def plot_confusion(confusion: np.ndarray, classes: Sequence[str], title: str = "",
@@ -152,18 +194,78 @@ def eval_name(split: str, order: str) -> str:
     return f"eval_{split}" if order == "natural" else f"eval_{split}_{order}"
 
 
+def _read_summary(run_dir: str) -> dict[str, Any]:
+    path = os.path.join(run_dir, SUMMARY_NAME)
+    if not tf.io.gfile.exists(path):
+        return {}
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: str,
+                   split: str = "test", order: str = "natural",
+                   protocol: EvalProtocol = EvalProtocol(), batch_size: int | None = None,
+                   summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluates a loaded `model` of run `cfg` on `split`; writes the JSON and confusion PNG.
+
+    Returns:
+      The dict written to RUN_DIR/eval_<split>[_<order>].json: metrics, per-video
+      predictions (with source film and frame fingerprint), the protocol with the
+      fingerprint of every frame scored, the run's recipe and config.
+    """
+    if split not in schema.SPLITS:
+        raise ValueError(f"--split must be one of {schema.SPLITS}, got {split!r}")
+    if order not in ORDERS:
+        raise ValueError(f"--order must be one of {ORDERS}, got {order!r}")
+    src = data.source_dir(cfg)
+    manifest_sha = schema.manifest_sha256(src)
+    examples = data.eval_examples(cfg, manifest, split, batch_size or cfg.batch_size, order,
+                                  protocol=protocol)
+    preds = predict_clips(model, examples)
+    if not len(preds.probs):
+        raise ValueError(f"no clips to evaluate in the {split!r} split of {src!r}")
+    metrics = compute_metrics(preds.probs, preds.labels, preds.ids, manifest["classes"])
+    fingerprints = frame_fingerprints(preds, protocol, manifest_sha)
+    for video in metrics["videos"]:
+        video["film"] = film_of(video["id"])
+        video["frames_fingerprint"] = fingerprints[video["id"]]
+    summary = summary if summary is not None else _read_summary(run_dir)
+    result = {
+        "run_dir": run_dir, "run_name": cfg.run_name, "model": cfg.model,
+        "encoder": cfg.encoder, "split": split, "order": order,
+        "data": {"data_dir": src, "manifest_sha256": manifest_sha, "split": split,
+                 "official_split": manifest.get("split"), "num_videos": metrics["num_videos"]},
+        "protocol": {**protocol.to_dict(), "fingerprint": hashlib.sha256(json.dumps(
+            sorted(fingerprints.items())).encode()).hexdigest()[:16]},
+        "classes": list(manifest["classes"]),
+    }
+    for key in ("clip_top1", "clip_top5", "video_top1", "video_top5", "mean_class_accuracy",
+                "per_class_accuracy", "confusion_matrix", "num_clips", "num_videos"):
+        result[key] = metrics[key]
+    result.update({"params": int(model.count_params()),
+                   "train_time_s": summary.get("train_time_s"),
+                   "val_video_top1": summary.get("val_video_top1"),
+                   "recipe": summary.get("recipe"),
+                   "videos": metrics["videos"], "config": cfg.to_dict()})
+    name = os.path.join(run_dir, eval_name(split, order))
+    schema.write_json(name + ".json", result)
+    plot_confusion(np.array(metrics["confusion_matrix"]), manifest["classes"],
+                   title=f"{cfg.run_name} {split} {order} video top-1 "
+                         f"{metrics['video_top1']:.3f}", path=name + ".png")
+    return result
+
+
 def evaluate_run(run_dir: str, split: str = "test", order: str = "natural",
-                 batch_size: int | None = None) -> dict[str, Any]:
-    """Evaluates RUN_DIR/model.keras on `split`; writes the JSON and confusion PNG.
+                 batch_size: int | None = None,
+                 protocol: EvalProtocol = EvalProtocol()) -> dict[str, Any]:
+    """Evaluates RUN_DIR/model.keras on `split` under `protocol` (see `evaluate_model`).
 
     Args:
       run_dir: a finished run (config.json, model.keras).
       split: train, val or test.
       order: natural, shuffled or reversed frame order within each chunk.
       batch_size: clips per batch (default: the run's batch size).
-
-    Returns:
-      The dict written to RUN_DIR/eval_<split>[_<order>].json.
+      protocol: which frames of each video are scored (default: every frame).
     """
     import keras
 
@@ -175,35 +277,6 @@ def evaluate_run(run_dir: str, split: str = "test", order: str = "natural",
     model_path = os.path.join(run_dir, "model.keras")
     if not tf.io.gfile.exists(model_path):
         raise FileNotFoundError(f"{run_dir!r} has no model.keras: the run did not finish")
-    src = data.source_dir(cfg)
-    manifest = schema.read_manifest(src)
-    manifest_sha = schema.manifest_sha256(src)
+    manifest = schema.read_manifest(data.source_dir(cfg))
     model = keras.saving.load_model(model_path, compile=False)
-    examples = data.eval_examples(cfg, manifest, split, batch_size or cfg.batch_size, order)
-    probs, labels, ids = predict_clips(model, examples)
-    if not len(probs):
-        raise ValueError(f"no clips to evaluate in the {split!r} split of {src!r}")
-    metrics = compute_metrics(probs, labels, ids, manifest["classes"])
-    summary_path = os.path.join(run_dir, "train_summary.json")
-    train_time = None
-    if tf.io.gfile.exists(summary_path):
-        with tf.io.gfile.GFile(summary_path) as f:
-            train_time = json.load(f).get("train_time_s")
-    result = {
-        "run_dir": run_dir, "run_name": cfg.run_name, "model": cfg.model,
-        "encoder": cfg.encoder, "split": split, "order": order,
-        "data": {"data_dir": src, "manifest_sha256": manifest_sha, "split": split,
-                 "num_videos": metrics["num_videos"]},
-        "classes": list(manifest["classes"]),
-    }
-    for key in ("clip_top1", "clip_top5", "video_top1", "video_top5", "mean_class_accuracy",
-                "per_class_accuracy", "confusion_matrix", "num_clips", "num_videos"):
-        result[key] = metrics[key]
-    result.update({"params": int(model.count_params()), "train_time_s": train_time,
-                   "videos": metrics["videos"], "config": cfg.to_dict()})
-    name = os.path.join(run_dir, eval_name(split, order))
-    schema.write_json(name + ".json", result)
-    plot_confusion(np.array(metrics["confusion_matrix"]), manifest["classes"],
-                   title=f"{cfg.run_name} {split} {order} video top-1 "
-                         f"{metrics['video_top1']:.3f}", path=name + ".png")
-    return result
+    return evaluate_model(model, cfg, manifest, run_dir, split, order, protocol, batch_size)

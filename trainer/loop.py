@@ -70,8 +70,9 @@ def evaluate_split(model: keras.Model, strategy: tf.distribute.Strategy,
 
     Returns the same dict on every worker (keys prefixed ``val_``).
     """
-    probs, labels, _ = evaluate.predict_clips(model, examples)  # none: fewer videos than workers
-    sums = _batch_sums(tf.constant(labels), tf.constant(probs, tf.float32), num_classes).numpy()
+    preds = evaluate.predict_clips(model, examples)  # none: fewer videos than workers
+    sums = _batch_sums(tf.constant(preds.labels), tf.constant(preds.probs, tf.float32),
+                       num_classes).numpy()
     return _metric_logs(all_reduce_sum(strategy, sums), num_classes, prefix="val_")
 
 

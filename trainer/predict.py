@@ -2,9 +2,10 @@
 
 Each video is decoded exactly as `vidrec convert` stored the training data
 (`pipeline.video.decode` with the manifest's frame size, resize mode, fps and
-JPEG quality), cut into the same evenly spaced evaluation chunks as
-`vidrec evaluate` (videos shorter than a chunk are looped), and its class
-probabilities are the mean softmax over those chunks (frames, for a frame model).
+JPEG quality), cut into the same clips as `vidrec evaluate`'s default protocol
+(every frame, tiled into chunks; the last chunk of each stride phase looped), and
+its class probabilities are the mean softmax over those clips (frames, for a
+frame model).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def clip_inputs(cfg: TrainConfig, frames: np.ndarray) -> np.ndarray:
     Returns:
       `[K*L, H, W, 3]` frames (frame model) or `[K, L, ...]` chunks.
     """
-    idx = data.eval_chunk_indices(tf.constant(len(frames), tf.int32), cfg).numpy()
+    idx = data.eval_clip_indices(tf.constant(len(frames), tf.int32), cfg).numpy()
     return frames[idx.reshape(-1)] if cfg.model == "frame" else frames[idx]
 
 
