@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     flags = ["--data", f"{work}/data", "--model", "recurrent", "--encoder", "small_cnn",
              "--chunk-length", str(args.chunk_length), "--batch-size", str(args.batch_size),
              "--epochs", str(args.epochs), "--steps-per-epoch", str(args.steps),
-             "--eval-chunks", "1", "--augment", "none", "--patience", "100"]
+             "--augment", "none", "--patience", "100"]
     one, two = ((["--devices", "/gpu:0"], ["--devices", "/gpu:0,/gpu:1"]) if args.gpu else
                 (["--cpu-replicas", "1"], ["--cpu-replicas", "2"]))
     runs = [("mirrored, 1 replica", flags + one, 0),

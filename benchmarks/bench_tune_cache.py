@@ -48,7 +48,7 @@ def main(argv=None) -> int:
                                "--split", "1", "--output", f"{root}/data", "--frame-size",
                                str(args.size), "--overwrite"]) == 0
     common = dict(data=f"{root}/data", encoder=args.encoder, weights="none", batch_size=4,
-                  augment="none", eval_chunks=2, chunk_length=8)
+                  augment="none", chunk_length=8)
     frame_cfg = TrainConfig(out=f"{root}/frame", model="frame", epochs=1, steps_per_epoch=2,
                             **common)
     strategy = distribute.make_strategy(frame_cfg)

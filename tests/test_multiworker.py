@@ -18,7 +18,7 @@ from trainer.config import TrainConfig
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "helpers" / "mw_train.py"
 FLAGS = ["--model", "recurrent", "--encoder", "small_cnn", "--chunk-length", "4", "--hidden", "8",
-         "--batch-size", "4", "--epochs", "3", "--eval-chunks", "1", "--augment", "none",
+         "--batch-size", "4", "--epochs", "3", "--augment", "none",
          "--head-units", "16", "16"]
 
 

@@ -54,7 +54,7 @@ def test_flags_cover_every_config_field_with_defaults():
                               devices=("/gpu:0", "/gpu:1"), bidirectional=True)
     help_text = parser.format_help()
     for flag in ("--cpu-replicas", "--mixed-precision", "--init-from", "--freeze-encoder",
-                 "--features", "--augment", "--trainable-top-layers", "--eval-chunks"):
+                 "--features", "--augment", "--trainable-top-layers", "--overwrite"):
         assert flag in help_text
     assert "LOOPED" in help_text and "move up" in help_text
 

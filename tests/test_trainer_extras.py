@@ -9,9 +9,9 @@ import pytest
 from pipeline import schema, synth
 from pipeline import video as video_lib
 from trainer import cli, data, embed, evaluate, predict, train
-from trainer.config import TrainConfig
+from trainer.config import EvalProtocol, TrainConfig
 
-SMALL = dict(hidden=8, head_units=(16, 8), chunk_length=4, eval_chunks=2, batch_size=4,
+SMALL = dict(hidden=8, head_units=(16, 8), chunk_length=4, batch_size=4,
              epochs=1, steps_per_epoch=2, augment="none")
 
 
@@ -63,8 +63,7 @@ def test_embed_then_train_on_features(tiny_data, frame_run, tmp_path, capsys):
             "eval_val.json", "eval_val.png"]
     # Embeddings equal the encoder's output on the decoded frames (float16 precision).
     first = next(iter(data.eval_examples(cfg, manifest, "val", batch=1)))["inputs"].numpy()
-    frames_cfg = TrainConfig(data=tiny_data, out="/u", model="recurrent", chunk_length=4,
-                             eval_chunks=2)
+    frames_cfg = TrainConfig(data=tiny_data, out="/u", model="recurrent", chunk_length=4)
     frames = next(iter(data.eval_examples(frames_cfg, src, "val", batch=1)))["inputs"]
     import keras
 
@@ -98,3 +97,53 @@ def test_predict_raw_videos(tiny_data, frame_run, tmp_path, capsys):
     assert out.startswith(path) and out.count(",") == 1
     with open(os.path.join(frame_run, "config.json")) as f:
         assert json.load(f)["model"] == "frame"
+
+
+def test_models_of_any_chunk_length_are_scored_on_the_same_frames(tiny_data, frame_run,
+                                                                  tmp_path):
+    """Frame run and a chunk-4 recurrent run: same protocol, same per-video frame fingerprint."""
+    rec = TrainConfig(data=tiny_data, out=str(tmp_path / "rec"), model="recurrent",
+                      **{**SMALL, "chunk_length": 5, "frame_stride": 2})
+    train.train(rec)
+    a = evaluate.evaluate_run(frame_run, split="test")
+    b = evaluate.evaluate_run(rec.out, split="test")
+    shuffled = evaluate.evaluate_run(rec.out, split="test", order="shuffled")
+    assert a["protocol"]["name"] == b["protocol"]["name"] == "dense"
+    assert a["protocol"]["fingerprint"] == b["protocol"]["fingerprint"]
+    assert shuffled["protocol"]["fingerprint"] == b["protocol"]["fingerprint"]
+    prints = {v["id"]: v["frames_fingerprint"] for v in a["videos"]}
+    assert prints == {v["id"]: v["frames_fingerprint"] for v in b["videos"]}
+    assert len(set(prints.values())) == len(prints)  # per video, not one constant
+    frames = schema.read_manifest(tiny_data)["splits"]["test"]["frames"]
+    assert a["num_clips"] == frames  # the frame model scores every stored frame once
+    window = evaluate.evaluate_run(rec.out, split="test", protocol=EvalProtocol(window=6))
+    assert window["protocol"]["name"] == "dense-center-6"
+    assert window["protocol"]["fingerprint"] != b["protocol"]["fingerprint"]
+    assert all(v["film"] for v in a["videos"])
+
+
+def test_frame_model_on_cached_embeddings_shares_the_temporal_models_recipe(
+        tiny_data, frame_run, tmp_path):
+    feats = str(tmp_path / "feats")
+    embed.embed(tiny_data, frame_run, feats)
+    summaries = {}
+    for model in ("frame", "pooled", "recurrent"):
+        cfg = TrainConfig(data=tiny_data, out=str(tmp_path / model), model=model,
+                          features=feats, **SMALL)
+        summaries[model] = train.train(cfg)
+    recipes = {m: s["recipe"] for m, s in summaries.items()}
+    assert recipes["frame"]["shared"] == recipes["pooled"]["shared"] == \
+        recipes["recurrent"]["shared"]
+    shared = recipes["frame"]["shared"]
+    assert shared["encoder_trained_by"] == os.path.abspath(frame_run)
+    assert shared["encoder_trainable"] == "frozen" and shared["augment"] == "none"
+    assert recipes["frame"]["temporal"] == {"model": "frame", "frames_per_video": 4}
+    assert summaries["frame"]["trainable_encoder_layers"] is None
+    result = evaluate.evaluate_run(str(tmp_path / "frame"), split="test")
+    on_images = evaluate.evaluate_run(frame_run, split="test")
+    assert result["protocol"]["fingerprint"] == on_images["protocol"]["fingerprint"]
+    # The image run that trained the encoder is not like for like with them, and says so.
+    image = json.load(open(os.path.join(frame_run, "train_summary.json")))["recipe"]["shared"]
+    assert image["encoder_trained_by"] == "this run" and image != shared
+    with pytest.raises(ValueError, match="on cached features; it must be a 'frame' run on images"):
+        embed.embed(tiny_data, str(tmp_path / "frame"), str(tmp_path / "f2"))

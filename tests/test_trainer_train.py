@@ -1,5 +1,6 @@
 """Training end to end on the tiny synthetic dataset: 2 replicas, resume, layout, evaluation."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from trainer import evaluate, train
 from trainer.config import TrainConfig
 from trainer.distribute import make_strategy
 
-SMALL = dict(hidden=16, head_units=(32, 16), chunk_length=6, eval_chunks=2, batch_size=4)
+SMALL = dict(hidden=16, head_units=(32, 16), chunk_length=6, batch_size=4)
 
 
 class _Interrupt(keras.callbacks.Callback):
@@ -82,10 +83,13 @@ def test_evaluate_writes_the_report_json(trained):
     expected = {"run_dir", "run_name", "model", "encoder", "split", "order", "data", "classes",
                 "clip_top1", "clip_top5", "video_top1", "video_top5", "mean_class_accuracy",
                 "per_class_accuracy", "confusion_matrix", "num_clips", "num_videos", "params",
-                "train_time_s", "videos", "config"}
+                "train_time_s", "videos", "config", "protocol", "recipe", "val_video_top1"}
     assert set(result) == expected
-    assert set(result["data"]) == {"data_dir", "manifest_sha256", "split", "num_videos"}
-    assert result["num_clips"] == 2 * result["num_videos"]
+    assert set(result["data"]) == {"data_dir", "manifest_sha256", "split", "official_split",
+                                   "num_videos"}
+    assert result["data"]["official_split"] == 1
+    assert result["num_clips"] == 2 * result["num_videos"]  # 12 frames: 2 chunks of 6 each
+    assert set(result["videos"][0]) >= {"film", "frames_fingerprint"}
     assert sum(map(sum, result["confusion_matrix"])) == result["num_videos"]
     assert result["train_time_s"] is not None and result["order"] == "reversed"
 
@@ -110,3 +114,48 @@ def test_resume_after_interruption(tiny_data, tmp_path):
     summary = train.train(cfg, strategy, extra_callbacks=[seen])
     assert seen.epochs == [1, 2]  # continued after the saved epoch 0
     assert summary["epochs_run"] == 3 and len(summary["history"]["loss"]) == 3
+
+
+def test_summary_records_trainable_layers_val_video_accuracy_and_recipe(trained):
+    cfg, summary = trained
+    assert len(summary["trainable_encoder_layers"]) == 6  # small_cnn: 3 x (conv, batch norm)
+    with open(os.path.join(cfg.out, "eval_val.json")) as f:
+        val = json.load(f)
+    assert val["video_top1"] == summary["val_video_top1"] and val["split"] == "val"
+    assert val["protocol"]["name"] == "dense"
+    recipe = summary["recipe"]
+    assert recipe["temporal"] == {"model": "recurrent", "rnn": "lstm", "hidden": 16,
+                                  "rnn_layers": 1, "bidirectional": False, "chunk_length": 6,
+                                  "frame_stride": 1}
+    assert recipe["shared"]["global_batch"] == 8 and recipe["shared"]["augment"] == "none"
+    assert recipe["shared"]["encoder_trained_by"] == "this run"
+    assert "out" not in recipe["shared"] and "cpu_replicas" not in recipe["shared"]
+
+
+def test_a_run_folder_is_never_silently_reused(tiny_data, tmp_path, capsys):
+    from trainer import cli
+
+    cfg = TrainConfig(data=tiny_data, out=str(tmp_path / "run"), model="pooled", epochs=2,
+                      steps_per_epoch=1, augment="none", **SMALL)
+    train.train(cfg)
+    with pytest.raises(train.RunDirError, match="already holds a finished run"):
+        train.train(cfg)
+    flags = ["--data", tiny_data, "--out", cfg.out, "--model", "pooled", "--epochs", "2",
+             "--steps-per-epoch", "1", "--augment", "none", "--hidden", "16",
+             "--head-units", "32", "16", "--chunk-length", "6", "--batch-size", "4"]
+    assert cli.train_main(flags) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vidrec train: error: --out") and "--overwrite" in err
+    assert len(err.splitlines()) == 1
+    # --overwrite starts from an empty folder: nothing of the old run survives.
+    again = train.train(dataclasses.replace(cfg, epochs=1), overwrite=True)
+    assert again["epochs_run"] == 1 and len(again["history"]["loss"]) == 1
+    with open(os.path.join(cfg.out, "config.json")) as f:
+        assert json.load(f)["epochs"] == 1
+    # An unfinished run resumes only with its own config.
+    other = dataclasses.replace(cfg, out=str(tmp_path / "killed"), epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(other, extra_callbacks=[_Interrupt()])
+    with pytest.raises(train.RunDirError, match=r"another config \(chunk_length 6 -> 4\)"):
+        train.train(dataclasses.replace(other, chunk_length=4))
+    assert train.check_run_dir(other) == "resume"

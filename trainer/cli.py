@@ -19,20 +19,24 @@ from trainer.config import (
     MODELS,
     ORDERS,
     RNNS,
+    EvalProtocol,
     TrainConfig,
 )
 
 _HELP = {
     "data": "folder written by `vidrec convert` (holds manifest.json and the shards)",
-    "out": "the run folder (config.json, model.keras, saved_model/, train_summary.json); "
-           "an interrupted run in this folder resumes from its backup",
+    "out": "the run folder (config.json, model.keras, saved_model/, eval_val.json, "
+           "train_summary.json); an unfinished run with the same flags in this folder resumes "
+           "from its backup; a finished run or other flags are refused (see --overwrite)",
     "model": f"one of {', '.join(MODELS)}: single frames, order-blind mean over a chunk's "
              "frame embeddings, or an RNN over them",
     "encoder": f"image encoder, one of {', '.join(ENCODERS)} (small_cnn: tiny, for tests "
                "and the demo)",
     "weights": "encoder base weights: imagenet, none, or a weights file loaded into the base",
     "trainable_top_layers": "-1 trains the whole encoder; N >= 0 freezes the base except its "
-                            "last N layers (the original study unfreezes VGG16's last 4)",
+                            "last N layers with weights, in forward order (the original "
+                            "study unfreezes VGG16's last 4: block4_conv3 to block5_conv3); "
+                            "printed at start and listed in train_summary.json",
     "head_units": "widths of the head's two hidden Dense layers (then a softmax layer)",
     "dropout": "dropout after each hidden head layer",
     "rnn": f"recurrent cell: {', '.join(RNNS)} (default activations: cuDNN eligible)",
@@ -43,8 +47,6 @@ _HELP = {
                     "(chunk_length-1)*frame_stride+1 are LOOPED (indices wrap around)",
     "frame_stride": "step between a chunk's frames",
     "frames_per_video": "frame model: random frames sampled per video per epoch",
-    "eval_chunks": "evenly spaced chunks per video at validation/evaluation (the frame model "
-                   "sees every frame of them)",
     "augment": f"comma list of {', '.join(AUGMENTATIONS)}, or 'none'; one random draw per "
                f"chunk, identical on every frame. vflip is not in the default "
                f"({DEFAULT_AUGMENT}) because it turns 'move up' into 'move down'",
@@ -62,8 +64,9 @@ _HELP = {
     "init_from": "a trained FRAME run whose encoder weights initialise this model's encoder",
     "freeze_encoder": "with --init-from: keep that encoder frozen",
     "features": "a feature cache from `vidrec embed`: train only the temporal part and head "
-                "on cached per-frame embeddings (fast). Augmentation cannot apply to cached "
-                "embeddings, so --augment is ignored",
+                "on cached per-frame embeddings of that frame run's frozen encoder (fast; any "
+                "--model). Augmentation cannot apply to cached embeddings, so --augment is "
+                "ignored",
     "log_root": "TensorBoard root; the run logs to LOG_ROOT/<run name> "
                 "(default: <parent of --out>/tensorboard)",
 }
@@ -108,6 +111,9 @@ def build_train_parser() -> argparse.ArgumentParser:
                "writes --out and the TensorBoard logs. A killed run resumes when every worker "
                "is started again with the same --out.")
     add_train_flags(parser)
+    parser.add_argument("--overwrite", action="store_true",
+                        help="delete a run already in --out (finished, or with other flags) "
+                             "and train from scratch")
     return parser
 
 
@@ -146,11 +152,16 @@ def train_main(argv: list[str] | None = None) -> int:
         distribute.configure_devices(cfg.cpu_replicas)
         strategy = distribute.make_strategy(cfg)
         train.prepare(cfg, strategy.num_replicas_in_sync)
+        if train.check_run_dir(cfg, args.overwrite) == "resume":
+            print(f"vidrec train: resuming the unfinished run in {cfg.out}", flush=True)
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         return _error("train", err)
-    summary = train.train(cfg, strategy)
+    summary = train.train(cfg, strategy, overwrite=args.overwrite)
+    if not summary.get("chief", True):
+        return 0
     print(f"vidrec train: done in {summary['train_time_s']:.1f}s, {summary['epochs_run']} "
-          f"epochs, best val accuracy {summary['best_val_accuracy']} -> {cfg.out}")
+          f"epochs, best val accuracy {summary['best_val_accuracy']} (clip), "
+          f"{summary['val_video_top1']:.4f} (video) -> {cfg.out}")
     return 0
 
 
@@ -164,6 +175,13 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--order", default="natural", choices=ORDERS,
                         help="frame order inside each chunk: shuffled/reversed test how much "
                              "a model relies on temporal order")
+    parser.add_argument("--frames", default="all", metavar="all|N",
+                        help="the evaluation protocol: which frames of each video every model "
+                             "is scored on, chosen from the video alone: 'all' (default) scores "
+                             "every stored frame, N the centred N consecutive frames. Each "
+                             "model tiles them into its own clips, so runs with different "
+                             "chunk lengths are scored on the same frames; `vidrec compare` "
+                             "refuses runs evaluated under different protocols")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="clips per batch (default: the run's)")
     return parser
@@ -175,13 +193,18 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     args, code = _parse(parser, argv)
     if args is None:
         return code
+    try:
+        protocol = EvalProtocol.parse(args.frames)
+    except ValueError as err:
+        return _error("evaluate", err)
     from trainer import evaluate
 
     try:
-        result = evaluate.evaluate_run(args.run_dir, args.split, args.order, args.batch_size)
+        result = evaluate.evaluate_run(args.run_dir, args.split, args.order, args.batch_size,
+                                       protocol)
     except (ValueError, FileNotFoundError) as err:
         return _error("evaluate", err)
-    print(f"{result['run_name']} {args.split} {args.order}: video top-1 "
+    print(f"{result['run_name']} {args.split} {args.order} ({protocol.name}): video top-1 "
           f"{result['video_top1']:.4f}, clip top-1 {result['clip_top1']:.4f}, mean class "
           f"accuracy {result['mean_class_accuracy']:.4f} ({result['num_videos']} videos)")
     return 0

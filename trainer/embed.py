@@ -18,10 +18,7 @@ import tensorflow as tf
 from pipeline import schema
 from trainer import data
 from trainer.config import load_config
-
-
-def _absolute(path: str) -> str:
-    return path if "://" in path else os.path.abspath(path)
+from trainer.recipe import absolute
 
 
 def _encoder(run_dir: str):
@@ -31,13 +28,15 @@ def _encoder(run_dir: str):
 
     cfg = load_config(run_dir)
     if cfg.model != "frame" or cfg.features:
-        raise ValueError(f"--encoder {run_dir!r} is a {cfg.model!r} run; it must be an image "
-                         "'frame' run")
+        kind = f"{cfg.model!r} run" + (" on cached features" if cfg.features else "")
+        raise ValueError(f"--encoder {run_dir!r} is a {kind}; it must be a 'frame' run on "
+                         "images")
     path = os.path.join(run_dir, "model.keras")
     if not tf.io.gfile.exists(path):
         raise ValueError(f"--encoder {run_dir!r} has no model.keras (unfinished run?)")
     encoder = keras.saving.load_model(path, compile=False).get_layer("encoder")
-    return encoder, tf.function(lambda x: encoder(x, training=False), reduce_retracing=True)
+    forward = tf.function(lambda x: encoder(x, training=False), reduce_retracing=True)
+    return encoder, forward, cfg
 
 
 def _embed_shard(path: str, out_path: str, compression: str, forward, batch_size: int) -> int:
@@ -82,7 +81,7 @@ def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64) -> di
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
     manifest = schema.read_manifest(data_dir)
-    encoder, forward = _encoder(encoder_run)
+    encoder, forward, cfg = _encoder(encoder_run)
     compression = "GZIP" if manifest.get("compression") == "gzip" else ""
     tf.io.gfile.makedirs(out)
     if tf.io.gfile.exists(os.path.join(out, schema.MANIFEST_NAME)):
@@ -101,9 +100,11 @@ def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64) -> di
         splits[split] = {**info, "shards": len(files),
                          "file_pattern": f"{split}-*-of-{len(files):05d}{schema.SHARD_SUFFIX}"}
     result = {**manifest, "splits": splits, "compression": "none",
-              "features": {"encoder_run": _absolute(encoder_run),
+              "features": {"encoder_run": absolute(encoder_run),
+                           "encoder_config": {"encoder": cfg.encoder, "weights": cfg.weights,
+                                              "trainable_top_layers": cfg.trainable_top_layers},
                            "dim": int(encoder.output.shape[-1]), "dtype": "float16",
-                           "source_data": _absolute(data_dir),
+                           "source_data": absolute(data_dir),
                            "source_manifest_sha256": schema.manifest_sha256(data_dir)}}
     schema.write_json(os.path.join(out, schema.MANIFEST_NAME), result)
     return result

@@ -8,11 +8,19 @@ Run folder written (RUN_DIR = cfg.out)::
     backup/              BackupAndRestore state: a killed run resumes at its last epoch
     model.keras          final model with the best weights
     saved_model/         serving export (`model.export`), input float32 0..255
-    train_summary.json   params, time, epochs, best val accuracy, full history
+    eval_val.json        the final model on the VAL split, under the default protocol
+    train_summary.json   params, time, epochs, best val accuracy (clip and video level),
+                         trainable encoder layers, the run's recipe, full history; last
 
-TensorBoard logs go to `cfg.log_dir` (scalars, learning rate, and a
-validation confusion matrix image at the end). Early stopping and the
-learning-rate schedule watch the VAL split; the test split is never read here.
+A run folder is never silently reused (`check_run_dir`): an unfinished run
+with the same config resumes; a finished run, or one with another config, is an
+error unless `overwrite` clears the folder first.
+
+TensorBoard logs go to `cfg.log_dir` (scalars, learning rate, and the
+validation confusion matrix image at the end). Early stopping, the
+learning-rate schedule and the recorded val video accuracy (which `vidrec
+compare` uses to pick the runs its headline names) read the VAL split; the test
+split is never read here.
 """
 
 from __future__ import annotations
@@ -29,12 +37,22 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline import schema
-from trainer import data, loop, models
-from trainer.config import TrainConfig, load_config, save_config
-from trainer.distribute import is_chief, is_multi_worker, make_strategy, worker_count, worker_index
+from trainer import data, evaluate, loop, models, recipe
+from trainer.config import CONFIG_NAME, TrainConfig, load_config, save_config
+from trainer.distribute import (
+    all_reduce_sum,
+    is_chief,
+    is_multi_worker,
+    make_strategy,
+    worker_count,
+    worker_index,
+)
+from trainer.evaluate import SUMMARY_NAME
 
 HISTORY_NAME = "history.csv"
-SUMMARY_NAME = "train_summary.json"
+MODEL_NAME = "model.keras"
+# Fields that may differ when an unfinished run resumes: where it runs, not what it learns.
+RESUMABLE_DIFFERENCES = ("out", "cpu_replicas", "devices", "log_root")
 
 
 def compile_model(model: keras.Model, cfg: TrainConfig, num_classes: int) -> keras.Model:
@@ -67,29 +85,39 @@ def read_history(run_dir: str) -> dict[str, list[float]]:
     return history
 
 
-class ConfusionMatrixImage(keras.callbacks.Callback):
-    """Logs the validation confusion matrix (video level) as a TensorBoard image at the end.
+class RunDirError(ValueError):
+    """A run folder that holds another run: refused unless --overwrite."""
 
-    Holds only the config and manifest (no dataset), so it deep-copies cleanly.
+
+def check_run_dir(cfg: TrainConfig, overwrite: bool = False) -> str:
+    """Decides what training into `cfg.out` means; never reuses a run silently.
+
+    Returns:
+      ``new`` (no run there), ``resume`` (an unfinished run with the same config:
+      training continues from its backup) or ``overwrite`` (a run is there and
+      `overwrite` is set: the caller clears the folder).
+
+    Raises:
+      RunDirError: a finished run is there, or an unfinished one with another config
+        (naming the fields that differ), and `overwrite` is not set.
     """
-
-    def __init__(self, cfg: TrainConfig, manifest: Mapping[str, Any], log_dir: str):
-        super().__init__()
-        self.cfg, self.manifest, self.log_dir = cfg, dict(manifest), log_dir
-
-    def on_train_end(self, logs=None):
-        from trainer import evaluate  # evaluate imports matplotlib: only when needed
-
-        ds = data.eval_examples(self.cfg, self.manifest, "val", self.cfg.batch_size)
-        probs, labels, ids = evaluate.predict_clips(self.model, ds)
-        metrics = evaluate.compute_metrics(probs, labels, ids, self.manifest["classes"])
-        png = evaluate.plot_confusion(np.array(metrics["confusion_matrix"]),
-                                      self.manifest["classes"], title="val (video level)")
-        writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "validation"))
-        with writer.as_default():
-            image = tf.image.decode_png(png, channels=4)[None]
-            tf.summary.image("confusion_matrix", image, step=0)
-        writer.close()
+    run_dir = cfg.out.rstrip("/")
+    if not tf.io.gfile.exists(f"{run_dir}/{CONFIG_NAME}"):
+        return "new"
+    if overwrite:
+        return "overwrite"
+    finished = [n for n in (MODEL_NAME, SUMMARY_NAME) if tf.io.gfile.exists(f"{run_dir}/{n}")]
+    if finished:
+        raise RunDirError(f"--out {run_dir!r} already holds a finished run ({finished[0]}); "
+                          "use --overwrite to replace it, or another --out")
+    saved, now = load_config(run_dir).to_dict(), cfg.to_dict()
+    differ = [k for k in now if k not in RESUMABLE_DIFFERENCES and saved.get(k) != now[k]]
+    if differ:
+        shown = ", ".join(f"{k} {saved.get(k)!r} -> {now[k]!r}" for k in differ)
+        raise RunDirError(f"--out {run_dir!r} holds an unfinished run with another config "
+                          f"({shown}); start it with its own flags to resume it, or use "
+                          "--overwrite to replace it")
+    return "resume"
 
 
 class ReadBackup(keras.callbacks.BackupAndRestore):
@@ -105,13 +133,12 @@ class ReadBackup(keras.callbacks.BackupAndRestore):
         pass
 
 
-def make_callbacks(cfg: TrainConfig, run_dir: str, manifest: Mapping[str, Any] | None = None,
+def make_callbacks(cfg: TrainConfig, run_dir: str,
                    chief: bool = True) -> list[keras.callbacks.Callback]:
     """The run's callbacks, all watching the VAL split.
 
     TensorBoard, best-val_accuracy checkpoint, BackupAndRestore, EarlyStopping
-    (restore_best_weights), ReduceLROnPlateau, CSV history; plus the confusion
-    matrix image when `manifest` is given. A non-`chief` worker of a cluster gets
+    (restore_best_weights), ReduceLROnPlateau, CSV history. A non-`chief` worker of a cluster gets
     only the ones that write nothing (and resumes from the chief's backup), so
     every worker takes the same decisions and only the chief writes.
     """
@@ -137,8 +164,6 @@ def make_callbacks(cfg: TrainConfig, run_dir: str, manifest: Mapping[str, Any] |
         keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_NAME), append=True),
         keras.callbacks.TensorBoard(cfg.log_dir, write_graph=False),
     ]
-    if manifest is not None:
-        callbacks.append(ConfusionMatrixImage(cfg, manifest, cfg.log_dir))
     return callbacks
 
 
@@ -172,9 +197,10 @@ def prepare(cfg: TrainConfig, num_replicas: int) -> dict[str, Any]:
             raise ValueError("--init-from initialises an image encoder; a --features run "
                              "has none")
         src = load_config(cfg.init_from)
-        if src.model != "frame":
-            raise ValueError(f"--init-from {cfg.init_from!r} is a {src.model!r} run; it must "
-                             "be a 'frame' run")
+        if src.model != "frame" or src.features:
+            kind = f"{src.model!r} run" + (" on cached features" if src.features else "")
+            raise ValueError(f"--init-from {cfg.init_from!r} is a {kind}; it must be a "
+                             "'frame' run on images")
         if src.encoder != cfg.encoder:
             raise ValueError(f"--init-from {cfg.init_from!r} has encoder {src.encoder!r}, this "
                              f"run has {cfg.encoder!r}")
@@ -201,9 +227,45 @@ def build_compiled(cfg: TrainConfig, manifest: Mapping[str, Any],
         return build_and_compile(cfg, manifest)
 
 
+def _encoder_layers(model: keras.Model) -> list[str] | None:
+    """Names of the encoder's trainable weighted layers (None for a feature-cache model)."""
+    if not any(lyr.name == "encoder" for lyr in model.layers):
+        return None
+    return models.trainable_layer_names(model.get_layer("encoder"))
+
+
+def _describe_layers(cfg: TrainConfig, names: list[str] | None) -> str:
+    """One line on what of the encoder this run trains."""
+    if names is None:
+        return f"frozen: cached embeddings in {cfg.features}"
+    if not names:
+        return f"{cfg.encoder}, frozen"
+    shown = ", ".join(names) if len(names) <= 8 else f"{', '.join(names[:3])}, ..., {names[-1]}"
+    return f"{cfg.encoder}, {len(names)} trainable weighted layer(s): {shown}"
+
+
+def _clear(run_dir: str, strategy: tf.distribute.Strategy, chief: bool) -> None:
+    """--overwrite: the chief deletes the old run; every worker waits until it is gone."""
+    if chief and tf.io.gfile.exists(run_dir):
+        tf.io.gfile.rmtree(run_dir)
+        print(f"vidrec train: --overwrite: removed the earlier run in {run_dir}", flush=True)
+    if is_multi_worker(strategy):
+        all_reduce_sum(strategy, [0.0])  # a barrier: nobody reads the old backup
+
+
+def _log_val_confusion(cfg: TrainConfig, result: Mapping[str, Any]) -> None:
+    png = evaluate.plot_confusion(np.array(result["confusion_matrix"]), result["classes"],
+                                  title="val (video level)")
+    writer = tf.summary.create_file_writer(os.path.join(cfg.log_dir, "validation"))
+    with writer.as_default():
+        tf.summary.image("confusion_matrix", tf.image.decode_png(png, channels=4)[None], step=0)
+    writer.close()
+
+
 def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
-          extra_callbacks: list[keras.callbacks.Callback] | None = None) -> dict[str, Any]:
-    """Trains one run into `cfg.out` (resuming from its backup if one exists).
+          extra_callbacks: list[keras.callbacks.Callback] | None = None,
+          overwrite: bool = False) -> dict[str, Any]:
+    """Trains one run into `cfg.out` (resuming an unfinished run with the same config).
 
     Under a cluster (`TF_CONFIG`, `MultiWorkerMirroredStrategy`) every worker
     calls this; they train with `trainer.loop.fit` and only the chief writes the
@@ -213,25 +275,34 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
       cfg: the run's configuration.
       strategy: default `make_strategy(cfg)`.
       extra_callbacks: appended to `make_callbacks` (e.g. tests, tuner).
+      overwrite: replace a run already in `cfg.out` (else `check_run_dir` refuses it).
 
     Returns:
       The train_summary.json dict.
+
+    Raises:
+      RunDirError: `cfg.out` holds another or a finished run (see `check_run_dir`).
     """
     strategy = strategy or make_strategy(cfg)
     replicas = strategy.num_replicas_in_sync
     manifest = prepare(cfg, replicas)
     run_dir = cfg.out.rstrip("/")
     chief = is_chief()
+    if check_run_dir(cfg, overwrite) == "overwrite":
+        _clear(run_dir, strategy, chief)
     if chief:
         save_config(cfg, run_dir)
     global_batch = cfg.batch_size * replicas
     keras.utils.set_random_seed(cfg.seed)
     model = build_compiled(cfg, manifest, strategy)
-    callbacks = make_callbacks(cfg, run_dir, manifest, chief) + list(extra_callbacks or [])
+    encoder_layers = _encoder_layers(model)
+    callbacks = make_callbacks(cfg, run_dir, chief) + list(extra_callbacks or [])
     steps = data.steps_per_epoch(cfg, manifest, global_batch)
     workers = f", worker {worker_index()} of {worker_count()}" if is_multi_worker(strategy) else ""
     print(f"vidrec train: {cfg.model} model, {model.count_params():,} params, "
-          f"{replicas} replica(s){workers}, global batch {global_batch} -> {run_dir}", flush=True)
+          f"{replicas} replica(s){workers}, global batch {global_batch} -> {run_dir}\n"
+          f"vidrec train: encoder {_describe_layers(cfg, encoder_layers)}",
+          flush=True)
     start = time.time()
     if is_multi_worker(strategy):
         loop.fit(model, strategy, cfg, manifest, epochs=cfg.epochs, steps_per_epoch=steps,
@@ -248,7 +319,7 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
     best_path = os.path.join(run_dir, "best.keras")
     if tf.io.gfile.exists(best_path):
         model.load_weights(best_path)
-    model.save(os.path.join(run_dir, "model.keras"))
+    model.save(os.path.join(run_dir, MODEL_NAME))
     model.export(os.path.join(run_dir, "saved_model"), verbose=False)
     history = read_history(run_dir)
     val_acc = history.get("val_accuracy", [])
@@ -256,13 +327,19 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
     summary = {
         "params": int(model.count_params()),
         "trainable_params": trainable,
+        "trainable_encoder_layers": encoder_layers,
         "train_time_s": round(train_time, 3),
         "epochs_run": len(history.get("loss", [])),
         "best_val_accuracy": max(val_acc) if val_acc else None,
+        "val_video_top1": None,
         "history": history,
         "log_dir": cfg.log_dir,
         "num_replicas": replicas,
         "num_workers": worker_count() if is_multi_worker(strategy) else 1,
+        "recipe": recipe.recipe(cfg, manifest, replicas),
     }
+    val = evaluate.evaluate_model(model, cfg, manifest, run_dir, "val", summary=summary)
+    summary["val_video_top1"] = val["video_top1"]
+    _log_val_confusion(cfg, val)
     schema.write_json(os.path.join(run_dir, SUMMARY_NAME), summary)
     return summary
