@@ -24,7 +24,7 @@ TINY_SPACE = space.SearchSpace(rnn_types=("lstm", "gru"), hidden=(4, 8), chunk_l
 
 def _cfg(data, out, **kw):
     base = TrainConfig(data=data, out=f"{out}/unused", model="recurrent", epochs=1,
-                       batch_size=2, eval_chunks=2, cpu_replicas=2, augment="none",
+                       batch_size=2, cpu_replicas=2, augment="none",
                        head_units=(8, 8))
     return search.TuneConfig(base=base, space=TINY_SPACE, out=out, max_trials=3, **kw)
 
@@ -61,6 +61,31 @@ def test_search_three_trials_two_replicas(tiny_data, tmp_path):
     assert evaluation["config"]["chunk_length"] == result["best_hp"]["chunk_length"]
     assert evaluation["config"]["rnn"] == result["best_hp"]["rnn"]
     assert os.path.exists(f"{out}/best/model.keras")
+
+
+def test_search_tunes_the_temporal_part_and_retrains_the_best_like_the_others(
+        tiny_data, tmp_path, capsys):
+    """Default space: LR and dropout stay the base's; the best gets the base's --epochs;
+    a later search replaces OUT/best (saying so) instead of reusing its old files."""
+    out = str(tmp_path / "tune")
+    temporal_only = dataclasses.replace(TINY_SPACE, learning_rate=None, dropout=None)
+    cfg = dataclasses.replace(_cfg(tiny_data, out, trial_epochs=1), space=temporal_only,
+                              max_trials=1)
+    cfg = dataclasses.replace(cfg, base=dataclasses.replace(cfg.base, epochs=2, patience=5,
+                                                            learning_rate=2e-3, dropout=0.25))
+    result = search.search(cfg, _strategy())
+    assert set(result["best_hp"]) == {"rnn", "bidirectional", "hidden", "chunk_length"}
+    best = json.load(open(f"{out}/best/config.json"))
+    assert (best["learning_rate"], best["dropout"], best["epochs"]) == (2e-3, 0.25, 2)
+    trial = json.load(open(glob.glob(f"{out}/search/trial_*/trial.json")[0]))
+    assert len(trial["metrics"]["metrics"]["loss"]["observations"]) == 1  # --trial-epochs 1
+    assert json.load(open(f"{out}/best/train_summary.json"))["epochs_run"] == 2
+    capsys.readouterr()
+    again = dataclasses.replace(cfg, fresh=True, base=dataclasses.replace(cfg.base, epochs=1))
+    search.search(again, _strategy())
+    assert f"replacing {out}/best" in capsys.readouterr().out
+    summary = json.load(open(f"{out}/best/train_summary.json"))
+    assert summary["epochs_run"] == 1 and len(summary["history"]["loss"]) == 1
 
 
 def test_killed_search_resumes_without_repeating_trials(tiny_data, tmp_path, monkeypatch):
@@ -151,7 +176,7 @@ def test_chief_and_two_workers_run_every_trial_exactly_once(tiny_data, tmp_path)
     port = free_ports(1)[0]
     out = tmp_path / "tune"
     flags = ["--data", tiny_data, "--out", str(out), "--max-trials", "4", "--epochs", "1",
-             "--batch-size", "2", "--eval-chunks", "1", "--augment", "none", "--head-units",
+             "--batch-size", "2", "--augment", "none", "--head-units",
              "8", "8", "--hidden-range", "4:8", "--chunk-range", "2:4", "--rnn-types",
              "lstm,gru", "--cpu-replicas", "2", "--no-retrain"]
     procs = {}
@@ -191,7 +216,7 @@ def test_tf_config_cluster_runs_the_same_search_in_lock_step(tiny_data, tmp_path
     ports = free_ports(2)
     out = tmp_path / "tune"
     flags = ["--data", tiny_data, "--out", str(out), "--max-trials", "2", "--epochs", "1",
-             "--batch-size", "2", "--eval-chunks", "1", "--augment", "none", "--head-units",
+             "--batch-size", "2", "--augment", "none", "--head-units",
              "8", "8", "--hidden-range", "4:8", "--chunk-range", "2:4", "--rnn-types",
              "lstm,gru"]
     procs = []

@@ -10,25 +10,31 @@ from trainer import cli as trainer_cli
 DESCRIPTION = """\
 KerasTuner search over the recurrent model: RNN type (lstm, gru, simple,
 optionally bidirectional), hidden size (log scale), chunk length (a data
-hyperparameter: each trial builds its own tf.data input), learning rate and
-dropout. Every trial runs under the trainer's distribution strategy with the
+hyperparameter: each trial builds its own tf.data input): the temporal part.
+Learning rate and head dropout are searched only with --lr-range /
+--dropout-range; otherwise every trial keeps the base flags' values, so the
+retrained best differs from your other runs in its temporal part only (tuning
+them for the recurrent model alone is a confound `vidrec compare` will name).
+Every trial runs under the trainer's distribution strategy with the
 global batch = --batch-size x replicas, reports the video-level validation
 accuracy (never the test split), and logs scalars + hyperparameters to
 TensorBoard's HParams dashboard (tensorboard --logdir OUT/tensorboard).
 Restarting with the same --out resumes without repeating finished trials
 (an interrupted trial restarts from epoch 0); --fresh starts over. At the end
 the best trials are printed and written to OUT/trials.csv, and the best
-configuration is retrained with `vidrec train` into OUT/best and evaluated on
-the test split (OUT/best/eval_test.json). Failed trials (out of memory, NaN
-loss) are recorded with their reason and the search goes on.
+configuration is retrained with `vidrec train` into OUT/best for --epochs
+(the same budget as your other runs; trials run --trial-epochs) and evaluated
+on the test split (OUT/best/eval_test.json). An earlier OUT/best is replaced,
+with a message. Failed trials (out of memory, NaN loss) are recorded with
+their reason and the search goes on.
 
 Make trials cheap: with a frozen encoder, cache its embeddings once
 (`vidrec embed`) and pass --features; augmentation cannot apply to cached
 embeddings.
 
 The trainer's flags below (--data, --encoder, --weights, --init-from,
---cpu-replicas, --batch-size, --epochs (per trial), ...) mean what they mean
-for `vidrec train`; --out is the search folder.
+--cpu-replicas, --batch-size, --epochs (of the retrained best), ...) mean what
+they mean for `vidrec train`; --out is the search folder.
 
 Several machines, two ways. Trials in parallel: set KERASTUNER_ORACLE_IP,
 KERASTUNER_ORACLE_PORT and KERASTUNER_TUNER_ID (`chief` on the process that
@@ -64,10 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "longest video allows; an explicit MAX beyond it is an error)")
     g.add_argument("--chunk-step", type=int, default=4,
                    help="chunk length step (default %(default)s)")
-    g.add_argument("--lr-range", default="1e-4:1e-2",
-                   help="learning rate MIN:MAX, log scale (default %(default)s)")
-    g.add_argument("--dropout-range", default="0.0:0.5",
-                   help="head dropout MIN:MAX (default %(default)s)")
+    g.add_argument("--trial-epochs", type=int, default=0,
+                   help="epochs of each trial (default 0: --epochs)")
+    g.add_argument("--lr-range", default=None,
+                   help="search the learning rate over MIN:MAX, log scale, e.g. 1e-4:1e-2 "
+                   "(default: not searched, --learning-rate for every trial)")
+    g.add_argument("--dropout-range", default=None,
+                   help="search the head dropout over MIN:MAX, e.g. 0.0:0.5 (default: not "
+                   "searched, --dropout for every trial)")
     g.add_argument("--max-failed-trials", type=int, default=3,
                    help="stop after this many consecutive failed trials (default %(default)s)")
     g.add_argument("--fresh", action="store_true",
@@ -97,7 +107,8 @@ def main(argv: list[str]) -> int:
         cfg = search.TuneConfig(
             base=base, space=search_space, out=args.out, tuner=args.tuner,
             max_trials=args.max_trials, objective=args.objective, fresh=args.fresh,
-            retrain_best=not args.no_retrain, max_failed_trials=args.max_failed_trials)
+            retrain_best=not args.no_retrain, max_failed_trials=args.max_failed_trials,
+            trial_epochs=args.trial_epochs)
         search.validate(cfg)
         search.tuner_role()
         from trainer import distribute

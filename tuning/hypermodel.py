@@ -43,8 +43,8 @@ class VideoAccuracy(keras.callbacks.Callback):
         self._classes = manifest["classes"]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        probs, labels, ids = evaluate.predict_clips(self.model, self._examples)
-        metrics = evaluate.compute_metrics(probs, labels, ids, self._classes)
+        preds = evaluate.predict_clips(self.model, self._examples)
+        metrics = evaluate.compute_metrics(preds.probs, preds.labels, preds.ids, self._classes)
         counts = all_reduce_sum(self._strategy, [metrics["video_top1"] * metrics["num_videos"],
                                                  metrics["num_videos"]])
         if logs is not None:
@@ -62,7 +62,7 @@ class FailOnNaN(keras.callbacks.Callback):
 
 
 class RecurrentHyperModel(keras_tuner.HyperModel):
-    """Searches the recurrent model's RNN type, size, chunk length, learning rate, dropout.
+    """Searches the recurrent model's RNN type, size, chunk length (and LR, dropout if asked).
 
     Args:
       base: the trainer configuration every trial starts from.
@@ -86,12 +86,11 @@ class RecurrentHyperModel(keras_tuner.HyperModel):
 
     def trial_config(self, hp: keras_tuner.HyperParameters, **overrides: Any) -> TrainConfig:
         """The TrainConfig of the trial whose values `hp` holds."""
+        searched = {k: float(hp.get(k)) for k in ("learning_rate", "dropout") if k in hp}
         return dataclasses.replace(
             self.base, model="recurrent", rnn=hp.get("rnn"),
             bidirectional=bool(hp.get("bidirectional")), hidden=int(hp.get("hidden")),
-            chunk_length=int(hp.get("chunk_length")),
-            learning_rate=float(hp.get("learning_rate")), dropout=float(hp.get("dropout")),
-            **overrides)
+            chunk_length=int(hp.get("chunk_length")), **searched, **overrides)
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         return train.build_and_compile(self.trial_config(hp), self.manifest)

@@ -48,12 +48,20 @@ class TuneConfig:
     fresh: bool = False
     retrain_best: bool = True
     max_failed_trials: int = 3
+    trial_epochs: int = 0
+
+    @property
+    def epochs_per_trial(self) -> int:
+        """Epochs of each trial (0 = the base's epochs, the retrained best's budget)."""
+        return self.trial_epochs or self.base.epochs
 
     def __post_init__(self):
         if self.tuner not in TUNERS:
             raise ValueError(f"--tuner must be one of {TUNERS}, got {self.tuner!r}")
         if self.max_trials < 1:
             raise ValueError(f"--max-trials must be >= 1, got {self.max_trials}")
+        if self.trial_epochs < 0:
+            raise ValueError(f"--trial-epochs must be >= 0, got {self.trial_epochs}")
         if self.base.model == "frame":
             raise ValueError("vidrec tune searches the recurrent model; --model frame makes no "
                              "sense here")
@@ -111,7 +119,7 @@ def _make_tuner(cfg: TuneConfig, hypermodel, strategy, directory: str,
                   seed=cfg.base.seed + 1, distribution_strategy=strategy,
                   max_consecutive_failed_trials=cfg.max_failed_trials)
     if cfg.tuner == "hyperband":
-        return _TUNER_CLASSES["hyperband"](max_epochs=cfg.base.epochs, factor=3, **common)
+        return _TUNER_CLASSES["hyperband"](max_epochs=cfg.epochs_per_trial, factor=3, **common)
     return _TUNER_CLASSES[cfg.tuner](max_trials=cfg.max_trials, **common)
 
 
@@ -173,6 +181,22 @@ def _copy_tree(src: str, dst: str) -> None:
             tf.io.gfile.copy(f"{folder}/{name}", f"{target}/{name}", overwrite=True)
 
 
+def _replace_best(best_cfg: TrainConfig) -> bool:
+    """Whether OUT/best must be cleared: it holds a finished or another retrain.
+
+    An unfinished retrain of this very configuration resumes instead. Either way
+    the decision is printed: the folder is never silently reused.
+    """
+    try:
+        state = train.check_run_dir(best_cfg)
+    except train.RunDirError as err:
+        print(f"vidrec tune: replacing {best_cfg.out}: {err}", flush=True)
+        return True
+    if state == "resume":
+        print(f"vidrec tune: resuming the unfinished retrain in {best_cfg.out}", flush=True)
+    return False
+
+
 def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
     """Runs (or resumes) the search, writes trials.csv, retrains and evaluates the best.
 
@@ -203,6 +227,7 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
         tf.io.gfile.makedirs(out)
         schema.write_json(f"{out}/search_config.json", {
             "tuner": cfg.tuner, "max_trials": cfg.max_trials, "epochs": cfg.base.epochs,
+            "trial_epochs": cfg.epochs_per_trial,
             "objective": cfg.objective, "space": dataclasses.asdict(cfg.space),
             "base": cfg.base.to_dict()})
     if distribute.is_multi_worker(strategy):
@@ -216,7 +241,7 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
     if role == "chief":
         print(f"vidrec tune: chief serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
               f"{os.environ['KERASTUNER_ORACLE_PORT']} until every trial is done", flush=True)
-    tuner.search(epochs=cfg.base.epochs,
+    tuner.search(epochs=cfg.epochs_per_trial,
                  callbacks=[keras.callbacks.TensorBoard(log_dir=f"{directory}/tensorboard")])
     if role == "worker":
         print(f"vidrec tune: {tuner.tuner_id} done: the oracle has no trials left", flush=True)
@@ -234,8 +259,9 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
     if cfg.retrain_best:
         best_cfg = hypermodel.trial_config(best_hp, out=f"{out}/best",
                                            log_root=f"{out}/tensorboard")
-        print(f"retraining the best configuration into {out}/best")
-        train.train(best_cfg, strategy)  # every worker of a cluster; the chief writes
+        print(f"retraining the best configuration into {out}/best "
+              f"({cfg.base.epochs} epochs, as the base run)")
+        train.train(best_cfg, strategy, overwrite=_replace_best(best_cfg))
         if chief:
             result["best_eval"] = evaluate.evaluate_run(f"{out}/best", split="test")
     if directory != out:
