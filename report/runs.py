@@ -37,12 +37,15 @@ class Predictions:
       labels: int [N] true classes.
       predicted: int [N] predicted classes.
       probabilities: float [N, K] class probabilities.
+      films: str [N] source film of each video: the unit the statistics resample,
+        since clips of one film are not independent.
     """
 
     ids: list[str]
     labels: np.ndarray
     predicted: np.ndarray
     probabilities: np.ndarray
+    films: list[str]
 
     @property
     def correct(self) -> np.ndarray:
@@ -93,13 +96,34 @@ class Run:
             labels=np.array([index(v["label"]) for v in videos], dtype=np.int64),
             predicted=np.array([index(v["predicted"]) for v in videos], dtype=np.int64),
             probabilities=probs,
+            films=[str(v.get("film") or v["id"]) for v in videos],
         )
 
+    @property
+    def official_split(self) -> Any:
+        """The data's official split (HMDB51: 1, 2 or 3), None for other data."""
+        return (self.eval.get("data") or {}).get("official_split")
+
+    @property
+    def val_video_top1(self) -> float | None:
+        """Video accuracy on VAL recorded at training time: what picks the headline's runs."""
+        value = self.eval.get("val_video_top1")
+        if value is None and self.summary:
+            value = self.summary.get("val_video_top1")
+        return None if value is None else float(value)
+
+    @property
+    def recipe(self) -> dict[str, dict[str, Any]] | None:
+        """{"temporal": {...}, "shared": {...}} as the trainer recorded it."""
+        return self.eval.get("recipe") or (self.summary or {}).get("recipe")
+
     def describe(self) -> str:
-        """Short architecture label: "LSTM, 128, chunk 8", "frame", "pooled"."""
+        """Short architecture label: "LSTM, 128, chunk 8", "frame", "pooled, chunk 8"."""
+        cfg = self.config
+        if self.model == "pooled" and cfg.get("chunk_length") is not None:
+            return f"pooled, chunk {cfg['chunk_length']}"
         if self.model != "recurrent":
             return self.model
-        cfg = self.config
         rnn = str(cfg.get("rnn", "rnn")).upper()
         if cfg.get("bidirectional"):
             rnn = f"bi-{rnn}"
@@ -175,6 +199,49 @@ def _data_key(ev: dict[str, Any], key: str) -> Any:
     if key == "split":
         return ev.get("split", (ev.get("data") or {}).get("split"))
     return (ev.get("data") or {}).get(key)
+
+
+def _protocol(ev: dict[str, Any]) -> str | None:
+    return (ev.get("protocol") or {}).get("name")
+
+
+def _fingerprints(ev: dict[str, Any]) -> dict[str, Any]:
+    return {str(v["id"]): v.get("frames_fingerprint") for v in ev["videos"]}
+
+
+def validate_same_frames(runs: list[Run], allow_mismatch: bool = False) -> list[str]:
+    """Refuse runs not scored on the same frames: same protocol, same frames per video.
+
+    Every evaluation (each order) of every run is checked against the first run's
+    natural one. With `allow_mismatch` the differences are returned as warnings
+    (the report prints them at its top) instead of raised.
+
+    Raises:
+      ValueError: one line naming both runs and what differs.
+    """
+    ref = runs[0]
+    problems = []
+    for run in runs:
+        for order, ev in run.evals.items():
+            where = f"{run.run_dir} ({order})" if order != "natural" else run.run_dir
+            a, b = _protocol(ref.eval), _protocol(ev)
+            if a is None or b is None:
+                missing = ref.run_dir if a is None else where
+                problems.append(f"{missing} records no evaluation protocol (evaluated by an "
+                                f"older vidrec): run `vidrec evaluate` on it again")
+            elif a != b:
+                problems.append(f"runs were evaluated under different protocols: {a!r} in "
+                                f"{ref.run_dir} but {b!r} in {where}")
+            else:
+                mine, theirs = _fingerprints(ref.eval), _fingerprints(ev)
+                differ = sorted(v for v in mine if mine[v] != theirs.get(v))
+                if differ:
+                    problems.append(f"runs were scored on different frames: {len(differ)} "
+                                    f"videos differ between {ref.run_dir} and {where} "
+                                    f"(e.g. {differ[0]})")
+            if problems and not allow_mismatch:
+                raise ValueError(problems[0])
+    return sorted(set(problems))
 
 
 def validate_same_data(runs: list[Run]) -> None:

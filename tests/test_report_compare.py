@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from report import cli
+from report import cli, stats
 from report.compare import compare
 from report.runs import load_run, read_curves
 
@@ -17,9 +17,24 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RESAMPLES = 500
 
 
+TEMPORAL = {"frame": {"model": "frame", "frames_per_video": 4},
+            "pooled": {"model": "pooled", "chunk_length": 8, "frame_stride": 1},
+            "recurrent": {"model": "recurrent", "rnn": "lstm", "hidden": 128, "rnn_layers": 1,
+                          "bidirectional": False, "chunk_length": 8, "frame_stride": 1}}
+SHARED = {"head_units": [256, 128], "dropout": 0.3, "augment": "none", "batch_size": 8,
+          "epochs": 30, "learning_rate": 0.001, "patience": 5, "seed": 0, "steps_per_epoch": 0,
+          "mixed_precision": False, "global_batch": 8, "encoder": "vgg16",
+          "encoder_weights": "imagenet", "encoder_trained_by": "/runs/encoder",
+          "encoder_trainable": "frozen"}
+
+
 def _eval(run_dir, name, model, right_per_class, *, order="natural", manifest="sha-a",
-          drop_video=False, config=None):
-    """An eval_test*.json where the first `right_per_class` videos of each class are right."""
+          drop_video=False, config=None, val=None, films=None, protocol="dense", shared=None,
+          official_split=None, fingerprint=None):
+    """An eval_test*.json where the first `right_per_class` videos of each class are right.
+
+    Every video is its own source film unless `films(cls, i)` names one.
+    """
     k = len(CLASSES)
     videos, confusion = [], np.zeros((k, k), int)
     for label, cls in enumerate(CLASSES):
@@ -27,22 +42,32 @@ def _eval(run_dir, name, model, right_per_class, *, order="natural", manifest="s
             pred = label if i < right_per_class else (label + 1) % k
             probs = np.full(k, 0.1)
             probs[pred] = 0.7
-            videos.append({"id": f"{cls}/v{i:02d}", "label": label, "predicted": pred,
-                           "probabilities": probs.tolist()})
+            vid = f"{cls}/v{i:02d}"
+            videos.append({"id": vid, "label": label, "predicted": pred,
+                           "probabilities": probs.tolist(),
+                           "film": films(cls, i) if films else f"{cls}_film{i}",
+                           "frames_fingerprint": (fingerprint or {}).get(vid, f"fp-{vid}")})
             confusion[label, pred] += 1
     if drop_video:
         videos = videos[:-1]
     acc = right_per_class / PER_CLASS
+    temporal = dict(TEMPORAL[model])
+    if config and model == "recurrent":
+        temporal.update({k: v for k, v in config.items() if k in temporal})
     ev = {
         "run_dir": str(run_dir), "run_name": name, "model": model, "encoder": "tiny_cnn",
         "split": "test", "order": order,
         "data": {"data_dir": "/data/synth", "manifest_sha256": manifest, "split": "test",
-                 "num_videos": len(videos)},
+                 "official_split": official_split, "num_videos": len(videos)},
+        "protocol": {"name": protocol, "window": 0, "version": 1,
+                     "description": "every stored frame", "fingerprint": f"agg-{protocol}"},
         "classes": CLASSES, "clip_top1": acc - 0.05, "clip_top5": 1.0, "video_top1": acc,
         "video_top5": 1.0, "mean_class_accuracy": acc,
         "per_class_accuracy": {c: acc for c in CLASSES}, "confusion_matrix": confusion.tolist(),
         "num_clips": 4 * len(videos), "num_videos": len(videos), "params": 12345,
         "train_time_s": 61.5, "videos": sorted(videos, key=lambda v: v["id"]),
+        "val_video_top1": acc if val is None else val,
+        "recipe": {"temporal": temporal, "shared": {**SHARED, **(shared or {})}},
         "config": config or {"rnn": None, "hidden": None, "chunk_length": 8,
                              "bidirectional": False, "features": None},
     }
@@ -181,8 +206,11 @@ def test_headline_when_recurrence_does_not_help(tmp_path):
     _eval(tmp_path / "pooled", "pooled", "pooled", 2)
     no_rnn = compare([str(tmp_path / "pooled"), str(tmp_path / "frame")], str(tmp_path / "nr"),
                      n_resamples=RESAMPLES)
-    assert no_rnn["headline"].startswith("No recurrent run to compare with. The best run, frame,")
+    assert no_rnn["headline"].startswith(
+        "No recurrent run to compare with. pooled (pooled, chunk 8) reaches 20.0%")
+    assert "for frame (-50.0 points" in no_rnn["headline"]
     assert "the difference is significant" in no_rnn["headline"]
+    assert no_rnn["roles"] == {**no_rnn["roles"], "candidate": "pooled", "baseline": "frame"}
 
 
 def test_refuses_runs_on_different_data(runs, tmp_path):
@@ -230,5 +258,194 @@ def test_cli(runs, tmp_path, capsys):
     printed = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["headline"] in printed and summary["n_resamples"] == 200
+    assert "| Setting | Part | frame | lstm |" in printed  # what differs, on the terminal
     assert summary["order_classes"]["classes"] == ["grow", "shrink"]
     assert cli.main(["--help"]) == 0
+
+
+# --------------------------------------------------------------------------- fairness contract
+
+
+def _two_recurrent(tmp_path):
+    """frame; lstm_a best on VALIDATION (0.9) but worse on test; lstm_b best on test."""
+    dirs = {n: tmp_path / n for n in ("frame", "lstm_a", "lstm_b")}
+    for d in dirs.values():
+        d.mkdir()
+    _eval(dirs["frame"], "frame", "frame", 4, val=0.5)
+    _eval(dirs["lstm_a"], "lstm_a", "recurrent", 7, val=0.9, config={"rnn": "lstm", "hidden": 64})
+    _eval(dirs["lstm_b"], "lstm_b", "recurrent", 10, val=0.7,
+          config={"rnn": "lstm", "hidden": 512})
+    return [str(dirs[n]) for n in ("frame", "lstm_a", "lstm_b")]
+
+
+def test_headline_roles_come_from_validation_never_from_test(tmp_path):
+    dirs = _two_recurrent(tmp_path)
+    summary = compare(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES)
+    chosen = summary["roles"]
+    assert (chosen["candidate"], chosen["baseline"]) == ("lstm_a", "frame")  # not lstm_b
+    assert "validation" in chosen["chosen_by"]
+    assert "LSTM, 64" in summary["headline"] and "LSTM, 512" not in summary["headline"]
+    assert summary["per_class"]["run"] == "lstm_a"
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "the test split played no part in the choice" in report
+    named = compare(dirs, str(tmp_path / "o2"), n_resamples=RESAMPLES, candidate="lstm_b",
+                    baseline=dirs[0])
+    assert named["roles"]["candidate"] == "lstm_b" and "--candidate" in named["roles"]["chosen_by"]
+    with pytest.raises(ValueError, match="--candidate 'nope' is none of the runs compared"):
+        compare(dirs, str(tmp_path / "o3"), candidate="nope")
+
+
+def test_roles_without_validation_accuracy_are_refused_not_guessed(tmp_path):
+    dirs = _two_recurrent(tmp_path)
+    path = tmp_path / "lstm_b" / "eval_test.json"
+    ev = json.loads(path.read_text())
+    ev["val_video_top1"] = None
+    path.write_text(json.dumps(ev))
+    with pytest.raises(ValueError, match="without reading test: lstm_b has no validation"):
+        compare(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES)
+    summary = compare(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES, candidate="lstm_b",
+                      baseline="frame")
+    assert summary["roles"]["candidate"] == "lstm_b"
+
+
+def test_headline_p_values_are_holm_adjusted_film_permutation_tests(runs, tmp_path):
+    summary = compare([str(runs[m]) for m in ("frame", "pooled", "lstm")],
+                      str(tmp_path / "out"), n_resamples=RESAMPLES)
+    family = summary["headline_tests"]
+    assert set(family) == {"baseline", "pooled", "shuffled"}
+    raw = [family[k]["p_cluster"] for k in ("baseline", "pooled", "shuffled")]
+    assert [family[k]["p_family"] for k in ("baseline", "pooled", "shuffled")] == \
+        pytest.approx(stats.holm(raw))
+    assert "film-cluster permutation test, Holm-adjusted" in summary["headline"]
+    assert "McNemar" not in summary["headline"]
+
+
+def test_intervals_and_tests_resample_source_films(tmp_path):
+    """The same predictions, clips grouped into 2 films per class: wider CI, weaker test."""
+    def films(cls, i):
+        return f"{cls}_film{i // 5}"
+
+    for name, model, right in (("frame", "frame", 5), ("lstm", "recurrent", 10)):
+        for sub, grouped in (("iid", None), ("films", films)):
+            d = tmp_path / sub / name
+            d.mkdir(parents=True)
+            _eval(d, name, model, right, films=grouped)
+    iid = compare([str(tmp_path / "iid" / n) for n in ("frame", "lstm")], str(tmp_path / "a"),
+                  n_resamples=RESAMPLES)
+    grouped = compare([str(tmp_path / "films" / n) for n in ("frame", "lstm")],
+                      str(tmp_path / "b"), n_resamples=RESAMPLES)
+    assert (iid["num_films"], grouped["num_films"]) == (40, 8)
+    width = {k: s["runs"][0]["video_top1"]["hi"] - s["runs"][0]["video_top1"]["lo"]
+             for k, s in (("iid", iid), ("films", grouped))}
+    assert width["films"] > 1.5 * width["iid"]
+    expected = stats.bootstrap_ci(np.repeat([True] * 5 + [False] * 5, 1)[np.tile(
+        np.arange(10), 4)], RESAMPLES, 0, clusters=[f"{c}_film{i // 5}" for c in CLASSES
+                                                     for i in range(10)])
+    assert grouped["runs"][0]["video_top1"]["lo"] == pytest.approx(expected[1])
+    t_iid, t_films = iid["headline_tests"]["baseline"], grouped["headline_tests"]["baseline"]
+    assert t_iid["p_value"] == t_films["p_value"]  # McNemar cannot see films
+    assert t_films["p_cluster"] == pytest.approx(2 / 2 ** 4)  # 4 informative films, exact
+    assert t_iid["p_cluster"] < 1e-3
+    assert "not significant" in grouped["headline"] and "8 source films" in grouped["headline"]
+    report = (tmp_path / "b" / "report.md").read_text()
+    assert "bootstrap over the test set's source films" in report
+
+
+def test_refuses_runs_evaluated_under_another_protocol_or_on_other_frames(runs, tmp_path):
+    other = tmp_path / "windowed"
+    other.mkdir()
+    _eval(other, "windowed", "recurrent", 9, protocol="dense-center-8")
+    with pytest.raises(ValueError, match="different protocols: 'dense' in .* but "
+                                         "'dense-center-8' in") as err:
+        compare([str(runs["frame"]), str(other)], str(tmp_path / "out"))
+    assert str(runs["frame"]) in str(err.value) and str(other) in str(err.value)
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    _eval(moved, "moved", "recurrent", 9, fingerprint={"walk/v03": "other-frames"})
+    with pytest.raises(ValueError, match="different frames: 1 videos differ .*walk/v03"):
+        compare([str(runs["frame"]), str(moved)], str(tmp_path / "out"))
+    old = tmp_path / "old"
+    old.mkdir()
+    _eval(old, "old", "recurrent", 9)
+    ev = json.loads((old / "eval_test.json").read_text())
+    del ev["protocol"]
+    (old / "eval_test.json").write_text(json.dumps(ev))
+    with pytest.raises(ValueError, match="records no evaluation protocol"):
+        compare([str(runs["frame"]), str(old)], str(tmp_path / "out"))
+    summary = compare([str(runs["frame"]), str(other)], str(tmp_path / "anyway"),
+                      allow_different_frames=True, n_resamples=RESAMPLES)
+    assert summary["headline"].startswith("WARNING: these runs were NOT all scored on the same")
+    report = (tmp_path / "anyway" / "report.md").read_text()
+    assert report.splitlines()[2].startswith("**WARNING")
+    assert cli.main([str(runs["frame"]), str(other), "--out", str(tmp_path / "c")]) == 2
+
+
+def test_what_differs_names_confounds_outside_the_temporal_part(runs, tmp_path):
+    fair = compare([str(runs[m]) for m in ("frame", "pooled", "lstm")], str(tmp_path / "fair"),
+                   n_resamples=RESAMPLES)
+    assert fair["confounds"] == []
+    assert {r["part"] for r in fair["differences"]} == {"temporal"}
+    assert {r["field"] for r in fair["differences"]} >= {"model", "chunk_length", "rnn"}
+    assert "Caution" not in fair["headline"]
+    assert "Only temporal settings differ" in (tmp_path / "fair" / "report.md").read_text()
+    tuned = tmp_path / "tuned"
+    tuned.mkdir()
+    _eval(tuned, "tuned", "recurrent", 9, val=0.95,
+          shared={"augment": "flip,crop", "learning_rate": 0.003})
+    unfair = compare([str(runs["frame"]), str(runs["pooled"]), str(tuned)],
+                     str(tmp_path / "unfair"), n_resamples=RESAMPLES)
+    assert unfair["confounds"] == ["augment", "learning_rate"]
+    row = next(r for r in unfair["differences"] if r["field"] == "augment")
+    assert row["values"] == {"frame": "none", "pooled": "none", "tuned": "flip,crop"}
+    assert "Caution: these runs differ beyond the temporal part (augment, learning_rate)" in \
+        unfair["headline"]
+    report = (tmp_path / "unfair" / "report.md").read_text()
+    assert "| augment | **shared (confound)** | none | none | flip,crop |" in report
+
+
+def _split_runs(tmp_path, accuracy):
+    """Runs frame/pooled/lstm of official splits 1-3; accuracy[split][name] = right per class."""
+    dirs = []
+    for split, by_name in accuracy.items():
+        for name, right in by_name.items():
+            model = {"frame": "frame", "pooled": "pooled", "lstm": "recurrent"}[name]
+            d = tmp_path / f"split{split}" / name
+            d.mkdir(parents=True)
+            _eval(d, name, model, right, official_split=split, manifest=f"sha-{split}",
+                  val=right / PER_CLASS, config={"rnn": "lstm", "hidden": 128})
+            dirs.append(str(d))
+    return dirs
+
+
+def test_three_official_splits_per_split_tables_and_mean(tmp_path):
+    acc = {1: {"frame": 5, "pooled": 5, "lstm": 9}, 2: {"frame": 6, "pooled": 5, "lstm": 9},
+           3: {"frame": 4, "pooled": 6, "lstm": 10}}
+    dirs = _split_runs(tmp_path, acc)
+    out = tmp_path / "report"
+    summary = compare(dirs, str(out), n_resamples=RESAMPLES)
+    assert summary["official_splits"] == ["1", "2", "3"]
+    rows = {r["name"]: r for r in summary["across"]["runs"]}
+    assert rows["lstm"]["video_top1"] == pytest.approx({"1": 0.9, "2": 0.9, "3": 1.0})
+    assert rows["lstm"]["mean"] == pytest.approx(np.mean([0.9, 0.9, 1.0]))
+    assert rows["lstm"]["std"] == pytest.approx(np.std([0.9, 0.9, 1.0], ddof=1))
+    assert rows["frame"]["mean"] == pytest.approx(0.5)
+    pair = summary["across"]["pairs"]["baseline"]
+    assert (pair["run_a"], pair["run_b"]) == ("lstm", "frame")
+    assert pair["diff"] == pytest.approx({"1": 0.4, "2": 0.3, "3": 0.6})
+    assert pair["higher"] == 3
+    assert "Over the 3 official splits (1, 2, 3) lstm" in summary["headline"]
+    report = (out / "report.md").read_text()
+    assert "| lstm | LSTM, 128 | 90.0% | 90.0% | 100.0% | 93.3 ± 5.8% | 93.3% |" in report
+    for k in (1, 2, 3):
+        one = json.loads((out / f"split{k}" / "summary.json").read_text())
+        assert one["official_split"] == k and one["roles"]["candidate"] == "lstm"
+        assert f"split{k}/report.md" in report
+    (tmp_path / "split3" / "lstm").rename(tmp_path / "split3" / "gru")
+    dirs = [d.replace("split3/lstm", "split3/gru") for d in dirs]
+    for order in ("natural",):
+        path = tmp_path / "split3" / "gru" / "eval_test.json"
+        ev = json.loads(path.read_text())
+        ev["run_name"] = "gru"
+        path.write_text(json.dumps(ev))
+    with pytest.raises(ValueError, match="splits 1 and 3 hold different runs"):
+        compare(dirs, str(tmp_path / "bad"))
