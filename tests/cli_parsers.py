@@ -46,6 +46,41 @@ PARSERS = {
 }
 
 
+def train_config(argv: list[str]):
+    """The TrainConfig of a `vidrec train ARGV...` command (without `vidrec train`)."""
+    return trainer_cli.config_from_args(trainer_cli.build_train_parser().parse_args(argv))
+
+
+def compared_recipes(argvs: list[list[str]]) -> dict[str, dict]:
+    """The recipe (trainer.recipe) of every run a `vidrec compare` among `argvs` names.
+
+    Runs on a feature cache get the cache's frame run as their encoder, as the trainer
+    records it; run folders are matched by their path.
+    """
+    from trainer import recipe
+
+    trains = {}
+    for argv in argvs:
+        if argv[0] == "train":
+            cfg = train_config(argv[1:])
+            trains[cfg.out.rstrip("/")] = cfg
+    embeds = {a[a.index("--out") + 1]: a[a.index("--encoder") + 1]
+              for a in argvs if a[0] == "embed"}
+    (compare,) = [a for a in argvs if a[0] == "compare"]
+    out = {}
+    for run in compare[1:]:
+        cfg = trains.get(run.rstrip("/"))
+        if cfg is None:
+            continue
+        encoder_run = embeds.get(cfg.features, "")
+        source = trains.get(encoder_run)
+        manifest = {"features": {"encoder_run": encoder_run, "encoder_config": {
+            "encoder": source.encoder, "weights": source.weights,
+            "trainable_top_layers": source.trainable_top_layers}}} if source else {}
+        out[run] = recipe.recipe(cfg, manifest, num_replicas=1)
+    return out
+
+
 def parse(argv: list[str]) -> None:
     """Parses `vidrec ARGV...` (without the leading `vidrec`) as the program would."""
     assert argv, "a bare `vidrec`"

@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from cli_parsers import PARSERS
+from cli_parsers import PARSERS, compared_recipes
 
 from vidrec import cli, demo
 
@@ -48,3 +48,53 @@ def test_walkthrough_is_what_the_demo_runs(block_index):
     for argv in walkthrough:
         assert any(argv[0] == d[0] and set(argv) <= set(d) for d in demo_cmds), (
             f"README command `vidrec {' '.join(argv)}` is not run by `vidrec demo`")
+
+
+def _hmdb51_commands():
+    """The commands of README's "HMDB51 for real" section."""
+    text = README.read_text()
+    section = text[text.index("## HMDB51 for real"):]
+    section = section[:section.index("\n## ", 1)]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    return [c for b in blocks for c in _commands(b)]
+
+
+def _by_split(recipes):
+    groups = {}
+    for run, recipe in recipes.items():
+        split = next(p for p in run.split("/") if p.startswith("split"))
+        groups.setdefault(split, []).append(recipe)
+    return groups
+
+
+@pytest.mark.parametrize("source", ["readme", "demo --videos", "demo"])
+def test_every_recipe_we_publish_is_like_for_like(source):
+    """README's HMDB51 recipe and `vidrec demo`: compared runs differ only in time."""
+    if source == "readme":
+        argvs = _hmdb51_commands()
+    elif source == "demo":
+        argvs = demo.commands("out", demo.DemoSettings(), split=(1, 2, 3))
+    else:
+        argvs = demo.commands("out", demo.REAL_DATA, "v", "s", split=(1, 2, 3))
+    for split, recipes in _by_split(compared_recipes(argvs)).items():
+        models = {r["temporal"]["model"] for r in recipes}
+        assert models == {"frame", "pooled", "recurrent"}, (source, split)
+        shared = [r["shared"] for r in recipes]
+        assert all(s == shared[0] for s in shared), f"{source} {split}: runs differ beyond time"
+        assert shared[0]["encoder_trainable"] == "frozen"
+        assert split in shared[0]["encoder_trained_by"]  # each split's own encoder
+    tunes = [a for a in argvs if a[0] == "tune"]
+    train = next(a for a in argvs if a[0] == "train" and "--features" in a)
+    for tune in tunes:  # the retrained best gets the same budget and embeddings
+        for flag in ("--epochs", "--features", "--chunk-length"):
+            assert tune[tune.index(flag) + 1].split("split")[0] == \
+                train[train.index(flag) + 1].split("split")[0], (source, flag)
+
+
+def test_readme_reports_the_three_official_splits_in_one_report():
+    compares = [c for c in _hmdb51_commands() if c[0] == "compare"]
+    runs = [w for w in compares[-1][1:] if w.startswith("runs/")]
+    assert {r.split("/")[1] for r in runs} == {"split1", "split2", "split3"}
+    demo_compare = demo.commands("out", demo.REAL_DATA, "v", "s", split=(1, 2, 3))[-1]
+    assert {w.split("/")[1] for w in demo_compare if w.startswith("out/split")} == {
+        "split1", "split2", "split3"}

@@ -116,10 +116,21 @@ def test_models_of_any_chunk_length_are_scored_on_the_same_frames(tiny_data, fra
     assert len(set(prints.values())) == len(prints)  # per video, not one constant
     frames = schema.read_manifest(tiny_data)["splits"]["test"]["frames"]
     assert a["num_clips"] == frames  # the frame model scores every stored frame once
+    assert all(v["film"] for v in a["videos"])
+    # `vidrec compare` takes them: different chunk lengths, the same protocol and frames.
+    from report.compare import compare
+
+    summary = compare([frame_run, rec.out], str(tmp_path / "report"), n_resamples=100)
+    assert {d["field"] for d in summary["differences"]} == {"model", "chunk_length",
+                                                            "frame_stride", "frames_per_video",
+                                                            "rnn", "hidden", "rnn_layers",
+                                                            "bidirectional"}
+    assert summary["confounds"] == []
     window = evaluate.evaluate_run(rec.out, split="test", protocol=EvalProtocol(window=6))
     assert window["protocol"]["name"] == "dense-center-6"
     assert window["protocol"]["fingerprint"] != b["protocol"]["fingerprint"]
-    assert all(v["film"] for v in a["videos"])
+    with pytest.raises(ValueError, match="different protocols: 'dense' in"):
+        compare([frame_run, rec.out], str(tmp_path / "refused"))
 
 
 def test_frame_model_on_cached_embeddings_shares_the_temporal_models_recipe(

@@ -1,15 +1,24 @@
 """`vidrec demo`: the whole experiment, end to end, as the same commands a user would type.
 
 Each stage is one `vidrec` command (printed before it runs, so the demo is
-also a tutorial), run in this process through the dispatcher:
+also a tutorial), run in this process through the dispatcher. Per official
+split (`--split 1` by default, `--split 1,2,3` for all three):
 
-  synth -> convert (Beam) -> train frame -> embed -> train pooled and
-  recurrent (encoder initialised from the frame model) -> tune (on the cached
-  embeddings) -> evaluate everything, natural / shuffled / reversed -> compare
+  convert (Beam) -> train the encoder (a frame model on images) -> embed (its
+  frozen encoder's per-frame embeddings) -> train frame, pooled and recurrent
+  on those embeddings with one recipe -> tune the recurrent model on them ->
+  evaluate everything (natural, and shuffled / reversed for the multi-frame
+  runs)
+
+then one `vidrec compare` over every run of every split. The recipe is like for
+like by construction: frame, pooled, recurrent and the tuner's best share the
+encoder (frozen, trained once on the split's train videos), the augmentation
+(none: cached embeddings), the head, the optimiser and the budget; only the
+temporal part differs, which the report's "what differs" table shows.
 
 On the synthetic data the answer is known: on the order-only classes the
 recurrent model must clearly beat the frame and pooled models. The demo
-checks that and exits non-zero when it does not (something is broken).
+checks that in every split and exits non-zero when it does not.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import time
 from vidrec import cli
 
 ORDER_ONLY = "grow,shrink,fade_in,fade_out,move_up,move_down"
+COMPARED = ("frame", "pooled", "recurrent")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,26 +42,28 @@ class DemoSettings:
     clips_per_class: int = 32
     frames: int = 16
     size: int = 32
-    frame_epochs: int = 20
+    encoder_epochs: int = 20
     epochs: int = 40
     patience: int = 12
     chunk_length: int = 8
-    eval_chunks: int = 3
     tune_trials: int = 4
     tune_epochs: int = 12
     batch_size: int = 8
     cpu_replicas: int = 2
     encoder: str = "small_cnn"
     weights: str = "none"
+    trainable_top_layers: int = -1
     check: bool = True
 
 
-SMALLEST = DemoSettings(clips_per_class=6, frames=8, size=32, frame_epochs=1, epochs=1, patience=1,
-                        chunk_length=4, eval_chunks=2, tune_trials=2, tune_epochs=1,
+SMALLEST = DemoSettings(clips_per_class=6, frames=8, size=32, encoder_epochs=1, epochs=1,
+                        patience=1, chunk_length=4, tune_trials=2, tune_epochs=1,
                         batch_size=4, check=False)
-REAL_DATA = DemoSettings(size=128, frame_epochs=15, epochs=15, chunk_length=16, eval_chunks=5,
-                         tune_trials=20, tune_epochs=8, batch_size=16, cpu_replicas=0,
-                         encoder="vgg16", weights="imagenet", check=False)
+# The original study's encoder regime: VGG16 from ImageNet, its last 4 layers fine-tuned.
+REAL_DATA = DemoSettings(size=128, encoder_epochs=15, epochs=30, patience=5, chunk_length=16,
+                         tune_trials=30, tune_epochs=10, batch_size=16, cpu_replicas=0,
+                         encoder="vgg16", weights="imagenet", trainable_top_layers=4,
+                         check=False)
 
 
 def _run(argv: list[str]) -> None:
@@ -61,38 +73,64 @@ def _run(argv: list[str]) -> None:
         raise SystemExit(f"vidrec demo: `vidrec {' '.join(argv)}` failed with exit code {code}")
 
 
-def commands(out: str, s: DemoSettings, videos: str | None = None,
-             splits: str | None = None) -> list[list[str]]:
-    """The demo's commands in order; README's walkthrough lists the same ones."""
-    raw, data, feats = f"{out}/raw", f"{out}/data", f"{out}/features"
-    runs = f"{out}/runs"
+def parse_splits(text: str) -> list[int]:
+    """``1`` or ``1,2,3`` -> [1, 2, 3] (each of HMDB51's official splits at most once)."""
+    try:
+        splits = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        splits = []
+    if not splits or any(s not in (1, 2, 3) for s in splits) or len(set(splits)) < len(splits):
+        raise ValueError(f"--split must be a comma list of 1, 2, 3, got {text!r}")
+    return splits
+
+
+def split_commands(out: str, s: DemoSettings, videos: str, splits_dir: str,
+                   split: int) -> list[list[str]]:
+    """One split's convert, encoder, embed, frame/pooled/recurrent, tune and evaluations."""
+    root = f"{out}/split{split}"
+    data, feats, runs = f"{root}/data", f"{root}/features", f"{root}/runs"
     replicas = ["--cpu-replicas", str(s.cpu_replicas)] if s.cpu_replicas else []
-    common = ["--data", data, "--encoder", s.encoder, "--weights", s.weights,
-              "--batch-size", str(s.batch_size), "--chunk-length", str(s.chunk_length),
-              "--eval-chunks", str(s.eval_chunks), "--patience", str(s.patience), *replicas]
+    budget = ["--batch-size", str(s.batch_size), "--patience", str(s.patience), *replicas]
+    # Every compared run: the same frozen encoder (cached), head, optimiser and budget.
+    recipe = ["--data", data, "--features", feats, "--chunk-length", str(s.chunk_length),
+              "--epochs", str(s.epochs), *budget]
+    cmds = [["convert", "--videos", videos, "--splits", splits_dir, "--split", str(split),
+             "--output", data, "--frame-size", str(s.size)],
+            ["train", "--data", data, "--model", "frame", "--out", f"{runs}/encoder",
+             "--encoder", s.encoder, "--weights", s.weights, "--trainable-top-layers",
+             str(s.trainable_top_layers), "--epochs", str(s.encoder_epochs), *budget],
+            ["embed", "--data", data, "--encoder", f"{runs}/encoder", "--out", feats]]
+    for model in COMPARED:
+        cmds.append(["train", *recipe, "--model", model, "--out", f"{runs}/{model}"])
+    cmds.append(["tune", *recipe, "--out", f"{root}/tune", "--max-trials", str(s.tune_trials),
+                 "--trial-epochs", str(s.tune_epochs)])
+    evaluated = [f"{runs}/{m}" for m in COMPARED] + [f"{root}/tune/best"]
+    cmds += [["evaluate", run] for run in evaluated[:3]]
+    for run in evaluated[1:]:
+        for order in ("shuffled", "reversed"):
+            cmds.append(["evaluate", run, "--order", order])
+    return cmds
+
+
+def compared_runs(out: str, split: int) -> list[str]:
+    """The run folders of one split that the report compares."""
+    return [f"{out}/split{split}/runs/{m}" for m in COMPARED] + [f"{out}/split{split}/tune/best"]
+
+
+def commands(out: str, s: DemoSettings, videos: str | None = None,
+             splits: str | None = None, split: tuple[int, ...] = (1,)) -> list[list[str]]:
+    """The demo's commands in order; README's walkthrough lists the same ones."""
     cmds = []
     synthetic = videos is None
     if synthetic:
+        raw = f"{out}/raw"
         cmds.append(["synth", raw, "--clips-per-class", str(s.clips_per_class),
                      "--frames", str(s.frames), "--size", str(s.size)])
         videos, splits = f"{raw}/videos", f"{raw}/splits"
-    cmds.append(["convert", "--videos", videos, "--splits", splits, "--split", "1",
-                 "--output", data, "--frame-size", str(s.size)])
-    cmds.append(["train", *common, "--model", "frame", "--out", f"{runs}/frame",
-                 "--epochs", str(s.frame_epochs)])
-    cmds.append(["embed", "--data", data, "--encoder", f"{runs}/frame", "--out", feats])
-    for model in ("pooled", "recurrent"):
-        cmds.append(["train", *common, "--model", model, "--out", f"{runs}/{model}",
-                     "--init-from", f"{runs}/frame", "--epochs", str(s.epochs)])
-    cmds.append(["tune", *common, "--features", feats, "--out", f"{out}/tune",
-                 "--max-trials", str(s.tune_trials), "--epochs", str(s.tune_epochs)])
-    for run in ("frame", "pooled", "recurrent"):
-        cmds.append(["evaluate", f"{runs}/{run}"])
-    for run in (f"{runs}/pooled", f"{runs}/recurrent", f"{out}/tune/best"):
-        for order in ("shuffled", "reversed"):
-            cmds.append(["evaluate", run, "--order", order])
-    report = ["compare", f"{runs}/frame", f"{runs}/pooled", f"{runs}/recurrent",
-              f"{out}/tune/best", "--out", f"{out}/report"]
+    for k in split:
+        cmds += split_commands(out, s, videos, splits, k)
+    report = ["compare", *[r for k in split for r in compared_runs(out, k)],
+              "--out", f"{out}/report"]
     if synthetic:
         report += ["--order-classes", ORDER_ONLY]
     cmds.append(report)
@@ -115,17 +153,33 @@ def check_answer(summary: dict) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="vidrec demo",
-        description="Run the whole experiment: synth (or your --videos/--splits), convert, "
-        "train frame/pooled/recurrent, embed, tune, evaluate (incl. shuffled and reversed "
-        "frame order) and compare into OUT/report/report.md. With no --videos it uses the "
-        "embedded synthetic data, finishes in minutes on 2 CPU cores and checks the known "
-        "answer (recurrent wins on the order-only classes).")
+        description="Run the whole experiment: synth (or your --videos/--splits), then per "
+        "official split convert, train the encoder, embed, train frame/pooled/recurrent on "
+        "its frozen embeddings with one recipe, tune, evaluate (incl. shuffled and reversed "
+        "frame order), and one compare over all splits into OUT/report/report.md. With no "
+        "--videos it uses the embedded synthetic data, finishes in minutes on 2 CPU cores and "
+        "checks the known answer (recurrent wins on the order-only classes).")
     p.add_argument("--out", default="demo_out", help="output folder (default %(default)s)")
     p.add_argument("--videos", help="real videos (HMDB51 layout: one folder per class)")
     p.add_argument("--splits", help="official split files (with --videos)")
+    p.add_argument("--split", default="1",
+                   help="official splits to run, e.g. 1,2,3 for HMDB51's protocol (each "
+                   "split's runs in OUT/split<N>/, one report over all; default %(default)s)")
     p.add_argument("--smallest", action="store_true",
                    help="tiny sizes for a smoke test: checks the plumbing, not the answer")
     return p
+
+
+def _split_summaries(out: str, split: list[int]) -> list[dict]:
+    if len(split) == 1:
+        paths = [f"{out}/report/summary.json"]
+    else:
+        paths = [f"{out}/report/split{k}/summary.json" for k in split]
+    summaries = []
+    for path in paths:
+        with open(path) as f:
+            summaries.append(json.load(f))
+    return summaries
 
 
 def main(argv: list[str]) -> int:
@@ -133,10 +187,14 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if bool(args.videos) != bool(args.splits):
         p.error("--videos and --splits go together")
+    try:
+        split = parse_splits(args.split)
+    except ValueError as err:
+        p.error(str(err))
     settings = REAL_DATA if args.videos else (SMALLEST if args.smallest else DemoSettings())
     out = args.out.rstrip("/")
     start = time.time()
-    cmds = commands(out, settings, args.videos, args.splits)
+    cmds = commands(out, settings, args.videos, args.splits, tuple(split))
     for i, argv_i in enumerate(cmds, 1):
         print(f"\n[{i}/{len(cmds)}] {time.time() - start:6.0f}s", end="")
         _run(argv_i)
@@ -146,8 +204,10 @@ def main(argv: list[str]) -> int:
           f"all runs side by side: tensorboard --logdir {out}\n"
           f"finished in {time.time() - start:.0f}s")
     if settings.check:
-        problem = check_answer(summary)
-        if problem:
-            print(f"vidrec demo: {problem}", file=sys.stderr)
-            return 1
+        for one in _split_summaries(out, split):
+            problem = check_answer(one)
+            if problem:
+                print(f"vidrec demo: split {one.get('official_split')}: {problem}",
+                      file=sys.stderr)
+                return 1
     return 0
