@@ -159,3 +159,9 @@ def test_a_run_folder_is_never_silently_reused(tiny_data, tmp_path, capsys):
     with pytest.raises(train.RunDirError, match=r"another config \(chunk_length 6 -> 4\)"):
         train.train(dataclasses.replace(other, chunk_length=4))
     assert train.check_run_dir(other) == "resume"
+    # --overwrite deletes a vidrec run only, never a folder that holds none.
+    mine = tmp_path / "not_a_run"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    train.train(dataclasses.replace(cfg, out=str(mine), epochs=1), overwrite=True)
+    assert (mine / "notes.txt").read_text() == "keep me"

@@ -244,9 +244,13 @@ def _describe_layers(cfg: TrainConfig, names: list[str] | None) -> str:
     return f"{cfg.encoder}, {len(names)} trainable weighted layer(s): {shown}"
 
 
-def _clear(run_dir: str, strategy: tf.distribute.Strategy, chief: bool) -> None:
-    """--overwrite: the chief deletes the old run; every worker waits until it is gone."""
-    if chief and tf.io.gfile.exists(run_dir):
+def _clear(run_dir: str, strategy: tf.distribute.Strategy, delete: bool) -> None:
+    """--overwrite: the chief deletes the old run; every worker waits until it is gone.
+
+    Every worker of a cluster calls this with --overwrite, whatever it found in the
+    folder (the chief may have emptied it already), so the barrier always completes.
+    """
+    if delete:
         tf.io.gfile.rmtree(run_dir)
         print(f"vidrec train: --overwrite: removed the earlier run in {run_dir}", flush=True)
     if is_multi_worker(strategy):
@@ -288,8 +292,9 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
     manifest = prepare(cfg, replicas)
     run_dir = cfg.out.rstrip("/")
     chief = is_chief()
-    if check_run_dir(cfg, overwrite) == "overwrite":
-        _clear(run_dir, strategy, chief)
+    state = check_run_dir(cfg, overwrite)
+    if overwrite:  # only a folder holding a vidrec run (config.json) is ever deleted
+        _clear(run_dir, strategy, delete=chief and state == "overwrite")
     if chief:
         save_config(cfg, run_dir)
     global_batch = cfg.batch_size * replicas
