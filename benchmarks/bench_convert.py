@@ -25,7 +25,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from pipeline import beam_pipeline, schema, synth, video  # noqa: E402
+from pipeline import convert, schema, synth, video  # noqa: E402
 
 CLASSES = ("grow", "shrink", "square", "cross")
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS_convert.md")
@@ -40,7 +40,7 @@ def _beam(videos: str, out: str, frame_size: int, extra: list[str]) -> int:
     """One `vidrec convert` run (folder-per-class); returns the frames it wrote."""
     shutil.rmtree(out, ignore_errors=True)
     argv = ["--videos", videos, "--output", out, "--frame-size", str(frame_size), *extra]
-    if beam_pipeline.main(argv) != 0:
+    if convert.main(argv) != 0:
         raise SystemExit(f"convert failed: {argv}")
     manifest = schema.read_manifest(out)
     if manifest["totals"]["failed"]:

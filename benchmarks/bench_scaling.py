@@ -121,14 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="work folder (default: a temp dir)")
     args = p.parse_args(argv)
 
-    from pipeline import beam_pipeline, synth
+    from pipeline import convert, synth
 
     work = args.out or tempfile.mkdtemp(prefix="bench_scaling_")
     synth.generate(synth.SynthConfig(out=f"{work}/raw", classes=("grow", "shrink", "square",
                                                                  "cross"),
                                      clips_per_class=args.clips_per_class, frames=16,
                                      size=args.size))
-    assert beam_pipeline.main(["--videos", f"{work}/raw/videos", "--splits", f"{work}/raw/splits",
+    assert convert.main(["--videos", f"{work}/raw/videos", "--splits", f"{work}/raw/splits",
                                "--split", "1", "--output", f"{work}/data", "--frame-size",
                                str(args.size), "--num-shards", "4", "--overwrite"]) == 0
     flags = ["--data", f"{work}/data", "--model", "recurrent", "--encoder", "small_cnn",

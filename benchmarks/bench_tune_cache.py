@@ -33,7 +33,7 @@ def main(argv=None) -> int:
 
     import keras_tuner
 
-    from pipeline import beam_pipeline, schema, synth
+    from pipeline import convert, schema, synth
     from trainer import distribute, embed, train
     from trainer.config import TrainConfig
     from tuning.hypermodel import RecurrentHyperModel
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     synth.generate(synth.SynthConfig(out=f"{root}/raw", classes=classes,
                                      clips_per_class=args.clips_per_class, frames=16,
                                      size=args.size))
-    assert beam_pipeline.main(["--videos", f"{root}/raw/videos", "--splits", f"{root}/raw/splits",
+    assert convert.main(["--videos", f"{root}/raw/videos", "--splits", f"{root}/raw/splits",
                                "--split", "1", "--output", f"{root}/data", "--frame-size",
                                str(args.size), "--overwrite"]) == 0
     common = dict(data=f"{root}/data", encoder=args.encoder, weights="none", batch_size=4,

@@ -1,15 +1,19 @@
-"""Entry points of `vidrec synth` and `vidrec convert`."""
+"""Entry points of `vidrec synth` and `vidrec convert`.
+
+Both follow the `vidrec.cli` convention: bad input is one line
+``vidrec NAME: error: ...`` on stderr and exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from pipeline import synth
+from vidrec import cli
 
 
 def build_synth_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = cli.CommandParser(
         prog="vidrec synth",
         description="Write a synthetic action dataset in exactly the HMDB51 layout: "
         "OUT/videos/<class>/<clip>.avi and OUT/splits/<class>_test_split{1,2,3}.txt. "
@@ -31,16 +35,14 @@ def build_synth_parser() -> argparse.ArgumentParser:
     return p
 
 
-def synth_main(argv: list[str]) -> int:
-    args = build_synth_parser().parse_args(argv)
-    try:
+@cli.command("synth", build_synth_parser)
+def synth_main(args: argparse.Namespace) -> int:
+    """`vidrec synth`: returns 0, or 2 after a one-line error (nothing written)."""
+    with cli.bad_input(ValueError):
         cfg = synth.SynthConfig(
             out=args.out, classes=tuple(c for c in args.classes.split(",") if c),
             clips_per_class=args.clips_per_class, frames=args.frames, size=args.size,
             fps=args.fps, seed=args.seed)
-    except ValueError as e:
-        print(f"vidrec synth: error: {e}", file=sys.stderr)
-        return 2
     counts = synth.generate(cfg)
     print(f"wrote {sum(counts.values())} clips of {len(counts)} classes to {args.out}/videos "
           f"and split files to {args.out}/splits")
@@ -48,6 +50,6 @@ def synth_main(argv: list[str]) -> int:
 
 
 def convert_main(argv: list[str]) -> int:
-    from pipeline import beam_pipeline  # Beam is imported only for the conversion
+    from pipeline import convert  # Beam is imported only for the conversion
 
-    return beam_pipeline.main(argv)
+    return convert.main(argv)

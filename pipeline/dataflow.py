@@ -23,6 +23,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DebugOptions, WorkerOptions
 
+from vidrec import compat
+
 
 def pipeline_file(job_file: str) -> str:
     """``.../job.json`` -> ``.../job.pipeline.pb``: where the job's pipeline proto is written."""
@@ -41,21 +43,15 @@ def write_job_description(job, path: str | None = None) -> list[str]:
       job: the ``apiclient.Job`` a DataflowRunner dry run leaves on its result.
       path: the job file, by default the job's ``--dataflow_job_file``.
     """
-    from apache_beam.runners.dataflow.internal import apiclient  # needs apache-beam[gcp]
-
     path = path or job.options.view_as(DebugOptions).dataflow_job_file
     overrides = job.options.view_as(WorkerOptions).sdk_harness_container_image_overrides or []
     # The same steps as DataflowApplicationClient.create_job_description, without
     # its uploads: container image overrides, then the environment around the proto.
-    apiclient.DataflowApplicationClient._apply_sdk_environment_overrides(
-        job.proto_pipeline, dict(s.split(",", 1) for s in overrides), job.options)
+    compat.apply_sdk_environment_overrides(job, dict(s.split(",", 1) for s in overrides))
     serialized = job.proto_pipeline.SerializeToString()
     proto_path = pipeline_file(path)
-    job.proto.environment = apiclient.Environment(
-        packages=[], options=job.options,
-        environment_version=apiclient._FNAPI_ENVIRONMENT_MAJOR_VERSION,
-        proto_pipeline_staged_url=proto_path, proto_pipeline=job.proto_pipeline,
-        pipeline_proto_hash=hashlib.sha256(serialized).hexdigest()).proto
+    job.proto.environment = compat.dataflow_environment(
+        job, proto_path, hashlib.sha256(serialized).hexdigest())
     _write(proto_path, serialized)
     _write(path, job.json().encode("utf-8"))
     return [path, proto_path]

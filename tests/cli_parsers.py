@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline import beam_pipeline
 from pipeline import cli as pipeline_cli
+from pipeline import config as convert_config
 from report import cli as report_cli
 from trainer import cli as trainer_cli
 from tuning import cli as tuning_cli
@@ -27,7 +27,7 @@ def _parse_tune(argv):
 def _parse_convert(argv):
     """App flags by the pipeline's parser; the rest must be options some Beam class defines
     (Beam itself only logs and drops an unknown one, e.g. a misspelt --temp_location)."""
-    _, options = beam_pipeline.parse_args(argv)
+    _, options = convert_config.parse_args(argv)
     known = set(PipelineOptions([]).get_all_options())
     unknown = set(options.get_all_options(retain_unknown_options=True)) - known
     assert not unknown, f"`vidrec convert` passes Beam options no Beam class defines: {unknown}"

@@ -114,12 +114,12 @@ def loopback_tf_config(ports, index):
 
 def synth_dataset(root, classes, clips_per_class, frames, size):
     """synth videos -> the real Beam conversion (`vidrec convert`); returns the data dir."""
-    from pipeline import beam_pipeline, synth
+    from pipeline import convert, synth
 
     synth.generate(synth.SynthConfig(out=f"{root}/raw", classes=classes,
                                      clips_per_class=clips_per_class, frames=frames, size=size))
     out = f"{root}/data"
-    code = beam_pipeline.main(["--videos", f"{root}/raw/videos", "--splits", f"{root}/raw/splits",
+    code = convert.main(["--videos", f"{root}/raw/videos", "--splits", f"{root}/raw/splits",
                                "--split", "1", "--output", out, "--frame-size", str(size)])
     assert code == 0, f"vidrec convert failed with exit code {code}"
     return out

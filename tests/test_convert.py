@@ -1,5 +1,6 @@
 """`vidrec convert` end to end on the DirectRunner: shards, manifest, failures, determinism."""
 
+import dataclasses
 import glob
 import json
 import os
@@ -9,9 +10,12 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
+from apache_beam.io.filesystem import BeamIOError
+from apache_beam.io.filesystems import FileSystems
 from conftest import opencv_frame_count
 
-from pipeline import beam_pipeline, schema, splits, synth, video
+from pipeline import cli as pipeline_cli
+from pipeline import config, convert, schema, splits, synth, video
 
 CLASSES = ("grow", "shrink", "square")
 
@@ -28,7 +32,7 @@ def _convert(videos, out, *extra, splits_dir=None, split=1):
     argv = ["--videos", videos, "--output", out, "--frame-size", "32", *extra]
     if splits_dir:
         argv += ["--splits", splits_dir, "--split", str(split)]
-    return beam_pipeline.main(argv)
+    return convert.main(argv)
 
 
 def _records(out, split, compression=None):
@@ -53,6 +57,14 @@ def test_end_to_end_matches_manifest_opencv_and_splits(dataset, tmp_path):
     assert manifest["created_by"] == "vidrec convert" and manifest["frame_size"] == 32
     assert open(f"{out}/{schema.LABEL_MAP_NAME}").read().split() == list(CLASSES)
     assert manifest["totals"] == {"listed": 15, "written": 15, "failed": 0, "unused": 3}
+    assert manifest["options"] == {  # every app flag, sorted, then Beam's non-default options
+        "compression": "none", "fps": 0.0, "frame_size": 32, "jpeg_quality": 90,
+        "max_frames": 0, "min_frames": 8, "num_shards": 0, "output": out, "overwrite": False,
+        "resize_mode": "crop", "seed": 0, "split": 1, "splits": f"{dataset}/splits",
+        "test_fraction": 0.3, "val_fraction": 0.15, "videos": f"{dataset}/videos",
+        "beam": {"save_main_session": False}}
+    *flags, last = manifest["options"]
+    assert flags == sorted(flags) and last == "beam"
     ids = _split_ids(dataset)
     films = {}
     for split in schema.SPLITS:
@@ -169,7 +181,7 @@ def test_folder_per_class_gzip_keeps_red_red_and_blue_blue(tmp_path):
 
 
 def _fatal(capsys, argv, expect):
-    assert beam_pipeline.main(argv) == 2
+    assert convert.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("vidrec convert: error: ")
     assert re.search(expect, err[0]), err[0]
@@ -208,4 +220,59 @@ def test_dataflow_dry_run_builds_the_job_offline(dataset, tmp_path, capsys):
                     "--project", "my-project-123", "--region", "us-central1",
                     "--temp_location", "gs://my-bucket/tmp", splits_dir=f"{dataset}/splits") == 0
     assert "dry run" in capsys.readouterr().out
+    assert not os.path.exists(out)
+
+
+def test_unlistable_inputs_name_the_real_error_not_no_videos(dataset, tmp_path, capsys,
+                                                            monkeypatch):
+    out = str(tmp_path / "out")
+    _fatal(capsys, ["--videos", "nofs://bucket/videos", "--output", out],
+           r"^vidrec convert: error: cannot list nofs://bucket/videos/\*/\*: ValueError: "
+           "Unable to get filesystem")
+
+    def forbidden(patterns, limits=None):  # as Beam reports a GCS 403 for each pattern
+        raise BeamIOError("Match operation failed", {p: PermissionError(
+            13, "caller does not have storage.objects.list access") for p in patterns})
+
+    monkeypatch.setattr(FileSystems, "match", forbidden)
+    _fatal(capsys, ["--videos", f"{dataset}/videos/", "--output", out],
+           rf"cannot list {re.escape(dataset)}/videos/\*/\*: PermissionError: \[Errno 13\] "
+           "caller does not have storage.objects.list access$")
+    monkeypatch.setattr(FileSystems, "match", lambda patterns: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # a bug, not bad input: its traceback is kept
+        convert.main(["--videos", f"{dataset}/videos", "--output", out])
+    assert not os.path.exists(out)
+
+
+def test_parse_args_builds_one_frozen_config_and_leaves_the_rest_to_beam():
+    cfg, options = config.parse_args(["--videos", "in/", "--output", "gs://b/out/", "--fps", "5",
+                                      "--runner", "DirectRunner", "--direct_num_workers", "2"])
+    decode = video.DecodeOptions(fps=5.0, min_frames=config.MIN_FRAMES_DEFAULT)
+    assert cfg == config.ConvertConfig(videos="in/", output="gs://b/out", decode=decode)
+    assert options.get_all_options()["direct_num_workers"] == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.seed = 1  # type: ignore[misc]
+    with pytest.raises(ValueError, match="--num-shards must be >= 0, got -2"):
+        dataclasses.replace(cfg, num_shards=-2)
+    with pytest.raises(ValueError, match="--compression must be one of .*, got 'zstd'"):
+        dataclasses.replace(cfg, compression="zstd")
+
+
+def test_help_is_printed_with_status_0(capsys):
+    assert convert.main(["--runner", "DirectRunner", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: vidrec convert [-h] --videos VIDEOS")
+    assert pipeline_cli.synth_main(["-h"]) == 0
+    assert capsys.readouterr().out.startswith("usage: vidrec synth [-h]")
+
+
+def test_synth_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    out = str(tmp_path / "synth")
+    cases = [([out, "--frames", "x"], "argument --frames: invalid int value: 'x'"),
+             ([out, "--bogus"], "unrecognized arguments: --bogus"),
+             ([out, "--size", "1"], "--size must be >= 16, got 1"),
+             ([], "the following arguments are required: out")]
+    for argv, expect in cases:
+        assert pipeline_cli.synth_main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"vidrec synth: error: {expect}"]
     assert not os.path.exists(out)

@@ -30,7 +30,7 @@ from apache_beam.portability.api import beam_runner_api_pb2
 from apache_beam.utils import proto_utils
 
 import pipeline
-from pipeline import beam_pipeline, dataflow, schema, synth, video
+from pipeline import convert, dataflow, schema, synth, transforms, video
 
 CLASSES = ("grow", "shrink", "square")
 IMAGE = "us-docker.pkg.dev/my-project-123/vidrec/worker:2.77.0"
@@ -59,7 +59,7 @@ def dataset(tmp_path_factory):
 
 
 def _convert(root, out, *extra):
-    return beam_pipeline.main(["--videos", f"{root}/videos", "--splits", f"{root}/splits",
+    return convert.main(["--videos", f"{root}/videos", "--splits", f"{root}/splits",
                                "--split", "1", "--output", out, "--frame-size", "32", *extra])
 
 
@@ -135,11 +135,11 @@ def test_dataflow_job_file_is_written_offline_and_describes_our_job(
 
     fns = _pipeline_fns(proto)  # the pickled DoFns load back with their configuration
     decode = fns["DecodeVideos/Decode/ParDo(DecodeVideoFn)"]
-    assert isinstance(decode, beam_pipeline.DecodeVideoFn)
+    assert isinstance(decode, transforms.DecodeVideoFn)
     assert decode._options == video.DecodeOptions(frame_size=32, min_frames=8)
     assert decode._classes == CLASSES
     write = fns["WriteShards[val]/Write"]
-    assert isinstance(write, beam_pipeline.WriteShardFn)
+    assert isinstance(write, transforms.WriteShardFn)
     assert (write._out, write._split) == (out, "val")
 
 

@@ -1,0 +1,170 @@
+"""The flags of `vidrec convert`: `ConvertConfig`, built once from argv by `parse_args`.
+
+App flags (listed in `--help`) are parsed with argparse's `parse_known_args`
+into a frozen, checked `ConvertConfig`; every other flag goes to Beam's
+`PipelineOptions` (``--runner``, ``--direct_num_workers``, ``--project``...).
+Bad input raises `vidrec.cli.UsageError` with the bad value in its message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from apache_beam.options.pipeline_options import (
+    PipelineOptions,
+    SetupOptions,
+    StandardOptions,
+    TestOptions,
+)
+
+from pipeline import video
+from vidrec import cli
+
+PROG = "vidrec convert"
+MIN_FRAMES_DEFAULT = 8
+SHARD_TARGET_VIDEOS = 100  # --num-shards 0: about this many videos per shard...
+MIN_AUTO_SHARDS = 4  # ...but at least this many (readers parallelise across files)
+OFFICIAL_SPLITS = (1, 2, 3)
+COMPRESSIONS = ("none", "gzip")
+DEFAULT_DECODE = video.DecodeOptions(min_frames=MIN_FRAMES_DEFAULT)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvertConfig:
+    """What `vidrec convert` converts and how: its app flags, checked.
+
+    Attributes:
+      videos: folder of class folders, ``VIDEOS/<class>/<clip>.avi`` (as given).
+      output: output folder, local or ``gs://``, without a trailing ``/``.
+      splits: folder of HMDB51 ``<class>_test_split{1,2,3}.txt`` files (as
+        given); None: folder-per-class data, split by a film hash.
+      split: the official split read from `splits` (1, 2 or 3).
+      decode: how a video becomes stored frames (frame size, resize mode,
+        frame rate, frame limits, JPEG quality).
+      val_fraction: share of the train clips moved to val, by whole source films
+        across classes, in [0, 1).
+      test_fraction: without `splits`: share of the clips in test, by whole
+        films across classes, in [0, 1).
+      seed: seed of the film hash.
+      num_shards: shards per split; 0 = auto (`pipeline.convert.shard_counts`).
+      compression: ``none`` or ``gzip``.
+      overwrite: replace an earlier conversion in `output` instead of refusing.
+
+    Raises:
+      ValueError: a value out of range, naming the flag and the value.
+    """
+
+    videos: str
+    output: str
+    splits: str | None = None
+    split: int = 1
+    decode: video.DecodeOptions = DEFAULT_DECODE
+    val_fraction: float = 0.15
+    test_fraction: float = 0.3
+    seed: int = 0
+    num_shards: int = 0
+    compression: str = "none"
+    overwrite: bool = False
+
+    def __post_init__(self):
+        for name in ("val_fraction", "test_fraction"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"--{name.replace('_', '-')} must be in [0, 1), "
+                                 f"got {getattr(self, name)}")
+        if self.num_shards < 0:
+            raise ValueError(f"--num-shards must be >= 0, got {self.num_shards}")
+        if self.split not in OFFICIAL_SPLITS:
+            raise ValueError(f"--split must be one of {OFFICIAL_SPLITS}, got {self.split}")
+        if self.compression not in COMPRESSIONS:
+            raise ValueError(f"--compression must be one of {COMPRESSIONS}, "
+                             f"got {self.compression!r}")
+
+    def flags(self) -> dict[str, Any]:
+        """Every app flag by its argparse name, sorted: the manifest's ``options``."""
+        flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "decode"}
+        flat.update(dataclasses.asdict(self.decode))
+        return dict(sorted(flat.items()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The app flags; defaults are `ConvertConfig`'s."""
+    c, d = ConvertConfig, DEFAULT_DECODE
+    p = cli.CommandParser(
+        prog=PROG, description="Convert videos to sharded TFRecords of JPEG frames. "
+        "Flags not listed here go to Beam (--runner, --direct_num_workers, --project...).")
+    a = p.add_argument
+    a("--videos", required=True, help="folder of class folders: VIDEOS/<class>/<clip>.avi")
+    a("--splits", default=c.splits, help="folder of HMDB51 <class>_test_split{1,2,3}.txt "
+      "files; omitted: folder-per-class data split by a film hash (--test-fraction)")
+    a("--split", type=int, choices=OFFICIAL_SPLITS, default=c.split,
+      help="official split (default %(default)s)")
+    a("--output", required=True, help="output folder (local or gs://)")
+    a("--frame-size", type=int, default=d.frame_size,
+      help="stored frames are SxS (default %(default)s)")
+    a("--resize-mode", choices=video.RESIZE_MODES, default=d.resize_mode,
+      help="crop: centre square, aspect kept; squash: whole frame (default %(default)s)")
+    a("--fps", type=float, default=d.fps,
+      help=f"resample to this rate (default {d.fps:g} = native)")
+    a("--max-frames", type=int, default=d.max_frames,
+      help="keep the first N frames (default %(default)s = all)")
+    a("--min-frames", type=int, default=d.min_frames,
+      help="a clip with fewer stored frames fails as too short (default %(default)s)")
+    a("--jpeg-quality", type=int, default=d.jpeg_quality,
+      help="JPEG quality (default %(default)s)")
+    a("--val-fraction", type=float, default=c.val_fraction,
+      help="share of the train clips moved to val, by whole source films ACROSS classes: a "
+      "film is in val for every class or for none (default %(default)s)")
+    a("--test-fraction", type=float, default=c.test_fraction,
+      help="without --splits: share of the clips in test, by whole films across classes "
+      "(default %(default)s)")
+    a("--seed", type=int, default=c.seed, help="seed of the film hash (default %(default)s)")
+    a("--num-shards", type=int, default=c.num_shards,
+      help=f"shards per split (default %(default)s = auto: ceil(videos/{SHARD_TARGET_VIDEOS}), "
+      f"at least {MIN_AUTO_SHARDS}, at most the split's videos; an explicit N is used for "
+      "every split with videos, even if some shards stay empty)")
+    a("--compression", choices=COMPRESSIONS, default=c.compression,
+      help="(default %(default)s)")
+    a("--overwrite", action="store_true",
+      help="replace an earlier conversion in --output (default: refuse)")
+    return p
+
+
+def _config(ns: argparse.Namespace) -> ConvertConfig:
+    """The parsed app flags as a `ConvertConfig`; a bad value raises UsageError."""
+    with cli.bad_input(ValueError):
+        decode = video.DecodeOptions(
+            frame_size=ns.frame_size, resize_mode=ns.resize_mode, fps=ns.fps,
+            max_frames=ns.max_frames, min_frames=ns.min_frames, jpeg_quality=ns.jpeg_quality)
+        return ConvertConfig(
+            videos=ns.videos, output=ns.output.rstrip("/"), splits=ns.splits, split=ns.split,
+            decode=decode, val_fraction=ns.val_fraction, test_fraction=ns.test_fraction,
+            seed=ns.seed, num_shards=ns.num_shards, compression=ns.compression,
+            overwrite=ns.overwrite)
+
+
+def is_dataflow(options: PipelineOptions) -> bool:
+    """Whether --runner names the DataflowRunner, spelled any way Beam accepts."""
+    name = str(options.view_as(StandardOptions).runner or "").rsplit(".", 1)[-1].lower()
+    return name in ("dataflow", "dataflowrunner")
+
+
+def parse_args(argv: list[str]) -> tuple[ConvertConfig, PipelineOptions]:
+    """Splits `argv` into the app's `ConvertConfig` and Beam's options, checking both.
+
+    Raises:
+      vidrec.cli.UsageError: a bad or unknown flag, or a value out of range.
+    """
+    ns, rest = build_parser().parse_known_args(argv)
+    for flag in rest:  # Beam's own flags use underscores; a dashed one is a typo of ours
+        if flag.startswith("--") and "-" in flag.split("=")[0][2:]:
+            raise cli.UsageError(f"unrecognized argument {flag!r}")
+    config = _config(ns)
+    options = PipelineOptions(rest)
+    if options.view_as(TestOptions).dry_run and not is_dataflow(options):
+        raise cli.UsageError("--dry_run needs --runner DataflowRunner (other runners ignore "
+                             "it and would run the job)")
+    options.view_as(SetupOptions).save_main_session = False  # DoFns are module-level classes
+    return config, options
