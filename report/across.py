@@ -8,7 +8,7 @@ run folder's name: ``runs/split1/lstm`` and ``runs/split2/lstm`` are both
 chosen once, by validation accuracy averaged over the splits (or by the user),
 so every split's report names the same runs.
 
-Layout written under OUT::
+Nothing here writes: `report.compare` writes, under OUT::
 
     OUT/report.md, OUT/summary.json       the across-split table and headline
     OUT/split<N>/report.md, summary.json, figures   one full report per split
@@ -16,20 +16,23 @@ Layout written under OUT::
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any, Sequence
 
 import numpy as np
 
-from report import compare as single
-from report import markdown, roles
+from report import roles
+from report.fmt import fmt_p, pct, plus_minus, points, table
+from report.headline import SIGNIFICANCE, confound_words, mismatch_words
+from report.markdown import differences_section
 from report.runs import Run, unique_names
-
-SIGNIFICANCE = markdown.SIGNIFICANCE
 
 
 def group_by_split(runs: list[Run]) -> dict[Any, list[Run]]:
-    """Official split -> its runs, in the order given (one group when no split is recorded)."""
+    """Official split -> its runs in the order given, splits sorted (one group: no split).
+
+    Raises:
+      ValueError: some runs name an official split and others do not.
+    """
     groups: dict[Any, list[Run]] = {}
     for run in runs:
         groups.setdefault(run.official_split, []).append(run)
@@ -37,7 +40,7 @@ def group_by_split(runs: list[Run]) -> dict[Any, list[Run]]:
         named = next(r for r in runs if r.official_split is None)
         raise ValueError(f"{named.run_dir} was evaluated on data without an official split, "
                          "while other runs name one: compare runs of one dataset")
-    return groups
+    return dict(sorted(groups.items(), key=lambda kv: str(kv[0])))
 
 
 def _mean_std(values: Sequence[float]) -> dict[str, float]:
@@ -45,7 +48,7 @@ def _mean_std(values: Sequence[float]) -> dict[str, float]:
     return {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0}
 
 
-def _check_same_names(groups: dict[Any, list[Run]]) -> list[str]:
+def _check_same_names(groups: dict[Any, list[Run]]) -> None:
     names = {split: [r.name for r in runs] for split, runs in groups.items()}
     first_split, first = next(iter(names.items()))
     for split, these in names.items():
@@ -54,7 +57,6 @@ def _check_same_names(groups: dict[Any, list[Run]]) -> list[str]:
             raise ValueError(f"splits {first_split} and {split} hold different runs "
                              f"(named differently: {missing}); every split needs the same "
                              "run names (the run folders' names) to be averaged")
-    return first
 
 
 def _mean_val(groups: dict[Any, list[Run]]):
@@ -93,47 +95,46 @@ def _across(summaries: dict[Any, dict[str, Any]], names: list[str],
     return {"runs": rows, "pairs": pairs}
 
 
-def compare_splits(groups: dict[Any, list[Run]], out_dir: str, split: str,
-                   order_classes: Sequence[str] | None, n_resamples: int, seed: int,
-                   baseline: str | None, candidate: str | None,
-                   allow_different_frames: bool) -> dict[str, Any]:
-    """Writes OUT/split<N>/ reports and the across-split OUT/report.md; returns the summary."""
-    groups = dict(sorted(groups.items(), key=lambda kv: str(kv[0])))
+def choose_roles(groups: dict[Any, list[Run]], baseline: str | None,
+                 candidate: str | None) -> dict[str, Any]:
+    """The headline's runs for every split at once, by mean validation accuracy or by name.
+
+    Raises:
+      ValueError: the splits hold differently named runs, or roles cannot be chosen.
+    """
     for runs in groups.values():
         unique_names(runs)
-    names = _check_same_names(groups)
+    _check_same_names(groups)
     chosen = roles.choose_roles(next(iter(groups.values())), baseline, candidate,
                                 score=_mean_val(groups))
     if chosen["chosen_by"] == roles.CHOSEN_BY_VAL:
         chosen["chosen_by"] += " (mean over the splits)"
-    summaries = {}
-    for official, runs in groups.items():
-        summary = single.split_summary(runs, split, order_classes, n_resamples, seed, chosen,
-                                       allow_different_frames=allow_different_frames)
-        single.write_split_report(runs, summary, posixpath.join(out_dir, f"split{official}"))
-        summaries[official] = summary
+    return chosen
+
+
+def summarise(summaries: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """The across-split summary (no headline yet) of split summaries whose reports are written.
+
+    Args:
+      summaries: official split -> `report.summary.split_summary` with its headline set,
+        all with the same roles (`choose_roles`).
+    """
     first = next(iter(summaries.values()))
+    chosen = first["roles"]
     confounds = sorted({c for s in summaries.values() for c in s["confounds"]})
-    result = {
-        "split": split, "official_splits": [str(k) for k in summaries],
+    return {
+        "split": first["split"], "official_splits": [str(k) for k in summaries],
         "roles": chosen, "protocol": first["protocol"],
         "num_videos": {str(k): s["num_videos"] for k, s in summaries.items()},
         "num_films": {str(k): s["num_films"] for k, s in summaries.items()},
-        "n_resamples": n_resamples, "seed": seed,
+        "n_resamples": first["n_resamples"], "seed": first["seed"],
         "differences": first["differences"], "confounds": confounds,
-        "across": _across(summaries, names, chosen),
+        "across": _across(summaries, [r["name"] for r in first["runs"]], chosen),
         "splits": {str(k): {"headline": s["headline"], "report": f"split{k}/report.md"}
                    for k, s in summaries.items()},
         "frame_mismatches": sorted({p for s in summaries.values()
                                     for p in s["frame_mismatches"]}),
     }
-    result["headline"] = headline(result)
-    single.write_outputs(result, render(result), out_dir)
-    return result
-
-
-def _pm(mean: float, std: float) -> str:
-    return f"{100 * mean:.1f} ± {100 * std:.1f}%"
 
 
 def headline(result: dict[str, Any]) -> str:
@@ -141,30 +142,47 @@ def headline(result: dict[str, Any]) -> str:
     chosen, rows = result["roles"], {r["name"]: r for r in result["across"]["runs"]}
     k = len(result["official_splits"])
     splits = ", ".join(result["official_splits"])
-    pre = [w for w in (markdown.mismatch_words(result["frame_mismatches"]),) if w]
+    pre = [w for w in (mismatch_words(result["frame_mismatches"]),) if w]
     cand, base = rows.get(chosen["candidate"]), rows.get(chosen["baseline"])
     if cand is None or base is None:
         best = max(rows.values(), key=lambda r: r["val_video_top1"] or 0.0)
-        return " ".join(pre + [f"Over the {k} official splits ({splits}) {best['name']} reaches "
-                               f"{_pm(best['mean'], best['std'])} video accuracy (mean ± std "
-                               "over splits); there is no pair to compare."])
+        return " ".join(pre + [
+            f"Over the {k} official splits ({splits}) {best['name']} reaches "
+            f"{plus_minus(best['mean'], best['std'])} video accuracy (mean ± std over splits); "
+            "there is no pair to compare."])
     pair = result["across"]["pairs"]["baseline"]
     s = (f"Over the {k} official splits ({splits}) {cand['name']} ({cand['architecture']}) "
-         f"reaches {_pm(cand['mean'], cand['std'])} video accuracy (mean ± std over splits) vs "
-         f"{_pm(base['mean'], base['std'])} for {base['name']} "
-         f"({markdown.points(pair['diff_mean'])} ± {100 * pair['diff_std']:.1f} points; higher "
+         f"reaches {plus_minus(cand['mean'], cand['std'])} video accuracy (mean ± std over "
+         f"splits) vs {plus_minus(base['mean'], base['std'])} for {base['name']} "
+         f"({points(pair['diff_mean'])} ± {100 * pair['diff_std']:.1f} points; higher "
          f"in {pair['higher']} of {k} splits, significant in {pair['significant']} of {k} at "
          f"film-cluster permutation p < {SIGNIFICANCE} (Holm-adjusted within each split))")
     pooled = result["across"]["pairs"].get("pooled")
     if pooled is not None:
         p = rows[chosen["pooled"]]
         named = "" if p["name"] == "pooled" else f" {p['name']}"
-        s += (f" and {_pm(p['mean'], p['std'])} for the pooled control{named} "
-              f"({markdown.points(pooled['diff_mean'])} ± {100 * pooled['diff_std']:.1f} "
+        s += (f" and {plus_minus(p['mean'], p['std'])} for the pooled control{named} "
+              f"({points(pooled['diff_mean'])} ± {100 * pooled['diff_std']:.1f} "
               f"points; significant in {pooled['significant']} of {k})")
     out = pre + [s + "."]
-    caution = markdown.confound_words(result["confounds"])
+    caution = confound_words(result["confounds"])
     return " ".join(out + ([caution] if caution else []))
+
+
+def _tables(result: dict[str, Any]) -> list[str]:
+    """Each run's accuracy per split, and the headline pairs' differences per split."""
+    splits = result["official_splits"]
+    per_split = [f"Split {k}" for k in splits]
+    runs = [[r["name"], r["architecture"], *(pct(r["video_top1"][k]) for k in splits),
+             plus_minus(r["mean"], r["std"]), pct(r["val_video_top1"])]
+            for r in result["across"]["runs"]]
+    pairs = [[f"{pair['run_a']} − {pair['run_b']}",
+              *(f"{points(pair['diff'][k])} ({fmt_p(pair['p_family'][k])})" for k in splits),
+              f"{points(pair['diff_mean'])} ± {100 * pair['diff_std']:.1f}"]
+             for pair in result["across"]["pairs"].values()]
+    return (table(["Run", "Model", *per_split, "Mean ± std", "Val (mean)"], runs)
+            + ["", "## Differences per split", ""]
+            + table(["Candidate − other", *per_split, "Mean ± std"], pairs))
 
 
 def render(result: dict[str, Any]) -> str:
@@ -173,7 +191,7 @@ def render(result: dict[str, Any]) -> str:
     lines = [f"# How important is recurrence? {len(result['across']['runs'])} runs over "
              f"{len(splits)} official splits", ""]
     if result["frame_mismatches"]:
-        lines += [f"**{markdown.mismatch_words(result['frame_mismatches'])}**", ""]
+        lines += [f"**{mismatch_words(result['frame_mismatches'])}**", ""]
     chosen = result["roles"]
     named = ", ".join(f"{role} {chosen[role]}" for role in ("candidate", "baseline", "pooled")
                       if chosen[role])
@@ -182,23 +200,8 @@ def render(result: dict[str, Any]) -> str:
               "split's own report resample source films). Protocol "
               f"`{result['protocol']['name']}` for every run in every split. Headline runs: "
               f"{named}, {chosen['chosen_by']}; the test split played no part in the choice.",
-              "", "| Run | Model | " + " | ".join(f"Split {k}" for k in splits)
-              + " | Mean ± std | Val (mean) |",
-              "|---|---|" + "---|" * (len(splits) + 2)]
-    for r in result["across"]["runs"]:
-        cells = [r["name"], r["architecture"]] + [markdown.pct(r["video_top1"][k]) for k in splits]
-        cells += [_pm(r["mean"], r["std"]), markdown.pct(r["val_video_top1"])]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Differences per split", "",
-              "| Candidate − other | " + " | ".join(f"Split {k}" for k in splits)
-              + " | Mean ± std |", "|---|" + "---|" * (len(splits) + 1)]
-    for pair in result["across"]["pairs"].values():
-        cells = [f"{pair['run_a']} − {pair['run_b']}"]
-        cells += [f"{markdown.points(pair['diff'][k])} ({markdown.fmt_p(pair['p_family'][k])})"
-                  for k in splits]
-        cells.append(f"{markdown.points(pair['diff_mean'])} ± {100 * pair['diff_std']:.1f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += [""] + markdown.differences_section(result)
+              ""]
+    lines += _tables(result) + [""] + differences_section(result)
     lines += ["## Each split", ""]
     for k in splits:
         entry = result["splits"][k]

@@ -1,9 +1,17 @@
-"""`vidrec compare`: turn evaluated run directories into report.md with CIs and plots."""
+"""`vidrec compare`: turn evaluated run directories into report.md with CIs and plots.
+
+Bad input (a bad flag, runs that do not compare, an unknown --candidate) is one
+line `vidrec compare: error: ...` on stderr and exit status 2 (`vidrec.cli`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from report.markdown import differences_section
+from vidrec.cli import CommandParser, UsageError, bad_input, command
+from vidrec.run_folder import join
 
 DESCRIPTION = """\
 Compare runs evaluated on the same test videos and the same frames, and write
@@ -44,8 +52,9 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vidrec compare", description=DESCRIPTION, epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The flags of `vidrec compare` (a bad one raises `vidrec.cli.UsageError`)."""
+    p = CommandParser(prog="vidrec compare", description=DESCRIPTION, epilog=EPILOG,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                    help="run directories (local or gs://) with eval_<split>.json")
     p.add_argument("--out", required=True, metavar="REPORT_DIR",
@@ -71,36 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+@command("compare", build_parser)
+def main(args: argparse.Namespace) -> int:
     """Entry point of `vidrec compare`; returns the exit status (2 on a usage or data error)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # --help (0) or a bad flag (2, message already printed)
-        return int(e.code or 0)
+    if args.resamples < 1:
+        raise UsageError(f"--resamples must be >= 1, got {args.resamples}")
     order_classes = None
     if args.order_classes:
         order_classes = [c.strip() for c in args.order_classes.split(",") if c.strip()]
-    if args.resamples < 1:
-        print(f"vidrec compare: error: --resamples must be >= 1, got {args.resamples}",
-              file=sys.stderr)
-        return 2
-    from report.compare import REPORT_NAME, compare  # imports TensorFlow: only when needed
+    from report import compare  # imports TensorFlow: only when needed
 
-    try:
-        summary = compare(args.run_dirs, args.out, split=args.split, order_classes=order_classes,
-                          n_resamples=args.resamples, seed=args.seed, baseline=args.baseline,
-                          candidate=args.candidate,
-                          allow_different_frames=args.allow_different_frames)
-    except ValueError as e:
-        message = " ".join(str(e).split())
-        print(f"vidrec compare: error: {message}", file=sys.stderr)
-        return 2
-    from report.markdown import differences_section
-
+    with bad_input():  # the runs do not compare: different data, frames, unknown names...
+        comparison = compare.prepare(args.run_dirs, args.split, order_classes, args.resamples,
+                                     args.seed, args.baseline, args.candidate,
+                                     args.allow_different_frames)
+    summary = compare.write(comparison, args.out)
     print(summary["headline"] + "\n")
     print("\n".join(differences_section(summary)[2:]).strip())
-    print(f"wrote {args.out.rstrip('/')}/{REPORT_NAME}")
+    print(f"wrote {join(args.out, compare.REPORT_NAME)}")
     return 0
 
 

@@ -1,21 +1,28 @@
 """PNG figures for the report.
 
 Uses `matplotlib.figure.Figure` directly rather than pyplot: no global
-figure state, no GUI backend, nothing to close. Each function writes one
-PNG through `tf.io.gfile` (so gs:// report dirs work) and returns its path.
+figure state, no GUI backend, nothing to close. Each `plot_*` function writes
+one PNG through `tf.io.gfile` (so gs:// report dirs work) and returns its path;
+`draw_figures` draws every figure a split's report has data for.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from report.curves import read_curves
+from report.runs import Run
+from vidrec.run_folder import join
+
+FIGURES = {"curves": "curves.png", "confusion": "confusion.png",
+           "class_gain": "class_gain.png", "order_ablation": "order_ablation.png"}
 _ORDER_COLOURS = {"natural": "#4C72B0", "shuffled": "#DD8452", "reversed": "#55A868"}
 
 
@@ -154,3 +161,42 @@ def plot_order_ablation(rows: Sequence[Mapping], path: str) -> str:
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
+
+
+def _confusion_matrix(run: Run, k: int) -> np.ndarray:
+    """int [K, K] video counts: rows true class, columns predicted."""
+    p = run.predictions()
+    return np.bincount(p.labels * k + p.predicted, minlength=k * k).reshape(k, k)
+
+
+def draw_figures(runs: Sequence[Run], summary: dict[str, Any], out_dir: str) -> dict[str, str]:
+    """Draws every figure that has data into `out_dir`.
+
+    Sets each run row's "curves_source" in `summary` ("tensorboard", "history", "none").
+
+    Returns:
+      Figure name ("curves", "confusion", ...) -> file name relative to out_dir.
+    """
+    out: dict[str, str] = {}
+
+    def path(key: str) -> str:
+        out[key] = FIGURES[key]
+        return join(out_dir, FIGURES[key])
+
+    curves = {}
+    for run, row in zip(runs, summary["runs"]):
+        c, row["curves_source"] = read_curves(run)
+        if c:
+            curves[run.name] = c
+    if curves:
+        plot_curves(curves, path("curves"))
+    classes = summary["classes"]
+    plot_confusions({run.name: _confusion_matrix(run, len(classes)) for run in runs}, classes,
+                    path("confusion"))
+    if summary["per_class"]:
+        pc = summary["per_class"]
+        plot_class_gain(pc["gains_points"], path("class_gain"),
+                        f"{pc['run']} minus {pc['baseline']} (per-class video accuracy)")
+    if summary["ablation"]:
+        plot_order_ablation(summary["ablation"], path("order_ablation"))
+    return out

@@ -1,8 +1,9 @@
 """Load run directories written by `vidrec train` / `vidrec evaluate` and check they compare.
 
 A run directory holds ``eval_<split>.json`` (and optionally
-``eval_<split>_shuffled.json`` / ``eval_<split>_reversed.json``), a
-``train_summary.json`` and TensorBoard logs under ``train_summary["log_dir"]``.
+``eval_<split>_shuffled.json`` / ``eval_<split>_reversed.json``) and a
+``train_summary.json``: the names come from `vidrec.run_folder`, the written
+contract with the trainer. The training curves are read by `report.curves`.
 All file access goes through `tf.io.gfile`, so ``gs://`` run dirs work.
 """
 
@@ -11,21 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import posixpath
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import tensorflow as tf
 
-ORDERS = ("natural", "shuffled", "reversed")
+from vidrec.run_folder import ORDERS, SUMMARY, eval_json, join
+
 MULTI_FRAME_MODELS = ("pooled", "recurrent")
-SUMMARY_NAME = "train_summary.json"
-# Keras names the accuracy metric after what was passed to compile().
-ACCURACY_KEYS = ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "acc")
-
-
-def eval_name(split: str, order: str = "natural") -> str:
-    """File name of an evaluation: eval_test.json, eval_test_shuffled.json, ..."""
-    return f"eval_{split}.json" if order == "natural" else f"eval_{split}_{order}.json"
 
 
 @dataclasses.dataclass
@@ -78,6 +72,7 @@ class Run:
 
     @property
     def config(self) -> dict[str, Any]:
+        """The run's config as the eval file records it ({} when it does not)."""
         return self.eval.get("config") or {}
 
     def predictions(self, order: str = "natural") -> Predictions:
@@ -104,12 +99,17 @@ class Run:
         """The data's official split (HMDB51: 1, 2 or 3), None for other data."""
         return (self.eval.get("data") or {}).get("official_split")
 
+    def _recorded(self, key: str) -> Any:
+        """`key` as the eval file records it, else as train_summary.json does (None: neither)."""
+        value = self.eval.get(key)
+        if value is None and self.summary:
+            value = self.summary.get(key)
+        return value
+
     @property
     def val_video_top1(self) -> float | None:
         """Video accuracy on VAL recorded at training time: what picks the headline's runs."""
-        value = self.eval.get("val_video_top1")
-        if value is None and self.summary:
-            value = self.summary.get("val_video_top1")
+        value = self._recorded("val_video_top1")
         return None if value is None else float(value)
 
     @property
@@ -135,15 +135,13 @@ class Run:
         return ", ".join(parts)
 
     def train_time_s(self) -> float | None:
-        t = self.eval.get("train_time_s")
-        if t is None and self.summary:
-            t = self.summary.get("train_time_s")
+        """Seconds the training took, as recorded; None when it was not."""
+        t = self._recorded("train_time_s")
         return None if t is None else float(t)
 
     def params(self) -> int | None:
-        p = self.eval.get("params")
-        if p is None and self.summary:
-            p = self.summary.get("params")
+        """The model's parameter count, as recorded; None when it was not."""
+        p = self._recorded("params")
         return None if p is None else int(p)
 
 
@@ -153,11 +151,6 @@ def _read_json(path: str) -> dict[str, Any]:
             return json.loads(f.read())
         except json.JSONDecodeError as e:
             raise ValueError(f"{path} is not valid JSON: {e}") from e
-
-
-def _join(*parts: str) -> str:
-    # posixpath keeps gs:// URLs intact; os.path.join would too on POSIX but not on Windows.
-    return posixpath.join(*parts)
 
 
 def load_run(run_dir: str, split: str = "test") -> Run:
@@ -178,17 +171,17 @@ def load_run(run_dir: str, split: str = "test") -> Run:
         raise ValueError(f"run dir {run_dir!r} does not exist")
     evals: dict[str, dict[str, Any]] = {}
     for order in ORDERS:
-        path = _join(run_dir, eval_name(split, order))
+        path = join(run_dir, eval_json(split, order))
         if tf.io.gfile.exists(path):
             evals[order] = _read_json(path)
         elif order == "natural":
-            raise ValueError(f"run {run_dir!r} has no {eval_name(split)}; "
+            raise ValueError(f"run {run_dir!r} has no {eval_json(split)}; "
                              f"`vidrec evaluate {run_dir} --split {split}` makes it")
     for order, ev in evals.items():
         missing = [k for k in ("classes", "videos", "data", "model") if k not in ev]
         if missing:
-            raise ValueError(f"{_join(run_dir, eval_name(split, order))} lacks keys {missing}")
-    summary_path = _join(run_dir, SUMMARY_NAME)
+            raise ValueError(f"{join(run_dir, eval_json(split, order))} lacks keys {missing}")
+    summary_path = join(run_dir, SUMMARY)
     summary = _read_json(summary_path) if tf.io.gfile.exists(summary_path) else None
     name = evals["natural"].get("run_name") or posixpath.basename(run_dir)
     return Run(run_dir=run_dir, name=str(name), model=str(evals["natural"]["model"]),
@@ -209,6 +202,35 @@ def _fingerprints(ev: dict[str, Any]) -> dict[str, Any]:
     return {str(v["id"]): v.get("frames_fingerprint") for v in ev["videos"]}
 
 
+def _evaluations(runs: list[Run]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, eval) for every evaluation of every run; `where` names the run dir and order."""
+    for run in runs:
+        for order, ev in run.evals.items():
+            yield (f"{run.run_dir} ({order})" if order != "natural" else run.run_dir), ev
+
+
+def _video_ids(ev: dict[str, Any]) -> list[Any]:
+    return [v["id"] for v in sorted(ev["videos"], key=lambda v: str(v["id"]))]
+
+
+def _frames_problem(ref: Run, ev: dict[str, Any], where: str) -> str | None:
+    """How `ev` was not scored like `ref`'s natural evaluation (protocol, frames), or None."""
+    a, b = _protocol(ref.eval), _protocol(ev)
+    if a is None or b is None:
+        missing = ref.run_dir if a is None else where
+        return (f"{missing} records no evaluation protocol (evaluated by an "
+                f"older vidrec): run `vidrec evaluate` on it again")
+    if a != b:
+        return (f"runs were evaluated under different protocols: {a!r} in "
+                f"{ref.run_dir} but {b!r} in {where}")
+    mine, theirs = _fingerprints(ref.eval), _fingerprints(ev)
+    differ = sorted(v for v in mine if mine[v] != theirs.get(v))
+    if differ:
+        return (f"runs were scored on different frames: {len(differ)} "
+                f"videos differ between {ref.run_dir} and {where} (e.g. {differ[0]})")
+    return None
+
+
 def validate_same_frames(runs: list[Run], allow_mismatch: bool = False) -> list[str]:
     """Refuse runs not scored on the same frames: same protocol, same frames per video.
 
@@ -219,29 +241,36 @@ def validate_same_frames(runs: list[Run], allow_mismatch: bool = False) -> list[
     Raises:
       ValueError: one line naming both runs and what differs.
     """
-    ref = runs[0]
     problems = []
-    for run in runs:
-        for order, ev in run.evals.items():
-            where = f"{run.run_dir} ({order})" if order != "natural" else run.run_dir
-            a, b = _protocol(ref.eval), _protocol(ev)
-            if a is None or b is None:
-                missing = ref.run_dir if a is None else where
-                problems.append(f"{missing} records no evaluation protocol (evaluated by an "
-                                f"older vidrec): run `vidrec evaluate` on it again")
-            elif a != b:
-                problems.append(f"runs were evaluated under different protocols: {a!r} in "
-                                f"{ref.run_dir} but {b!r} in {where}")
-            else:
-                mine, theirs = _fingerprints(ref.eval), _fingerprints(ev)
-                differ = sorted(v for v in mine if mine[v] != theirs.get(v))
-                if differ:
-                    problems.append(f"runs were scored on different frames: {len(differ)} "
-                                    f"videos differ between {ref.run_dir} and {where} "
-                                    f"(e.g. {differ[0]})")
-            if problems and not allow_mismatch:
-                raise ValueError(problems[0])
+    for where, ev in _evaluations(runs):
+        problem = _frames_problem(runs[0], ev, where)
+        if problem is not None:
+            if not allow_mismatch:
+                raise ValueError(problem)
+            problems.append(problem)
     return sorted(set(problems))
+
+
+def _check_same_data(ref: Run, ev: dict[str, Any], where: str) -> None:
+    """Raises ValueError when `ev` is not on `ref`'s data, classes and videos."""
+    for key in ("manifest_sha256", "split"):
+        a, b = _data_key(ref.eval, key), _data_key(ev, key)
+        if a != b:
+            raise ValueError(f"runs were evaluated on different data: {key} is {a!r} "
+                             f"in {ref.run_dir} but {b!r} in {where}")
+    if list(ev["classes"]) != list(ref.eval["classes"]):
+        ref_classes = ref.eval["classes"]
+        raise ValueError(f"runs have different class lists: {ref.run_dir} has "
+                         f"{len(ref_classes)} classes {ref_classes[:5]}..., "
+                         f"{where} has {len(ev['classes'])} {ev['classes'][:5]}...")
+    ref_ids, ids = _video_ids(ref.eval), _video_ids(ev)
+    if ids != ref_ids:
+        only_a = sorted(set(map(str, ref_ids)) - set(map(str, ids)))[:3]
+        only_b = sorted(set(map(str, ids)) - set(map(str, ref_ids)))[:3]
+        raise ValueError(
+            f"runs were evaluated on different videos: {ref.run_dir} has "
+            f"{len(ref_ids)} videos, {where} has {len(ids)} "
+            f"(only in the first: {only_a}, only in the second: {only_b})")
 
 
 def validate_same_data(runs: list[Run]) -> None:
@@ -259,29 +288,8 @@ def validate_same_data(runs: list[Run]) -> None:
     twice = sorted({d for d in dirs if dirs.count(d) > 1})
     if twice:
         raise ValueError(f"run dirs given more than once: {twice}")
-    ref = runs[0]
-    ref_ids = [v["id"] for v in sorted(ref.eval["videos"], key=lambda v: str(v["id"]))]
-    for run in runs:
-        for order, ev in run.evals.items():
-            where = f"{run.run_dir} ({order})" if order != "natural" else run.run_dir
-            for key in ("manifest_sha256", "split"):
-                a, b = _data_key(ref.eval, key), _data_key(ev, key)
-                if a != b:
-                    raise ValueError(f"runs were evaluated on different data: {key} is {a!r} "
-                                     f"in {ref.run_dir} but {b!r} in {where}")
-            if list(ev["classes"]) != list(ref.eval["classes"]):
-                ref_classes = ref.eval["classes"]
-                raise ValueError(f"runs have different class lists: {ref.run_dir} has "
-                                 f"{len(ref_classes)} classes {ref_classes[:5]}..., "
-                                 f"{where} has {len(ev['classes'])} {ev['classes'][:5]}...")
-            ids = [v["id"] for v in sorted(ev["videos"], key=lambda v: str(v["id"]))]
-            if ids != ref_ids:
-                only_a = sorted(set(map(str, ref_ids)) - set(map(str, ids)))[:3]
-                only_b = sorted(set(map(str, ids)) - set(map(str, ref_ids)))[:3]
-                raise ValueError(
-                    f"runs were evaluated on different videos: {ref.run_dir} has "
-                    f"{len(ref_ids)} videos, {where} has {len(ids)} "
-                    f"(only in the first: {only_a}, only in the second: {only_b})")
+    for where, ev in _evaluations(runs):
+        _check_same_data(runs[0], ev, where)
 
 
 def unique_names(runs: list[Run]) -> None:
@@ -292,76 +300,3 @@ def unique_names(runs: list[Run]) -> None:
     for run in runs:
         if seen[run.name] > 1:
             run.name = f"{run.name} ({run.run_dir})"
-
-
-Curves = dict[str, tuple[list[int], list[float]]]
-
-
-def _tensorboard_dir_scalars(directory: str) -> dict[str, tuple[list[int], list[float]]]:
-    """epoch_* scalars of one TensorBoard run directory: name -> (epochs, values)."""
-    from tensorboard.backend.event_processing import event_accumulator as ea
-
-    acc = ea.EventAccumulator(directory, size_guidance={ea.TENSORS: 0, ea.SCALARS: 0})
-    acc.Reload()
-    out: dict[str, tuple[list[int], list[float]]] = {}
-    tags = acc.Tags()
-    for tag in tags.get("tensors", []):
-        if tag.startswith("epoch_"):
-            events = acc.Tensors(tag)
-            out[tag[len("epoch_"):]] = ([int(e.step) for e in events],
-                                        [float(tf.make_ndarray(e.tensor_proto)) for e in events])
-    for tag in tags.get("scalars", []):  # summaries written by TF1-style writers
-        if tag.startswith("epoch_") and tag[len("epoch_"):] not in out:
-            events = acc.Scalars(tag)
-            out[tag[len("epoch_"):]] = ([int(e.step) for e in events],
-                                        [float(e.value) for e in events])
-    return out
-
-
-def _has_events(directory: str) -> bool:
-    return tf.io.gfile.isdir(directory) and bool(
-        tf.io.gfile.glob(_join(directory, "events.out.tfevents*")))
-
-
-def read_curves(run: Run) -> tuple[Curves, str]:
-    """Per-epoch training curves of a run.
-
-    Reads the Keras TensorBoard layout ``<log_dir>/train`` and
-    ``<log_dir>/validation``; falls back to train_summary.json's history.
-
-    Returns:
-      (curves, source): curves maps "loss", "accuracy", "val_loss",
-      "val_accuracy" (whichever exist) to (epochs, values); source is
-      "tensorboard", "history" or "none".
-    """
-    summary = run.summary or {}
-    log_dir = summary.get("log_dir")
-    if log_dir:
-        candidates = [log_dir]
-        if not log_dir.startswith("gs://") and not posixpath.isabs(log_dir):
-            candidates.append(_join(run.run_dir, log_dir))
-        for base in candidates:
-            curves: Curves = {}
-            for sub, prefix in (("train", ""), ("validation", "val_")):
-                if _has_events(_join(base, sub)):
-                    for k, v in _tensorboard_dir_scalars(_join(base, sub)).items():
-                        curves[prefix + k] = v
-            if curves:
-                return _normalise(curves), "tensorboard"
-    history = summary.get("history") or {}
-    curves = {k: (list(range(len(v))), [float(x) for x in v])
-              for k, v in history.items() if isinstance(v, list)}
-    return (_normalise(curves), "history") if curves else ({}, "none")
-
-
-def _normalise(curves: Curves) -> Curves:
-    """Rename the accuracy metric to "accuracy"/"val_accuracy" whatever Keras called it."""
-    out = dict(curves)
-    for prefix in ("", "val_"):
-        if prefix + "accuracy" in out:
-            continue
-        for key in ACCURACY_KEYS[1:]:
-            if prefix + key in out:
-                out[prefix + "accuracy"] = out[prefix + key]
-                break
-    return out

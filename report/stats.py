@@ -1,15 +1,8 @@
 """Statistics for comparing classifiers evaluated on the same test videos.
 
-Pure numpy/scipy. Every interval is a percentile bootstrap. Without `clusters`
-the test videos are resampled with replacement, so the interval reflects how
-much the accuracy would move on another test set of the same size drawn the
-same way. With `clusters` (one source-film id per video) the test FILMS are
-resampled instead, each drawn film bringing all of its clips: clips cut from
-one film share actors, sets and camera work, so they are not independent and a
-per-video bootstrap would give intervals that are too narrow. Each video then
-counts as often as its film was drawn (`cluster_weights`). Paired statistics
-reuse one set of resampled videos or films for both models, which is what
-makes them paired.
+Pure numpy/scipy. Every interval is a percentile bootstrap over the test
+videos, or over their source films when `clusters` is given (`report.resampling`
+says why films: clips of one film are not independent).
 
 McNemar's exact test treats every discordant video as an independent fair coin,
 so several clips of one film that a model gets right together count as several
@@ -25,82 +18,34 @@ from typing import Hashable, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-DEFAULT_RESAMPLES = 2000
-DEFAULT_ALPHA = 0.05
+from report.resampling import (
+    DEFAULT_ALPHA,
+    DEFAULT_RESAMPLES,
+    as_bool,
+    as_pair,
+    check_length,
+    cluster_codes,
+    cluster_weights,
+    interval,
+    resample_indices,
+    resampled_means,
+)
+
+__all__ = [
+    "DEFAULT_ALPHA", "DEFAULT_RESAMPLES", "EXACT_MAX_CLUSTERS", "accuracy_subset",
+    "bootstrap_ci", "bootstrap_mean_class_accuracy", "ci_dict", "cluster_permutation_test",
+    "cluster_weights", "holm", "mcnemar_exact", "mean_class_accuracy",
+    "paired_bootstrap_diff", "resample_indices", "topk_correct",
+]
+
 EXACT_MAX_CLUSTERS = 16  # 2^16 sign patterns: exact enumeration is still cheap
 _PERMUTATION_CHUNK = 1000  # random sign flips per batch, bounds memory at many films
 
 
-def _as_bool(x: Sequence[bool] | np.ndarray, name: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty: need at least one video")
-    return arr.astype(bool)
-
-
-def resample_indices(n: int, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> np.ndarray:
-    """Bootstrap indices: int64 [n_resamples, n], each row drawn with replacement."""
-    if n < 1:
-        raise ValueError(f"need at least one item to resample, got n={n}")
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
-    return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
-
-
-def _check_length(clusters: Sequence[Hashable], n: int) -> None:
-    if len(clusters) != n:
-        raise ValueError(f"clusters has {len(clusters)} entries but the data has {n} videos")
-
-
-def _cluster_codes(clusters: Sequence[Hashable]) -> np.ndarray:
-    """int64 [N] cluster ids as 0..K-1 in order of first appearance."""
-    ids = list(clusters)
-    if not ids:
-        raise ValueError(f"clusters is empty: need at least one video, got {clusters!r}")
-    lookup: dict[Hashable, int] = {}
-    return np.array([lookup.setdefault(c, len(lookup)) for c in ids], dtype=np.int64)
-
-
-def cluster_weights(
-    clusters: Sequence[Hashable], n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
-) -> np.ndarray:
-    """Cluster bootstrap weights: float64 [n_resamples, N].
-
-    Each resample draws K clusters with replacement (K = distinct ids); video i
-    weighs as many times as its cluster was drawn, so a row sums to the number
-    of videos in the drawn clusters, and its per-cluster counts sum to K.
-
-    Args:
-      clusters: [N] hashable ids (film names), one per video.
-      n_resamples: bootstrap resamples R.
-      seed: random seed; the same seed and clusters give the same weights.
-    """
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
-    codes = _cluster_codes(clusters)
-    k = int(codes.max()) + 1
-    draws = np.random.default_rng(seed).integers(0, k, size=(n_resamples, k))
-    # One bincount over (row, cluster) pairs instead of a Python loop over resamples.
-    flat = (np.arange(n_resamples)[:, None] * k + draws).ravel()
-    counts = np.bincount(flat, minlength=n_resamples * k).reshape(n_resamples, k)
-    return counts[:, codes].astype(np.float64)
-
-
-def _weighted_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """float [R] weighted mean of values [N] under each row of weights [R, N]."""
-    return weights @ values.astype(np.float64) / weights.sum(axis=1)
-
-
-def _interval(samples: np.ndarray, alpha: float) -> tuple[float, float]:
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    samples = samples[np.isfinite(samples)]
-    if samples.size == 0:
-        return float("nan"), float("nan")
-    lo, hi = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+def ci_dict(estimate: tuple[float, float, float]) -> dict[str, float]:
+    """(value, lower, upper) -> {"value", "lo", "hi"}, as summary.json holds an interval."""
+    value, lo, hi = estimate
+    return {"value": value, "lo": lo, "hi": hi}
 
 
 def bootstrap_ci(
@@ -124,51 +69,31 @@ def bootstrap_ci(
     Returns:
       (accuracy, lower, upper), all fractions in [0, 1].
     """
-    c = _as_bool(correct, "correct")
-    if clusters is None:
-        idx = resample_indices(c.size, n_resamples, seed)
-        samples = c[idx].mean(axis=1)
-    else:
-        _check_length(clusters, c.size)
-        samples = _weighted_means(c, cluster_weights(clusters, n_resamples, seed))
-    lo, hi = _interval(samples, alpha)
+    c = as_bool(correct, "correct")
+    lo, hi = interval(resampled_means(c, n_resamples, seed, clusters), alpha)
     return float(c.mean()), lo, hi
 
 
-def paired_bootstrap_diff(
-    a_correct: Sequence[bool] | np.ndarray,
-    b_correct: Sequence[bool] | np.ndarray,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-    alpha: float = DEFAULT_ALPHA,
-    *,
-    clusters: Sequence[Hashable] | None = None,
-) -> tuple[float, float, float]:
+def paired_bootstrap_diff(a_correct: Sequence[bool] | np.ndarray,
+                          b_correct: Sequence[bool] | np.ndarray,
+                          n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                          alpha: float = DEFAULT_ALPHA, *,
+                          clusters: Sequence[Hashable] | None = None
+                          ) -> tuple[float, float, float]:
     """Difference in accuracy (A - B) on the same videos, with a paired bootstrap CI.
 
     Args:
       a_correct: bool [N], model A right on video i.
       b_correct: bool [N], model B right on the same video i.
-      n_resamples: bootstrap resamples.
-      seed: random seed.
-      alpha: 1 - confidence level.
-      clusters: optional [N] source-film ids; when given, the same resampled
-        films are used for both models.
+      n_resamples, seed, alpha, clusters: as in `bootstrap_ci`; the same resampled
+        videos (or films) serve both models.
 
     Returns:
       (difference, lower, upper) as fractions in [-1, 1].
     """
-    a = _as_bool(a_correct, "a_correct")
-    b = _as_bool(b_correct, "b_correct")
-    if a.shape != b.shape:
-        raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
+    a, b = as_pair(a_correct, b_correct)
     d = a.astype(np.float64) - b.astype(np.float64)
-    if clusters is None:
-        samples = d[resample_indices(d.size, n_resamples, seed)].mean(axis=1)
-    else:
-        _check_length(clusters, d.size)
-        samples = _weighted_means(d, cluster_weights(clusters, n_resamples, seed))
-    lo, hi = _interval(samples, alpha)
+    lo, hi = interval(resampled_means(d, n_resamples, seed, clusters), alpha)
     return float(d.mean()), lo, hi
 
 
@@ -188,10 +113,7 @@ def mcnemar_exact(
     Returns:
       {"b": int, "c": int, "p_value": float}; p_value is 1.0 when b + c = 0.
     """
-    a = _as_bool(a_correct, "a_correct")
-    b = _as_bool(b_correct, "b_correct")
-    if a.shape != b.shape:
-        raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
+    a, b = as_pair(a_correct, b_correct)
     n_b = int(np.sum(a & ~b))
     n_c = int(np.sum(~a & b))
     if n_b + n_c == 0:
@@ -227,20 +149,17 @@ def cluster_permutation_test(
       {"p_value", "n_clusters", "n_informative", "exact", "statistic": T (int)};
       p_value is 1.0 when no film has d_f != 0.
     """
-    a = _as_bool(a_correct, "a_correct")
-    b = _as_bool(b_correct, "b_correct")
-    if a.shape != b.shape:
-        raise ValueError(f"paired samples differ in length: {a.size} vs {b.size}")
+    a, b = as_pair(a_correct, b_correct)
     if n_permutations < 1:
         raise ValueError(f"n_permutations must be >= 1, got {n_permutations}")
-    _check_length(clusters, a.size)
-    codes = _cluster_codes(clusters)
+    check_length(clusters, a.size)
+    codes = cluster_codes(clusters)
     k = int(codes.max()) + 1
     d = np.bincount(codes, weights=a.astype(np.int64) - b.astype(np.int64), minlength=k)
-    d = np.rint(d).astype(np.int64)  # sums of -1/0/+1: exact integers
-    informative = d[d != 0]
+    per_film = np.rint(d).astype(np.int64)  # sums of -1/0/+1: exact integers
+    t = int(per_film.sum())
+    informative = per_film[per_film != 0]
     m = informative.size
-    t = int(d.sum())
     result = {"n_clusters": k, "n_informative": m, "exact": m <= EXACT_MAX_CLUSTERS,
               "statistic": t}
     if m == 0:
@@ -248,13 +167,18 @@ def cluster_permutation_test(
     if m <= EXACT_MAX_CLUSTERS:
         signs = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1) * 2 - 1
         return {**result, "p_value": float(np.mean(_at_least(signs @ informative, t)))}
+    return {**result, "p_value": _random_flips_p(informative, t, n_permutations, seed)}
+
+
+def _random_flips_p(informative: np.ndarray, t: int, n_permutations: int, seed: int) -> float:
+    """(hits + 1) / (n + 1): how often n random sign flips give |T*| >= |T|."""
     rng = np.random.default_rng(seed)
     hits = 0
     for start in range(0, n_permutations, _PERMUTATION_CHUNK):
         rows = min(_PERMUTATION_CHUNK, n_permutations - start)
-        signs = rng.integers(0, 2, size=(rows, m), dtype=np.int8) * 2 - 1
+        signs = rng.integers(0, 2, size=(rows, informative.size), dtype=np.int8) * 2 - 1
         hits += int(np.sum(_at_least(signs @ informative, t)))
-    return {**result, "p_value": (hits + 1) / (n_permutations + 1)}
+    return (hits + 1) / (n_permutations + 1)
 
 
 def _at_least(t_star: np.ndarray, t: float) -> np.ndarray:
@@ -309,9 +233,7 @@ def _mean_class_accuracy_rows(labels: np.ndarray, predicted: np.ndarray, k: int)
     totals = np.bincount(flat, minlength=r * k).reshape(r, k)
     hits = np.bincount(flat, weights=(labels == predicted).ravel().astype(np.float64),
                        minlength=r * k).reshape(r, k)
-    present = totals > 0
-    per_class = np.divide(hits, totals, out=np.zeros_like(hits), where=present)
-    return per_class.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+    return _mean_over_present(hits, totals)
 
 
 def _weighted_mean_class_accuracy(
@@ -322,6 +244,11 @@ def _weighted_mean_class_accuracy(
     onehot[np.arange(labels.size), labels] = 1.0
     totals = weights @ onehot
     hits = weights @ (onehot * (labels == predicted)[:, None])
+    return _mean_over_present(hits, totals)
+
+
+def _mean_over_present(hits: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """float [R]: per-class hits / totals [R, K] averaged over the classes with videos."""
     present = totals > 0
     per_class = np.divide(hits, totals, out=np.zeros_like(hits), where=present)
     return per_class.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
@@ -357,23 +284,17 @@ def bootstrap_mean_class_accuracy(
         idx = resample_indices(lab.size, n_resamples, seed)
         rows = _mean_class_accuracy_rows(lab[idx], pred[idx], num_classes)
     else:
-        _check_length(clusters, lab.size)
+        check_length(clusters, lab.size)
         rows = _weighted_mean_class_accuracy(
             lab, pred, num_classes, cluster_weights(clusters, n_resamples, seed))
-    lo, hi = _interval(rows, alpha)
+    lo, hi = interval(rows, alpha)
     return mean_class_accuracy(lab, pred, num_classes), lo, hi
 
 
-def accuracy_subset(
-    labels: Sequence[int] | np.ndarray,
-    predicted: Sequence[int] | np.ndarray,
-    subset: Sequence[int],
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-    alpha: float = DEFAULT_ALPHA,
-    *,
-    clusters: Sequence[Hashable] | None = None,
-) -> dict:
+def accuracy_subset(labels: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray,
+                    subset: Sequence[int], n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                    alpha: float = DEFAULT_ALPHA, *,
+                    clusters: Sequence[Hashable] | None = None) -> dict:
     """Accuracy on the videos whose true class is in `subset`, with a bootstrap CI.
 
     A wrong prediction counts as wrong even when it names another subset class.
@@ -392,11 +313,10 @@ def accuracy_subset(
     keep = np.isin(lab, np.asarray(list(subset), dtype=np.int64))
     kept_clusters = None
     if clusters is not None:
-        _check_length(clusters, lab.size)
+        check_length(clusters, lab.size)
         kept_clusters = [c for c, k in zip(clusters, keep) if k]
     n = int(keep.sum())
     if n == 0:
-        return {"n": 0, "value": float("nan"), "lo": float("nan"), "hi": float("nan")}
-    value, lo, hi = bootstrap_ci(lab[keep] == pred[keep], n_resamples, seed, alpha,
-                                 clusters=kept_clusters)
-    return {"n": n, "value": value, "lo": lo, "hi": hi}
+        return {"n": 0, **ci_dict((float("nan"),) * 3)}
+    return {"n": n, **ci_dict(bootstrap_ci(lab[keep] == pred[keep], n_resamples, seed, alpha,
+                                           clusters=kept_clusters))}

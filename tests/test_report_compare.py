@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from report import cli, stats
 from report.compare import compare
-from report.runs import load_run, read_curves
+from report.curves import read_curves
+from report.runs import load_run
 
 CLASSES = ["fade_in", "grow", "shrink", "walk"]
 PER_CLASS = 10  # videos per class: 40 test videos
@@ -248,6 +249,14 @@ def test_cli(runs, tmp_path, capsys):
     assert err.startswith("vidrec compare: error: ") and "manifest_sha256" in err
     assert "\n" not in err
     assert cli.main([str(runs["frame"])]) == 2  # --out is required
+    err = capsys.readouterr().err
+    assert err == "vidrec compare: error: the following arguments are required: --out\n"
+    assert cli.main([str(runs["frame"]), "--out", str(tmp_path / "o"), "--resamples", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err == "vidrec compare: error: argument --resamples: invalid int value: 'x'\n"
+    assert cli.main([str(runs["frame"]), "--out", str(tmp_path / "o"), "--resamples", "0"]) == 2
+    assert capsys.readouterr().err == "vidrec compare: error: --resamples must be >= 1, got 0\n"
+    assert not (tmp_path / "o").exists()  # refused input writes nothing
     assert cli.main([str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
@@ -440,6 +449,13 @@ def test_three_official_splits_per_split_tables_and_mean(tmp_path):
         one = json.loads((out / f"split{k}" / "summary.json").read_text())
         assert one["official_split"] == k and one["roles"]["candidate"] == "lstm"
         assert f"split{k}/report.md" in report
+    path = tmp_path / "split3" / "frame" / "eval_test.json"
+    original = path.read_text()
+    path.write_text(original.replace('"name": "dense"', '"name": "dense-center-8"'))
+    with pytest.raises(ValueError, match="different protocols"):
+        compare(dirs, str(tmp_path / "bad"))
+    assert not (tmp_path / "bad").exists()  # no split's report before every split is checked
+    path.write_text(original)
     (tmp_path / "split3" / "lstm").rename(tmp_path / "split3" / "gru")
     dirs = [d.replace("split3/lstm", "split3/gru") for d in dirs]
     for order in ("natural",):

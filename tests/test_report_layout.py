@@ -1,0 +1,21 @@
+"""report reads run folders only: it imports nothing of trainer, tuning or pipeline."""
+
+import pkgutil
+import subprocess
+import sys
+
+import report
+
+PRODUCERS = ("trainer", "tuning", "pipeline")
+
+
+def test_report_imports_none_of_the_packages_that_write_run_folders():
+    modules = sorted(f"report.{m.name}" for m in pkgutil.iter_modules(report.__path__))
+    assert {"report.cli", "report.compare", "report.runs", "report.stats"} <= set(modules)
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n"
+            "    importlib.import_module(name)\n"
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {PRODUCERS!r}))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
