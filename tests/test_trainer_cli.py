@@ -6,6 +6,7 @@ import pytest
 
 from trainer import cli
 from trainer.config import TrainConfig, save_config
+from vidrec.cli import UsageError
 
 
 def _train(capsys, *argv):
@@ -62,9 +63,20 @@ def test_flags_cover_every_config_field_with_defaults():
 def test_evaluate_and_predict_errors(capsys, tmp_path):
     assert cli.evaluate_main([str(tmp_path)]) == 2
     assert "is not a vidrec run" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError, match="required: --data, --out"):
         cli.build_train_parser().parse_args([])
     assert cli.evaluate_main([str(tmp_path), "--split", "nope"]) == 2
     (tmp_path / "config.json").write_text(json.dumps({"data": "d", "out": str(tmp_path)}))
     assert cli.predict_main([str(tmp_path), "missing.avi"]) == 2
     assert "no model.keras" in capsys.readouterr().err
+
+
+def test_bad_flags_are_one_line_too(capsys, tiny_data, tmp_path):
+    assert cli.train_main(["--data", tiny_data, "--out", str(tmp_path), "--epochs", "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "vidrec train: error: argument --epochs: invalid int value: 'x'"
+    assert cli.evaluate_main([str(tmp_path), "--frames", "0"]) == 2
+    assert capsys.readouterr().err.strip().startswith("vidrec evaluate: error: --frames must")
+    assert cli.embed_main(["--data", str(tmp_path)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert cli.train_main(["--help"]) == 0

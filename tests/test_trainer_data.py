@@ -5,7 +5,7 @@ import pytest
 from conftest import write_dataset
 
 from pipeline import schema
-from trainer import data
+from trainer import data, sampling
 from trainer.config import EvalProtocol, TrainConfig
 
 SIZE = 16
@@ -58,16 +58,16 @@ def test_frame_model_trains_on_single_frames(graded):
 
 def test_short_videos_are_looped():
     cfg = _cfg("/unused", model="recurrent", chunk_length=8)
-    idx = data.eval_clip_indices(np.int32(5), cfg).numpy()
+    idx = sampling.eval_clip_indices(np.int32(5), cfg).numpy()
     np.testing.assert_array_equal(idx, [[0, 1, 2, 3, 4, 0, 1, 2]])
     seed = np.array([1, 2], np.int64)
-    train_idx = data.train_chunk_indices(np.int32(5), cfg, seed).numpy()
+    train_idx = sampling.train_chunk_indices(np.int32(5), cfg, seed).numpy()
     np.testing.assert_array_equal(train_idx, [0, 1, 2, 3, 4, 0, 1, 2])
 
 
 def test_dense_evaluation_tiles_every_frame_whatever_the_chunk():
     def clips(model, **kw):
-        return data.eval_clip_indices(np.int32(10), _cfg("/u", model=model, **kw)).numpy()
+        return sampling.eval_clip_indices(np.int32(10), _cfg("/u", model=model, **kw)).numpy()
 
     np.testing.assert_array_equal(clips("frame", chunk_length=8), np.arange(10)[:, None])
     np.testing.assert_array_equal(clips("recurrent", chunk_length=4),
@@ -78,10 +78,10 @@ def test_dense_evaluation_tiles_every_frame_whatever_the_chunk():
     for kw in ({"chunk_length": 4}, {"chunk_length": 3, "frame_stride": 2},
                {"chunk_length": 12}, {"chunk_length": 1}):
         assert set(clips("recurrent", **kw).ravel()) == set(range(10)), kw
-    centre = data.eval_clip_indices(np.int32(10), _cfg("/u", model="frame"),
+    centre = sampling.eval_clip_indices(np.int32(10), _cfg("/u", model="frame"),
                                     EvalProtocol(window=4)).numpy()
     np.testing.assert_array_equal(centre.ravel(), [3, 4, 5, 6])
-    short = data.eval_clip_indices(np.int32(3), _cfg("/u", model="frame"), EvalProtocol(8))
+    short = sampling.eval_clip_indices(np.int32(3), _cfg("/u", model="frame"), EvalProtocol(8))
     np.testing.assert_array_equal(short.numpy().ravel(), [0, 1, 2])
 
 
@@ -110,8 +110,8 @@ def test_eval_sees_every_video_exactly_once(graded):
     idx = _frame_index(np.concatenate(chunks))
     looped = idx[[i for i, v in enumerate(ids) if v == "b/v05"]]
     np.testing.assert_array_equal(looped, [[0, 1, 2, 3, 4, 0, 1, 2]])
-    xy = list(data.eval_dataset(cfg, manifest, "val", global_batch=4))
-    assert sum(len(y) for _, y in xy) == 5 and xy[0][0].dtype.name == "float32"
+    val = list(data.val_examples(cfg, manifest, batch=4))
+    assert sum(len(b["label"]) for b in val) == 5 and val[0]["inputs"].dtype.name == "float32"
 
 
 def test_frame_and_chunk_models_are_scored_on_the_same_frames(graded):

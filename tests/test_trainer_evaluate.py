@@ -6,12 +6,12 @@ import pytest
 from trainer.config import EvalProtocol
 from trainer.evaluate import (
     ClipPredictions,
-    compute_metrics,
-    eval_name,
     film_of,
     frame_fingerprints,
     plot_confusion,
 )
+from trainer.metrics import compute_metrics
+from vidrec import run_folder
 
 CLASSES = ["a", "b", "c"]
 # video v1 (a): clips favour a, b -> mean a; v2 (b): both clips c -> c; v3 (c): one clip c.
@@ -63,8 +63,10 @@ def test_bad_shapes_and_mixed_labels_are_rejected():
 
 
 def test_names_and_png(tmp_path):
-    assert eval_name("test", "natural") == "eval_test"
-    assert eval_name("val", "reversed") == "eval_val_reversed"
+    assert run_folder.eval_json("test") == "eval_test.json"
+    assert run_folder.eval_png("val", "reversed") == "eval_val_reversed.png"
+    with pytest.raises(ValueError, match="order must be one of"):
+        run_folder.eval_stem("test", "sideways")
     png = plot_confusion(np.array([[1, 0], [2, 3]]), ["a", "b"], path=f"{tmp_path}/c.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "c.png").stat().st_size == len(png)
 

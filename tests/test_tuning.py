@@ -133,8 +133,8 @@ def test_failed_trial_is_recorded_and_search_goes_on(tiny_data, tmp_path, monkey
 
 def test_bad_ranges_are_errors_before_anything_runs(tiny_data, tmp_path, capsys):
     with pytest.raises(ValueError, match="min 64 > max 8"):
-        space.space_from_flags(rnn_types="lstm", bidirectional="false", hidden="64:8",
-                               chunk="2:4", chunk_step=1, lr="1e-3:1e-2", dropout="0:0.1")
+        space.from_args(tune_cli.build_parser().parse_args(
+            ["--data", "d", "--out", "o", "--hidden-range", "64:8"]), max_chunk=12)
     too_long = dataclasses.replace(TINY_SPACE, chunk_length=(2, 40))
     cfg = dataclasses.replace(_cfg(tiny_data, str(tmp_path / "t")), space=too_long)
     with pytest.raises(ValueError, match="exceeds what the data allows"):
@@ -244,3 +244,35 @@ def test_tf_config_cluster_runs_the_same_search_in_lock_step(tiny_data, tmp_path
     pids = {int(os.path.basename(p).split(".")[-3]) for p in
             glob.glob(f"{out}/**/events.out.tfevents*", recursive=True)}
     assert pids == {procs[0].pid}
+
+
+def test_the_tune_flags_come_from_the_search_space():
+    import dataclasses as dc
+
+    from trainer import registry
+
+    parser = tune_cli.build_parser()
+    flags = {f.metadata["flag"] for f in dc.fields(space.SearchSpace)}
+    assert flags <= set(parser._option_string_actions)
+    args = parser.parse_args(["--data", "d", "--out", "o"])
+    default = space.from_args(args, max_chunk=12)
+    assert default == space.SearchSpace(chunk_length=(4, 12))
+    assert default.rnn_types == tuple(registry.RNNS)  # a new RNN type is picked up
+    assert default.learning_rate is None and default.dropout is None
+    assert space.HYPERPARAMETERS == ("rnn", "bidirectional", "hidden", "chunk_length",
+                                     "learning_rate", "dropout")
+    asked = space.from_args(parser.parse_args(
+        ["--data", "d", "--out", "o", "--lr-range", "1e-3:1e-2", "--bidirectional-choices",
+         "true", "--rnn-types", "gru", "--chunk-step", "2"]), max_chunk=12)
+    assert (asked.learning_rate, asked.bidirectional, asked.rnn_types, asked.chunk_step) == (
+        (1e-3, 1e-2), (True,), ("gru",), 2)
+    hp = keras_tuner.HyperParameters()
+    asked.declare(hp)
+    assert [p.name for p in hp.space] == ["rnn", "bidirectional", "hidden", "chunk_length",
+                                          "learning_rate"]
+    assert set(space.trial_values(hp)) == {"rnn", "bidirectional", "hidden", "chunk_length",
+                                           "learning_rate"}
+    for bad, match in ((["--bidirectional-choices", "maybe"], "true/false"),
+                       (["--chunk-step", "x"], "must be a number")):
+        with pytest.raises(ValueError, match=match):
+            space.from_args(parser.parse_args(["--data", "d", "--out", "o", *bad]), 12)

@@ -2,15 +2,14 @@
 
 Device set-up (`configure_devices`) happens here, before TensorFlow
 initialises. Bad input is one line `vidrec <cmd>: error: ...` on stderr and
-exit code 2.
+exit code 2 (`vidrec.cli`'s convention): only the checking of input is wrapped,
+never the work.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
-from typing import Any
 
 from trainer.config import (
     AUGMENTATIONS,
@@ -22,6 +21,7 @@ from trainer.config import (
     EvalProtocol,
     TrainConfig,
 )
+from vidrec import cli
 
 _HELP = {
     "data": "folder written by `vidrec convert` (holds manifest.json and the shards)",
@@ -72,12 +72,6 @@ _HELP = {
 }
 
 
-def _error(cmd: str, message: Any) -> int:
-    print(f"vidrec {cmd}: error: {str(message).splitlines()[0] if str(message) else message}",
-          file=sys.stderr)
-    return 2
-
-
 def add_train_flags(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """Adds one flag per TrainConfig field (defaults from the dataclass)."""
     for field in dataclasses.fields(TrainConfig):
@@ -100,7 +94,7 @@ def add_train_flags(parser: argparse.ArgumentParser, required: bool = True) -> N
 
 
 def build_train_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli.CommandParser(
         prog="vidrec train",
         description="Train a frame, pooled or recurrent video classifier under "
                     "MirroredStrategy (all GPUs, --devices, or --cpu-replicas logical CPUs).",
@@ -130,32 +124,19 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def _parse(parser: argparse.ArgumentParser, argv):
-    try:
-        return parser.parse_args(argv), None
-    except SystemExit as exit_:  # argparse printed usage + error (or --help)
-        return None, int(exit_.code or 0)
-
-
-def train_main(argv: list[str] | None = None) -> int:
+@cli.command("train", build_train_parser)
+def train_main(args: argparse.Namespace) -> int:
     """`vidrec train`."""
-    args, code = _parse(build_train_parser(), argv)
-    if args is None:
-        return code
-    try:
+    with cli.bad_input():
         cfg = config_from_args(args)
-    except ValueError as err:
-        return _error("train", err)
     from trainer import distribute, train  # imports TensorFlow
 
-    try:
+    with cli.bad_input(ValueError, FileNotFoundError, RuntimeError):
         distribute.configure_devices(cfg.cpu_replicas)
         strategy = distribute.make_strategy(cfg)
         train.prepare(cfg, strategy.num_replicas_in_sync)
         if train.check_run_dir(cfg, args.overwrite) == "resume":
             print(f"vidrec train: resuming the unfinished run in {cfg.out}", flush=True)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        return _error("train", err)
     summary = train.train(cfg, strategy, overwrite=args.overwrite)
     if not summary.get("chief", True):
         return 0
@@ -166,7 +147,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
 
 def build_evaluate_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli.CommandParser(
         prog="vidrec evaluate",
         description="Clip- and video-level accuracy of a run; writes RUN_DIR/eval_<split>.json "
                     "(eval_<split>_<order>.json for shuffled/reversed) and a confusion PNG.")
@@ -187,23 +168,16 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def evaluate_main(argv: list[str] | None = None) -> int:
-    """`vidrec evaluate RUN_DIR [--split] [--order] [--batch-size]`."""
-    parser = build_evaluate_parser()
-    args, code = _parse(parser, argv)
-    if args is None:
-        return code
-    try:
-        protocol = EvalProtocol.parse(args.frames)
-    except ValueError as err:
-        return _error("evaluate", err)
+@cli.command("evaluate", build_evaluate_parser)
+def evaluate_main(args: argparse.Namespace) -> int:
+    """`vidrec evaluate RUN_DIR [--split] [--order] [--frames] [--batch-size]`."""
     from trainer import evaluate
 
-    try:
-        result = evaluate.evaluate_run(args.run_dir, args.split, args.order, args.batch_size,
-                                       protocol)
-    except (ValueError, FileNotFoundError) as err:
-        return _error("evaluate", err)
+    with cli.bad_input():
+        protocol = EvalProtocol.parse(args.frames)
+        run = evaluate.open_run(args.run_dir)
+    result = evaluate.evaluate_model(run.model, run.cfg, run.manifest, args.run_dir, args.split,
+                                     args.order, protocol, args.batch_size)
     print(f"{result['run_name']} {args.split} {args.order} ({protocol.name}): video top-1 "
           f"{result['video_top1']:.4f}, clip top-1 {result['clip_top1']:.4f}, mean class "
           f"accuracy {result['mean_class_accuracy']:.4f} ({result['num_videos']} videos)")
@@ -211,42 +185,38 @@ def evaluate_main(argv: list[str] | None = None) -> int:
 
 
 def build_predict_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli.CommandParser(
         prog="vidrec predict",
         description="Top-k classes of raw video files, decoded exactly as `vidrec convert` "
-                    "does; video probabilities are the mean over the evaluation chunks "
-                    "(short videos are looped).")
+                    "does; video probabilities are the mean over the clips `vidrec evaluate` "
+                    "scores (every frame, tiled into the run's chunks; short videos looped).")
     parser.add_argument("run_dir", help="a finished `vidrec train` run folder")
     parser.add_argument("videos", nargs="+", help="video files (local or gs://)")
     parser.add_argument("--top-k", type=int, default=5)
     return parser
 
 
-def predict_main(argv: list[str] | None = None) -> int:
-    """`vidrec predict RUN_DIR VIDEO... [--top-k 5]`."""
-    parser = build_predict_parser()
-    args, code = _parse(parser, argv)
-    if args is None:
-        return code
+@cli.command("predict", build_predict_parser)
+def predict_main(args: argparse.Namespace) -> int:
+    """`vidrec predict RUN_DIR VIDEO... [--top-k 5]`: exit status 1 if a video failed."""
     from trainer import predict
 
-    try:
-        results = predict.predict_videos(args.run_dir, args.videos, args.top_k)
-    except (ValueError, FileNotFoundError) as err:
-        return _error("predict", err)
+    with cli.bad_input():
+        predict.check_top_k(args.top_k)
+        predictor = predict.Predictor(args.run_dir)
     failed = 0
-    for res in results:
-        if res.get("error"):
+    for path in args.videos:
+        res = predictor.predict(path, args.top_k)
+        if res["error"]:
             failed += 1
-            print(f"{res['path']}: FAILED: {res['error']}")
-            continue
-        tops = ", ".join(f"{c} {p:.3f}" for c, p in res["top"])
-        print(f"{res['path']}: {tops}")
+            print(f"{path}: FAILED: {res['error']}")
+        else:
+            print(f"{path}: " + ", ".join(f"{c} {p:.3f}" for c, p in res["top"]))
     return 1 if failed else 0
 
 
 def build_embed_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli.CommandParser(
         prog="vidrec embed",
         description="Run a trained FRAME run's encoder once over every frame of every split "
                     "and write a feature cache for `vidrec train --features` / `vidrec tune "
@@ -258,17 +228,13 @@ def build_embed_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def embed_main(argv: list[str] | None = None) -> int:
+@cli.command("embed", build_embed_parser)
+def embed_main(args: argparse.Namespace) -> int:
     """`vidrec embed --data DIR --encoder RUN_DIR --out FEATURES`."""
-    parser = build_embed_parser()
-    args, code = _parse(parser, argv)
-    if args is None:
-        return code
     from trainer import embed
 
-    try:
-        manifest = embed.embed(args.data, args.encoder, args.out, args.batch_size)
-    except (ValueError, FileNotFoundError) as err:
-        return _error("embed", err)
+    with cli.bad_input():
+        source = embed.open_source(args.data, args.encoder, args.batch_size)
+    manifest = embed.write_cache(source, args.out)
     print(f"vidrec embed: {manifest['features']['dim']}-d embeddings -> {args.out}")
     return 0

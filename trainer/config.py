@@ -9,21 +9,19 @@ from typing import Any
 
 import tensorflow as tf
 
-MODELS = ("frame", "pooled", "recurrent")
-ENCODERS = ("small_cnn", "mobilenet_v3_small", "efficientnet_b0", "vgg16")
-RNNS = ("lstm", "gru", "simple")
-ORDERS = ("natural", "shuffled", "reversed")
+from trainer import registry
+from vidrec import run_folder
+
+MODELS = tuple(registry.MODELS)
+ENCODERS = tuple(registry.ENCODERS)
+RNNS = tuple(registry.RNNS)
+ORDERS = run_folder.ORDERS
 AUGMENTATIONS = ("flip", "crop", "contrast", "rotate", "vflip")
 DEFAULT_AUGMENT = "flip,crop,contrast,rotate"
-CONFIG_NAME = "config.json"
+CONFIG_NAME = run_folder.CONFIG
 
 # The temporal part of each model: the only settings a fair comparison lets differ.
-TEMPORAL_FIELDS = {
-    "frame": ("model", "frames_per_video"),
-    "pooled": ("model", "chunk_length", "frame_stride"),
-    "recurrent": ("model", "rnn", "hidden", "rnn_layers", "bidirectional", "chunk_length",
-                  "frame_stride"),
-}
+TEMPORAL_FIELDS = {name: spec.temporal_fields for name, spec in registry.MODELS.items()}
 # Where a run lives and which devices it uses: not what it learns (global batch is recorded).
 PLACEMENT_FIELDS = ("data", "out", "log_root", "cpu_replicas", "devices")
 # Replaced in a run's recipe by the encoder it effectively uses (see trainer.recipe).
@@ -145,14 +143,9 @@ class TrainConfig:
     log_root: str = ""
 
     def __post_init__(self):
-        def one_of(name, choices):
-            if getattr(self, name) not in choices:
-                raise ValueError(f"--{name.replace('_', '-')} must be one of "
-                                 f"{', '.join(choices)}; got {getattr(self, name)!r}")
-
-        one_of("model", MODELS)
-        one_of("encoder", ENCODERS)
-        one_of("rnn", RNNS)
+        registry.lookup(registry.MODELS, self.model, "--model")
+        registry.lookup(registry.ENCODERS, self.encoder, "--encoder")
+        registry.lookup(registry.RNNS, self.rnn, "--rnn")
         for name, low in (("hidden", 1), ("rnn_layers", 1), ("chunk_length", 1),
                           ("frame_stride", 1), ("frames_per_video", 1),
                           ("batch_size", 1), ("epochs", 1), ("patience", 1),
@@ -168,6 +161,11 @@ class TrainConfig:
         if len(self.head_units) != 2 or min(self.head_units) < 1:
             raise ValueError(f"head_units must be two positive widths, got {self.head_units}")
         augment_list(self.augment)
+
+    @property
+    def kind(self) -> registry.Model:
+        """The registry entry of `model`: chunks or frames, its temporal part."""
+        return registry.MODELS[self.model]
 
     @property
     def run_name(self) -> str:
@@ -215,3 +213,16 @@ def load_config(run_dir: str) -> TrainConfig:
         raise FileNotFoundError(f"{run_dir!r} is not a vidrec run: no {CONFIG_NAME}")
     with tf.io.gfile.GFile(path) as f:
         return TrainConfig.from_dict(json.load(f))
+
+
+def load_frame_run(run_dir: str, flag: str) -> TrainConfig:
+    """The config of a FRAME run on images: what `--init-from` and `vidrec embed` accept.
+
+    Raises:
+      FileNotFoundError: no run there. ValueError: a run of another kind, named.
+    """
+    cfg = load_config(run_dir)
+    if cfg.kind.takes_chunks or cfg.features:
+        kind = f"{cfg.model!r} run" + (" on cached features" if cfg.features else "")
+        raise ValueError(f"{flag} {run_dir!r} is a {kind}; it must be a 'frame' run on images")
+    return cfg

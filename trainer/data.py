@@ -7,22 +7,10 @@ decode only the sampled JPEGs -> augment -> batch -> prefetch.
 Decoded frames are never cached and every buffer is bounded, so memory does
 not grow with the dataset.
 
-Sampling. A chunk is `chunk_length` frames `frame_stride` apart, spanning
-``(chunk_length - 1) * frame_stride + 1`` frames. Videos shorter than that span
-are LOOPED: frame indices wrap around modulo the video length (a 5-frame video
-read as an 8-frame chunk is frames 0 1 2 3 4 0 1 2).
-
-* training, chunk models (pooled, recurrent): one chunk per video per pass at a
-  uniformly random start, augmented identically on every frame.
-* training, frame model: `frames_per_video` distinct random frames per video
-  per pass, each one example.
-* evaluation and validation (`config.EvalProtocol`): one frame set per video,
-  chosen from the video alone (every stored frame by default), that each model
-  tiles into its own clips: the frame model scores each frame; a chunk model
-  splits the set into its stride phases (frames p, p+s, p+2s, ...) and each
-  phase into consecutive chunks, the last one looped. Every model, whatever its
-  chunk length and stride, is thus scored on the same frames, and each clip
-  carries the video's scored frame indices so the evaluation can fingerprint them.
+Which frames are sampled (training chunks or frames, the evaluation protocol's
+clips, the order ablation) is `trainer.sampling`; this module reads, decodes,
+augments and batches them. Whether a run reads chunks comes from its model's
+registry entry (`cfg.kind.takes_chunks`).
 """
 
 from __future__ import annotations
@@ -34,16 +22,12 @@ import tensorflow as tf
 
 from pipeline import schema
 from trainer import augment as augment_lib
+from trainer import sampling
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, augment_list
 
 AUTOTUNE = tf.data.AUTOTUNE
 _RECORD_SHUFFLE = 64  # serialized records, not decoded frames: bounded memory
 _FRAME_SHUFFLE = 256
-
-
-def chunk_span(cfg: TrainConfig) -> int:
-    """Frames covered by one chunk: (chunk_length - 1) * frame_stride + 1."""
-    return (cfg.chunk_length - 1) * cfg.frame_stride + 1
 
 
 def longest_video(manifest: Mapping[str, Any]) -> int:
@@ -73,8 +57,8 @@ def validate(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: int | 
       ValueError: with the offending numbers.
     """
     longest = longest_video(manifest)
-    span = chunk_span(cfg)
-    if cfg.model != "frame" and span > longest:  # the frame model reads no chunks
+    span = sampling.chunk_span(cfg)
+    if cfg.kind.takes_chunks and span > longest:
         raise ValueError(
             f"chunk span (chunk_length-1)*frame_stride+1 = ({cfg.chunk_length}-1)*"
             f"{cfg.frame_stride}+1 = {span} frames exceeds the longest video in the data "
@@ -96,7 +80,7 @@ def steps_per_epoch(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch:
     if cfg.steps_per_epoch:
         return cfg.steps_per_epoch
     items = manifest["splits"]["train"]["videos"]
-    if cfg.model == "frame":
+    if not cfg.kind.takes_chunks:  # each sampled frame is an example
         items *= cfg.frames_per_video
     return max(1, items // global_batch)
 
@@ -179,70 +163,6 @@ def _parse(cfg: TrainConfig, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
             "items": items}
 
 
-# --------------------------------------------------------------------------- sampling
-
-
-def train_chunk_indices(num_frames: tf.Tensor, cfg: TrainConfig, seed: tf.Tensor) -> tf.Tensor:
-    """`int32 [L]` frame indices of one random chunk (looped modulo `num_frames`)."""
-    max_start = tf.maximum(num_frames - chunk_span(cfg), 0)
-    start = tf.random.stateless_uniform([], seed, 0, max_start + 1, dtype=tf.int32)
-    return (start + tf.range(cfg.chunk_length) * cfg.frame_stride) % num_frames
-
-
-def train_frame_indices(num_frames: tf.Tensor, cfg: TrainConfig, seed: tf.Tensor) -> tf.Tensor:
-    """`int32 [F]` distinct random frame indices (F = frames_per_video; loops if too few)."""
-    perm = tf.argsort(tf.random.stateless_uniform([num_frames], seed))
-    return tf.gather(perm, tf.range(cfg.frames_per_video) % num_frames)
-
-
-def eval_clip_indices(num_frames: tf.Tensor, cfg: TrainConfig,
-                      protocol: EvalProtocol = EvalProtocol()) -> tf.Tensor:
-    """`int32 [K, L]` frame indices of the evaluation clips of one video (L = 1: frame model).
-
-    The protocol's frame set (every frame, or a centred window) is split into
-    the run's `frame_stride` phases; each phase is cut into consecutive chunks of
-    `chunk_length`, its last chunk looped (wrapping to the phase's first frame).
-    Every frame of the set is in at least one clip, whatever the chunk length.
-    """
-    num_frames = tf.cast(num_frames, tf.int32)
-    count = num_frames if protocol.window == 0 else tf.minimum(num_frames, protocol.window)
-    first = (num_frames - count) // 2
-    if cfg.model == "frame":
-        return tf.reshape(first + tf.range(count), [-1, 1])
-    length, stride = cfg.chunk_length, cfg.frame_stride
-    chunks = []
-    for phase in range(stride):  # static: one run of chunks per stride phase
-        m = tf.maximum((count - phase + stride - 1) // stride, 0)  # frames in this phase
-        k = (m + length - 1) // length
-        q = tf.range(k * length) % tf.maximum(m, 1)
-        chunks.append(tf.reshape(first + phase + stride * q, [k, length]))
-    return tf.concat(chunks, axis=0)
-
-
-def frames_key(indices: tf.Tensor) -> tf.Tensor:
-    """`string []`: the sorted distinct frame indices of `int32 [...]`, comma-joined."""
-    distinct = tf.sort(tf.unique(tf.reshape(indices, [-1]))[0])
-    return tf.strings.reduce_join(tf.strings.as_string(distinct), separator=",")
-
-
-def apply_order(indices: tf.Tensor, order: str, seed: int, video_id: tf.Tensor) -> tf.Tensor:
-    """Reorders the frames of each chunk: `int32 [K, L]` -> `int32 [K, L]`.
-
-    natural keeps them; reversed plays each chunk backwards; shuffled permutes
-    each chunk with a permutation fixed by (`seed`, video id, chunk).
-    """
-    if order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
-    if order == "reversed":
-        return tf.reverse(indices, axis=[1])
-    if order == "shuffled":
-        vid = tf.strings.to_hash_bucket_fast(video_id, 2**31 - 1)
-        noise = tf.random.stateless_uniform(
-            tf.shape(indices), tf.stack([tf.cast(seed, tf.int64), vid]))
-        return tf.gather(indices, tf.argsort(noise, axis=1), batch_dims=1)
-    return indices
-
-
 def _take(cfg: TrainConfig, frame_size: int, items: tf.Tensor, indices: tf.Tensor,
           dtype: tf.DType = tf.float32) -> tf.Tensor:
     """Gathers the sampled items and decodes only those JPEGs.
@@ -300,22 +220,20 @@ def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: i
 
     def sample(rec, seed):
         sample_seed, aug_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-        if cfg.model == "frame":
-            idx = train_frame_indices(rec["num_frames"], cfg, sample_seed)
-        else:
-            idx = train_chunk_indices(rec["num_frames"], cfg, sample_seed)
+        if cfg.kind.takes_chunks:
+            x = _take(cfg, frame_size, rec["items"],
+                      sampling.train_chunk_indices(rec["num_frames"], cfg, sample_seed))
+            return (augment_lib.augment_chunk(x, aug_seed, ops) if ops else x), rec["label"]
+        idx = sampling.train_frame_indices(rec["num_frames"], cfg, sample_seed)
         x = _take(cfg, frame_size, rec["items"], idx)
-        if cfg.model == "frame":  # one draw per frame: each frame is its own clip
+        if ops:  # one draw per frame: each frame is its own clip
             aug_seeds = tf.random.experimental.stateless_split(aug_seed, cfg.frames_per_video)
             x = tf.map_fn(lambda a: augment_lib.augment_chunk(a[0][None], a[1], ops)[0],
-                          (x, aug_seeds), fn_output_signature=tf.float32) if ops else x
-            return x, tf.fill([cfg.frames_per_video], rec["label"])
-        if ops:
-            x = augment_lib.augment_chunk(x, aug_seed, ops)
-        return x, rec["label"]
+                          (x, aug_seeds), fn_output_signature=tf.float32)
+        return x, tf.fill([cfg.frames_per_video], rec["label"])
 
     ds = ds.map(sample, num_parallel_calls=AUTOTUNE)
-    if cfg.model == "frame":
+    if not cfg.kind.takes_chunks:
         ds = ds.unbatch().shuffle(_FRAME_SHUFFLE, seed=cfg.seed)
     ds = ds.batch(global_batch, drop_remainder=True)
     return _options(ds.prefetch(AUTOTUNE))
@@ -333,15 +251,15 @@ def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, order
     ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
 
     def clips(rec):
-        idx = eval_clip_indices(rec["num_frames"], cfg, protocol)
-        idx = apply_order(idx, order, cfg.seed, rec["video_id"])
-        if cfg.model == "frame":
+        idx = sampling.eval_clip_indices(rec["num_frames"], cfg, protocol)
+        idx = sampling.apply_order(idx, order, cfg.seed, rec["video_id"])
+        if not cfg.kind.takes_chunks:  # one frame per clip
             idx = tf.reshape(idx, [-1])
         x = _take(cfg, frame_size, rec["items"], idx, dtype=tf.uint8)
         n = tf.shape(idx)[0]
         return {"inputs": x, "label": tf.fill([n], rec["label"]),
                 "video_id": tf.fill([n], rec["video_id"]),
-                "frames": tf.fill([n], frames_key(idx))}
+                "frames": tf.fill([n], sampling.frames_key(idx))}
 
     return ds.map(clips, num_parallel_calls=AUTOTUNE).unbatch()
 
@@ -370,11 +288,10 @@ def eval_examples(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, bat
     return _options(ds.batch(batch).map(_as_float).prefetch(AUTOTUNE))
 
 
-def eval_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, global_batch: int,
-                 order: str = "natural") -> tf.data.Dataset:
-    """(x, y) batches of `eval_examples` (default protocol), for validation inside `model.fit`."""
-    if global_batch < 1:
-        raise ValueError(f"global batch must be >= 1, got {global_batch}")
-    ds = _eval_clips(cfg, manifest, split, order, EvalProtocol())
-    ds = ds.map(lambda d: (d["inputs"], d["label"])).batch(global_batch)
-    return _options(ds.map(lambda x, y: (tf.cast(x, tf.float32), y)).prefetch(AUTOTUNE))
+def val_examples(cfg: TrainConfig, manifest: Mapping[str, Any], batch: int,
+                 shard: tuple[int, int] | None = None) -> tf.data.Dataset:
+    """`eval_examples` of the VAL split under the default protocol: what validation scores.
+
+    `shard` = (num_workers, worker_index): this worker's share (whole videos).
+    """
+    return eval_examples(cfg, manifest, "val", batch, shard=shard)

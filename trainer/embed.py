@@ -10,31 +10,24 @@ so a half-written cache has no manifest.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
 from pipeline import schema
 from trainer import data
-from trainer.config import load_config
+from trainer.config import TrainConfig, load_frame_run
 from trainer.recipe import absolute
+from vidrec import run_folder
 
 
 def _encoder(run_dir: str):
-    import keras
 
     import trainer.models  # noqa: F401  (registers the vidrec layers)
 
-    cfg = load_config(run_dir)
-    if cfg.model != "frame" or cfg.features:
-        kind = f"{cfg.model!r} run" + (" on cached features" if cfg.features else "")
-        raise ValueError(f"--encoder {run_dir!r} is a {kind}; it must be a 'frame' run on "
-                         "images")
-    path = os.path.join(run_dir, "model.keras")
-    if not tf.io.gfile.exists(path):
-        raise ValueError(f"--encoder {run_dir!r} has no model.keras (unfinished run?)")
-    encoder = keras.saving.load_model(path, compile=False).get_layer("encoder")
+    cfg = load_frame_run(run_dir, "--encoder")
+    encoder = run_folder.load_run_model(run_dir, "--encoder").get_layer("encoder")
     forward = tf.function(lambda x: encoder(x, training=False), reduce_retracing=True)
     return encoder, forward, cfg
 
@@ -69,19 +62,34 @@ def _embed_shard(path: str, out_path: str, compression: str, forward, batch_size
     return written
 
 
-def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64) -> dict[str, Any]:
-    """Writes the feature cache of `data_dir` under `out`; returns its manifest.
+class Source(NamedTuple):
+    """What a cache is made from, checked: the conversion and the frame run's encoder."""
 
-    Args:
-      data_dir: a `vidrec convert` output.
-      encoder_run: a trained frame run (its layer "encoder" is used).
-      out: the cache folder (created).
-      batch_size: frames per encoder call.
+    data_dir: str
+    manifest: dict[str, Any]
+    encoder_run: str
+    encoder: Any
+    forward: Any
+    cfg: TrainConfig
+    batch_size: int
+
+
+def open_source(data_dir: str, encoder_run: str, batch_size: int = 64) -> Source:
+    """Reads the conversion's manifest and loads the frame run's encoder.
+
+    Raises:
+      ValueError, FileNotFoundError: bad batch size, no conversion, not a frame run.
     """
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
     manifest = schema.read_manifest(data_dir)
     encoder, forward, cfg = _encoder(encoder_run)
+    return Source(data_dir, manifest, encoder_run, encoder, forward, cfg, batch_size)
+
+
+def write_cache(src: Source, out: str) -> dict[str, Any]:
+    """Embeds every shard of `src` into `out`; writes the cache's manifest last; returns it."""
+    manifest = src.manifest
     compression = "GZIP" if manifest.get("compression") == "gzip" else ""
     tf.io.gfile.makedirs(out)
     if tf.io.gfile.exists(os.path.join(out, schema.MANIFEST_NAME)):
@@ -91,20 +99,33 @@ def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64) -> di
         if not info.get("videos"):
             splits[split] = dict(info)
             continue
-        files = data.match_files(data_dir, split)
+        files = data.match_files(src.data_dir, split)
         for k, path in enumerate(files):
             name = f"{split}-{k:05d}-of-{len(files):05d}{schema.SHARD_SUFFIX}"
-            count = _embed_shard(path, os.path.join(out, name), compression, forward,
-                                 batch_size)
+            count = _embed_shard(path, os.path.join(out, name), compression, src.forward,
+                                 src.batch_size)
             print(f"vidrec embed: {split} shard {k + 1}/{len(files)}: {count} videos")
         splits[split] = {**info, "shards": len(files),
                          "file_pattern": f"{split}-*-of-{len(files):05d}{schema.SHARD_SUFFIX}"}
+    cfg = src.cfg
     result = {**manifest, "splits": splits, "compression": "none",
-              "features": {"encoder_run": absolute(encoder_run),
+              "features": {"encoder_run": absolute(src.encoder_run),
                            "encoder_config": {"encoder": cfg.encoder, "weights": cfg.weights,
                                               "trainable_top_layers": cfg.trainable_top_layers},
-                           "dim": int(encoder.output.shape[-1]), "dtype": "float16",
-                           "source_data": absolute(data_dir),
-                           "source_manifest_sha256": schema.manifest_sha256(data_dir)}}
+                           "dim": int(src.encoder.output.shape[-1]), "dtype": "float16",
+                           "source_data": absolute(src.data_dir),
+                           "source_manifest_sha256": schema.manifest_sha256(src.data_dir)}}
     schema.write_json(os.path.join(out, schema.MANIFEST_NAME), result)
     return result
+
+
+def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64) -> dict[str, Any]:
+    """Writes the feature cache of `data_dir` under `out`; returns its manifest.
+
+    Args:
+      data_dir: a `vidrec convert` output.
+      encoder_run: a trained frame run (its layer "encoder" is used).
+      out: the cache folder (created).
+      batch_size: frames per encoder call.
+    """
+    return write_cache(open_source(data_dir, encoder_run, batch_size), out)

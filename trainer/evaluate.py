@@ -9,88 +9,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import weakref
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from pipeline import schema, splits
-from trainer import data, models  # noqa: F401  (models registers the vidrec layers)
+from trainer import data, metrics, models  # noqa: F401  (models registers the vidrec layers)
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, load_config
-
-SUMMARY_NAME = "train_summary.json"
-
-
-def _topk_hits(probs: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    k = min(k, probs.shape[1])
-    # Stable ordering: ties broken by class index, as argmax does.
-    top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    return (top == labels[:, None]).any(axis=1)
-
-
-def compute_metrics(clip_probs: np.ndarray, clip_labels: np.ndarray,
-                    clip_video_ids: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
-    """Clip- and video-level metrics from clip predictions (pure numpy).
-
-    Args:
-      clip_probs: `float [N, C]` softmax per clip.
-      clip_labels: `int [N]` true class per clip.
-      clip_video_ids: `[N]` video id per clip (str or bytes).
-      classes: the C class names.
-
-    Returns:
-      clip_top1, clip_top5, video_top1, video_top5 (top-min(5, C)),
-      mean_class_accuracy, per_class_accuracy {class: float} (video level; NaN-free:
-      classes without videos are left out of the mean and reported as null),
-      confusion_matrix `int [C, C]` (rows true, cols predicted, video level),
-      num_clips, num_videos, videos [{"id", "label", "predicted", "probabilities"}]
-      sorted by id.
-    """
-    probs = np.asarray(clip_probs, dtype=np.float64)
-    labels = np.asarray(clip_labels, dtype=np.int64)
-    ids = [i.decode() if isinstance(i, bytes) else str(i) for i in clip_video_ids]
-    c = len(classes)
-    if probs.ndim != 2 or probs.shape[1] != c or not len(labels) == len(probs) == len(ids):
-        raise ValueError(f"expected probs [N, {c}], labels [N], ids [N]; got {probs.shape}, "
-                         f"{labels.shape}, {len(ids)}")
-    by_video: dict[str, list[int]] = {}
-    for n, vid in enumerate(ids):
-        by_video.setdefault(vid, []).append(n)
-    videos, v_probs, v_labels = [], [], []
-    for vid in sorted(by_video):
-        rows = by_video[vid]
-        if len(set(labels[rows].tolist())) != 1:
-            raise ValueError(f"video {vid!r} has clips with different labels")
-        p = probs[rows].mean(axis=0)
-        v_probs.append(p)
-        v_labels.append(int(labels[rows[0]]))
-        videos.append({"id": vid, "label": classes[v_labels[-1]],
-                       "predicted": classes[int(np.argmax(p))],
-                       "probabilities": [round(float(x), 6) for x in p]})
-    v_probs_a, v_labels_a = np.array(v_probs).reshape(-1, c), np.array(v_labels, dtype=np.int64)
-    v_pred = v_probs_a.argmax(axis=1)
-    confusion = np.zeros((c, c), dtype=np.int64)
-    np.add.at(confusion, (v_labels_a, v_pred), 1)
-    per_class = {}
-    for k, name in enumerate(classes):
-        total = confusion[k].sum()
-        per_class[name] = float(confusion[k, k] / total) if total else None
-    present = [v for v in per_class.values() if v is not None]
-    return {
-        "clip_top1": float(_topk_hits(probs, labels, 1).mean()) if len(probs) else 0.0,
-        "clip_top5": float(_topk_hits(probs, labels, 5).mean()) if len(probs) else 0.0,
-        "video_top1": float((v_pred == v_labels_a).mean()) if len(videos) else 0.0,
-        "video_top5": float(_topk_hits(v_probs_a, v_labels_a, 5).mean()) if videos else 0.0,
-        "mean_class_accuracy": float(np.mean(present)) if present else 0.0,
-        "per_class_accuracy": per_class,
-        "confusion_matrix": confusion.tolist(),
-        "num_clips": int(len(probs)),
-        "num_videos": len(videos),
-        "videos": videos,
-    }
-
+from vidrec import run_folder
 
 _FORWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -102,7 +30,7 @@ class ClipPredictions(NamedTuple):
       probs: `float [N, C]` softmax.
       labels: `int [N]` true classes.
       ids: `[N]` video ids.
-      frames: `[N]` the scored frame indices of each clip's video (`data.frames_key`).
+      frames: `[N]` the scored frame indices of each clip's video (`sampling.frames_key`).
     """
 
     probs: np.ndarray
@@ -132,6 +60,35 @@ def predict_clips(model, examples) -> ClipPredictions:
         return ClipPredictions(np.zeros((0, model.output_shape[-1])), np.zeros(0, np.int64),
                                ids, frames)
     return ClipPredictions(np.concatenate(probs), np.concatenate(labels), ids, frames)
+
+
+def validation_logs(model, examples, classes: Sequence[str],
+                    reduce: Callable[[np.ndarray], np.ndarray] | None = None
+                    ) -> dict[str, float]:
+    """Clip- and video-level validation metrics from ONE pass over `examples`.
+
+    Args:
+      model: the model being trained.
+      examples: `data.val_examples` (this worker's share on a cluster).
+      classes: the class names.
+      reduce: sums a vector over the workers of a cluster (None: one process).
+
+    Returns:
+      {"val_loss", "val_accuracy", ["val_top5"], "val_video_accuracy"}, the same on
+      every worker.
+    """
+    preds = predict_clips(model, examples)  # none: fewer videos than workers
+    k = len(classes)
+    sums = metrics.batch_sums(preds.labels, np.asarray(preds.probs, np.float32), k).numpy()
+    videos = (metrics.compute_metrics(preds.probs, preds.labels, preds.ids, classes)
+              if len(preds.probs) else {"video_top1": 0.0, "num_videos": 0})
+    totals = np.concatenate([sums, [videos["video_top1"] * videos["num_videos"],
+                                    videos["num_videos"]]])
+    if reduce is not None:
+        totals = reduce(totals)
+    logs = metrics.logs_from_sums(totals[:4], k, prefix="val_")
+    logs["val_video_accuracy"] = float(totals[4] / max(totals[5], 1.0))
+    return logs
 
 
 def film_of(video_id: str) -> str:
@@ -189,13 +146,15 @@ def plot_confusion(confusion: np.ndarray, classes: Sequence[str], title: str = "
     return png
 
 
-def eval_name(split: str, order: str) -> str:
-    """eval_<split> (natural order) or eval_<split>_<order>, without extension."""
-    return f"eval_{split}" if order == "natural" else f"eval_{split}_{order}"
+def check_split_order(split: str, order: str) -> None:
+    if split not in schema.SPLITS:
+        raise ValueError(f"--split must be one of {schema.SPLITS}, got {split!r}")
+    if order not in ORDERS:
+        raise ValueError(f"--order must be one of {ORDERS}, got {order!r}")
 
 
 def _read_summary(run_dir: str) -> dict[str, Any]:
-    path = os.path.join(run_dir, SUMMARY_NAME)
+    path = run_folder.join(run_dir, run_folder.SUMMARY)
     if not tf.io.gfile.exists(path):
         return {}
     with tf.io.gfile.GFile(path) as f:
@@ -213,10 +172,7 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
       predictions (with source film and frame fingerprint), the protocol with the
       fingerprint of every frame scored, the run's recipe and config.
     """
-    if split not in schema.SPLITS:
-        raise ValueError(f"--split must be one of {schema.SPLITS}, got {split!r}")
-    if order not in ORDERS:
-        raise ValueError(f"--order must be one of {ORDERS}, got {order!r}")
+    check_split_order(split, order)
     src = data.source_dir(cfg)
     manifest_sha = schema.manifest_sha256(src)
     examples = data.eval_examples(cfg, manifest, split, batch_size or cfg.batch_size, order,
@@ -224,9 +180,9 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
     preds = predict_clips(model, examples)
     if not len(preds.probs):
         raise ValueError(f"no clips to evaluate in the {split!r} split of {src!r}")
-    metrics = compute_metrics(preds.probs, preds.labels, preds.ids, manifest["classes"])
+    scores = metrics.compute_metrics(preds.probs, preds.labels, preds.ids, manifest["classes"])
     fingerprints = frame_fingerprints(preds, protocol, manifest_sha)
-    for video in metrics["videos"]:
+    for video in scores["videos"]:
         video["film"] = film_of(video["id"])
         video["frames_fingerprint"] = fingerprints[video["id"]]
     summary = summary if summary is not None else _read_summary(run_dir)
@@ -234,25 +190,44 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
         "run_dir": run_dir, "run_name": cfg.run_name, "model": cfg.model,
         "encoder": cfg.encoder, "split": split, "order": order,
         "data": {"data_dir": src, "manifest_sha256": manifest_sha, "split": split,
-                 "official_split": manifest.get("split"), "num_videos": metrics["num_videos"]},
+                 "official_split": manifest.get("split"), "num_videos": scores["num_videos"]},
         "protocol": {**protocol.to_dict(), "fingerprint": hashlib.sha256(json.dumps(
             sorted(fingerprints.items())).encode()).hexdigest()[:16]},
         "classes": list(manifest["classes"]),
     }
     for key in ("clip_top1", "clip_top5", "video_top1", "video_top5", "mean_class_accuracy",
                 "per_class_accuracy", "confusion_matrix", "num_clips", "num_videos"):
-        result[key] = metrics[key]
+        result[key] = scores[key]
     result.update({"params": int(model.count_params()),
                    "train_time_s": summary.get("train_time_s"),
                    "val_video_top1": summary.get("val_video_top1"),
                    "recipe": summary.get("recipe"),
-                   "videos": metrics["videos"], "config": cfg.to_dict()})
-    name = os.path.join(run_dir, eval_name(split, order))
-    schema.write_json(name + ".json", result)
-    plot_confusion(np.array(metrics["confusion_matrix"]), manifest["classes"],
+                   "videos": scores["videos"], "config": cfg.to_dict()})
+    schema.write_json(run_folder.join(run_dir, run_folder.eval_json(split, order)), result)
+    plot_confusion(np.array(scores["confusion_matrix"]), manifest["classes"],
                    title=f"{cfg.run_name} {split} {order} video top-1 "
-                         f"{metrics['video_top1']:.3f}", path=name + ".png")
+                         f"{scores['video_top1']:.3f}",
+                   path=run_folder.join(run_dir, run_folder.eval_png(split, order)))
     return result
+
+
+class OpenRun(NamedTuple):
+    """A finished run, loaded: its config, model and the manifest of what it reads."""
+
+    cfg: TrainConfig
+    model: Any
+    manifest: dict[str, Any]
+
+
+def open_run(run_dir: str) -> OpenRun:
+    """Loads a finished run to evaluate it.
+
+    Raises:
+      FileNotFoundError, ValueError: no run there, an unfinished run, its data gone.
+    """
+    cfg = load_config(run_dir)
+    model = run_folder.load_run_model(run_dir, "RUN_DIR")
+    return OpenRun(cfg, model, schema.read_manifest(data.source_dir(cfg)))
 
 
 def evaluate_run(run_dir: str, split: str = "test", order: str = "natural",
@@ -267,16 +242,7 @@ def evaluate_run(run_dir: str, split: str = "test", order: str = "natural",
       batch_size: clips per batch (default: the run's batch size).
       protocol: which frames of each video are scored (default: every frame).
     """
-    import keras
-
-    if split not in schema.SPLITS:
-        raise ValueError(f"--split must be one of {schema.SPLITS}, got {split!r}")
-    if order not in ORDERS:
-        raise ValueError(f"--order must be one of {ORDERS}, got {order!r}")
-    cfg = load_config(run_dir)
-    model_path = os.path.join(run_dir, "model.keras")
-    if not tf.io.gfile.exists(model_path):
-        raise FileNotFoundError(f"{run_dir!r} has no model.keras: the run did not finish")
-    manifest = schema.read_manifest(data.source_dir(cfg))
-    model = keras.saving.load_model(model_path, compile=False)
-    return evaluate_model(model, cfg, manifest, run_dir, split, order, protocol, batch_size)
+    check_split_order(split, order)
+    run = open_run(run_dir)
+    return evaluate_model(run.model, run.cfg, run.manifest, run_dir, split, order, protocol,
+                          batch_size)

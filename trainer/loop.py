@@ -13,10 +13,10 @@ the same whichever path wrote it.
 The loss is averaged over the GLOBAL batch (`tf.nn.compute_average_loss`) and
 the optimizer all-reduces the gradients, so every worker applies the same update;
 BatchNormalization statistics are averaged over the workers after every epoch
-(`sync_batch_stats`), so every worker ends with the same weights. Validation:
-each worker evaluates its own share of the validation videos and one all-reduce
-sums the counts, so every worker sees the same numbers and takes the same
-early-stopping and LR decisions.
+(`sync_batch_stats`), so every worker ends with the same weights. Validation is
+the `callbacks.Validation` callback: each worker scores its own share of the
+validation videos and one all-reduce sums the counts, so every worker sees the
+same numbers and takes the same early-stopping and LR decisions.
 """
 
 from __future__ import annotations
@@ -29,51 +29,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from trainer import data, evaluate
+from trainer import data, metrics
 from trainer.config import TrainConfig
 from trainer.distribute import all_reduce_sum, worker_count, worker_index
-
-_SUMS = ("loss", "correct", "top5", "count")
-
-
-def _metric_logs(sums: np.ndarray, num_classes: int, prefix: str = "") -> dict[str, float]:
-    """{"loss", "accuracy", ["top5"]} from summed (loss, correct, top5 hits, count)."""
-    loss, correct, top5, count = (float(v) for v in sums)
-    count = max(count, 1.0)
-    logs = {f"{prefix}loss": loss / count, f"{prefix}accuracy": correct / count}
-    if num_classes >= 5:  # as `train.compile_model`
-        logs[f"{prefix}top5"] = top5 / count
-    return logs
-
-
-def _batch_sums(labels: tf.Tensor, probs: tf.Tensor, num_classes: int) -> tf.Tensor:
-    """`float32 [4]`: summed cross-entropy, top-1 hits, top-5 hits, examples."""
-    labels = tf.cast(labels, tf.int32)
-    probs = tf.cast(probs, tf.float32)
-    loss = keras.losses.sparse_categorical_crossentropy(labels, probs)
-    hit1 = tf.cast(tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), labels), tf.float32)
-    hit5 = tf.cast(tf.math.in_top_k(labels, probs, min(5, num_classes)), tf.float32)
-    return tf.stack([tf.reduce_sum(loss), tf.reduce_sum(hit1), tf.reduce_sum(hit5),
-                     tf.cast(tf.size(labels), tf.float32)])
-
-
-def val_examples(cfg: TrainConfig, manifest: Mapping[str, Any], split: str,
-                 batch: int) -> tf.data.Dataset:
-    """This worker's share of the evaluation clips of `split` (whole videos)."""
-    return data.eval_examples(cfg, manifest, split, batch,
-                              shard=(worker_count(), worker_index()))
-
-
-def evaluate_split(model: keras.Model, strategy: tf.distribute.Strategy,
-                   examples: tf.data.Dataset, num_classes: int) -> dict[str, float]:
-    """Clip-level loss/accuracy/top5 over every worker's `val_examples`, summed.
-
-    Returns the same dict on every worker (keys prefixed ``val_``).
-    """
-    preds = evaluate.predict_clips(model, examples)  # none: fewer videos than workers
-    sums = _batch_sums(tf.constant(preds.labels), tf.constant(preds.probs, tf.float32),
-                       num_classes).numpy()
-    return _metric_logs(all_reduce_sum(strategy, sums), num_classes, prefix="val_")
+from vidrec import compat
 
 
 def sync_batch_stats(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
@@ -115,7 +74,7 @@ def make_train_step(model: keras.Model, strategy: tf.distribute.Strategy, global
             scaled = model.optimizer.scale_loss(loss)  # a no-op unless mixed precision
         grads = tape.gradient(scaled, model.trainable_variables)
         model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return _batch_sums(y, probs, num_classes)
+        return metrics.batch_sums(y, probs, num_classes)
 
     @tf.function
     def train_step(iterator):
@@ -150,25 +109,23 @@ def fit(model: keras.Model, strategy: tf.distribute.Strategy, cfg: TrainConfig,
                                   shard=(ctx.num_input_pipelines, ctx.input_pipeline_id))
 
     iterator = iter(strategy.distribute_datasets_from_function(input_fn))
-    val = val_examples(cfg, manifest, "val", cfg.batch_size)
     train_step = make_train_step(model, strategy, global_batch, num_classes)
     cbs = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=False,
                                        model=model, epochs=epochs, steps=steps_per_epoch,
                                        verbose=verbose)
     model.stop_training = False
-    model._initial_epoch = None  # BackupAndRestore sets it on resume, as `fit` reads it
+    compat.reset_initial_epoch(model)  # BackupAndRestore sets it on resume
     # On every worker, in the scope: a resumed run builds the optimizer here (mirrored
     # variables). Later callbacks run outside it: what the chief alone creates while
     # saving (Keras' saving makes a throwaway optimizer) must stay a plain variable, or
     # its creation would wait for a broadcast the other workers never join.
     with strategy.scope():
         cbs.on_train_begin()
-    first_epoch = model._initial_epoch or 0
-    logs: dict[str, float] = {}
+    first_epoch = compat.initial_epoch(model)
     for epoch in range(first_epoch, epochs):
         start = time.time()
         cbs.on_epoch_begin(epoch)
-        sums = np.zeros(len(_SUMS))
+        sums = np.zeros(len(metrics.SUMS))
         for step in range(steps_per_epoch):
             cbs.on_train_batch_begin(step)
             step_sums = train_step(iterator).numpy()
@@ -177,10 +134,10 @@ def fit(model: keras.Model, strategy: tf.distribute.Strategy, cfg: TrainConfig,
             if model.stop_training:
                 break
         sync_batch_stats(model, strategy)
-        logs = _metric_logs(sums, num_classes)
-        logs.update(evaluate_split(model, strategy, val, num_classes))
-        cbs.on_epoch_end(epoch, logs)
+        # The Validation callback adds the val_ metrics, before the callbacks reading them.
+        cbs.on_epoch_end(epoch, metrics.logs_from_sums(sums, num_classes))
         if verbose and worker_index() == 0:
+            logs = {k: v[-1] for k, v in model.history.history.items()}
             shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()
                                if isinstance(v, float) and math.isfinite(v))
             print(f"Epoch {epoch + 1}/{epochs} - {time.time() - start:.0f}s - {shown}",
@@ -189,6 +146,6 @@ def fit(model: keras.Model, strategy: tf.distribute.Strategy, cfg: TrainConfig,
             break
     if epochs > first_epoch:
         model.optimizer.finalize_variable_values(model.trainable_weights)
-    cbs.on_train_end(logs)
-    model._initial_epoch = None
+    cbs.on_train_end({k: v[-1] for k, v in model.history.history.items()})
+    compat.reset_initial_epoch(model)
     return model.history

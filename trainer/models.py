@@ -22,15 +22,15 @@ know nothing of strategies: callers open `strategy.scope()`.
 
 from __future__ import annotations
 
-import os
-
 import keras
 import tensorflow as tf
 from keras import layers
 
-from trainer.config import ENCODERS, MODELS, RNNS, TrainConfig, load_config
+from trainer import registry
+from trainer.config import TrainConfig, load_frame_run
+from vidrec import run_folder
 
-_VGG_MEAN_BGR = (103.939, 116.779, 123.68)
+VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
 @keras.saving.register_keras_serializable(package="vidrec")
@@ -73,7 +73,7 @@ class VGGPreprocess(layers.Layer):
 
     def call(self, x):
         bgr = keras.ops.flip(x, axis=-1)
-        return bgr - keras.ops.convert_to_tensor(_VGG_MEAN_BGR, dtype=bgr.dtype)
+        return bgr - keras.ops.convert_to_tensor(VGG_MEAN_BGR, dtype=bgr.dtype)
 
     def get_config(self):
         return super().get_config()
@@ -82,41 +82,6 @@ class VGGPreprocess(layers.Layer):
 def _check(name, value, ok, want):
     if not ok:
         raise ValueError(f"{name} must be {want}, got {value!r}")
-
-
-def _small_cnn(frame_size: int) -> keras.Model:
-    """Three conv blocks (16-32-64) + global average pooling: D = 64."""
-    inputs = keras.Input((frame_size, frame_size, 3))
-    x = layers.Rescaling(1.0 / 255)(inputs)
-    for width in (16, 32, 64):
-        x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)  # short runs: stats settle fast
-        x = layers.ReLU()(x)
-        x = layers.MaxPooling2D()(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, x, name="small_cnn")
-
-
-def _base(encoder: str, frame_size: int, weights: str) -> keras.Model:
-    """The image base `[H, W, 3]` 0..255 -> `[D]`, preprocessing included."""
-    w = "imagenet" if weights == "imagenet" else None
-    shape = (frame_size, frame_size, 3)
-    if encoder == "small_cnn":
-        if weights == "imagenet":
-            raise ValueError("--weights imagenet: small_cnn has no pretrained weights; "
-                             "use none or a weights file")
-        return _small_cnn(frame_size)
-    if encoder == "mobilenet_v3_small":
-        return keras.applications.MobileNetV3Small(
-            input_shape=shape, include_top=False, weights=w, pooling="avg",
-            include_preprocessing=True)
-    if encoder == "efficientnet_b0":  # rescaling + normalisation built in
-        return keras.applications.EfficientNetB0(
-            input_shape=shape, include_top=False, weights=w, pooling="avg")
-    inputs = keras.Input(shape)  # vgg16
-    vgg = keras.applications.VGG16(input_shape=shape, include_top=False, weights=w,
-                                   pooling="avg")
-    return keras.Model(inputs, vgg(VGGPreprocess()(inputs)), name="vgg16")
 
 
 def _leaves(model: keras.Model, frozen_above: bool = False):
@@ -195,13 +160,17 @@ def build_encoder(cfg: TrainConfig, frame_size: int) -> keras.Model:
       ValueError: a bad encoder, frame size or weights, or N larger than the number of
         layers with weights.
     """
-    _check("--encoder", cfg.encoder, cfg.encoder in ENCODERS, f"one of {ENCODERS}")
+    spec = registry.lookup(registry.ENCODERS, cfg.encoder, "--encoder")
     _check("frame size", frame_size, isinstance(frame_size, int) and frame_size >= 8,
            "an int >= 8")
-    if cfg.encoder != "small_cnn" and frame_size < 32:
-        raise ValueError(f"--encoder {cfg.encoder} needs frames of at least 32x32, "
-                         f"got frame size {frame_size}")
-    base = _base(cfg.encoder, frame_size, cfg.weights)
+    if frame_size < spec.min_frame_size:
+        raise ValueError(f"--encoder {cfg.encoder} needs frames of at least "
+                         f"{spec.min_frame_size}x{spec.min_frame_size}, got frame size "
+                         f"{frame_size}")
+    if cfg.weights == "imagenet" and not spec.pretrained:
+        raise ValueError(f"--weights imagenet: {cfg.encoder} has no pretrained weights; "
+                         "use none or a weights file")
+    base = spec.build(frame_size, cfg.weights == "imagenet")
     if cfg.weights not in ("imagenet", "none"):
         if not tf.io.gfile.exists(cfg.weights):
             raise ValueError(f"--weights must be imagenet, none or an existing weights file, "
@@ -221,48 +190,41 @@ def _head(x, cfg: TrainConfig, num_classes: int):
     return layers.Dense(num_classes, activation="softmax", dtype="float32", name="probs")(x)
 
 
-def _temporal(x, cfg: TrainConfig):
-    """`[B, T, D]` -> `[B, D']`: mean (pooled) or stacked RNN (recurrent, cuDNN eligible)."""
-    if cfg.model == "pooled":
-        return layers.GlobalAveragePooling1D(name="temporal_mean")(x)
-    rnn_cls = {"lstm": layers.LSTM, "gru": layers.GRU, "simple": layers.SimpleRNN}[cfg.rnn]
-    for i in range(cfg.rnn_layers):
-        rnn = rnn_cls(cfg.hidden, return_sequences=i < cfg.rnn_layers - 1, name=f"rnn_{i}")
-        x = layers.Bidirectional(rnn, name=f"birnn_{i}")(x) if cfg.bidirectional else rnn(x)
-    return x
-
-
 def build_model(cfg: TrainConfig, num_classes: int, frame_size: int,
                 embedding_dim: int | None = None) -> keras.Model:
     """The classifier of `cfg.model`, outputting `float32 [B, num_classes]` softmax.
 
+    The encoder (or cached embeddings) and the head are shared by every model; the
+    registry entry of `cfg.model` says whether it reads chunks and builds its
+    temporal part.
+
     Args:
-      cfg: the run's config (model, encoder, head, RNN, chunk_length, features).
+      cfg: the run's config (model, encoder, head, temporal settings, features).
       num_classes: >= 2.
       frame_size: stored frame side H = W (ignored with features).
       embedding_dim: D of the feature cache; required when `cfg.features` is set.
     """
-    _check("--model", cfg.model, cfg.model in MODELS, f"one of {MODELS}")
-    _check("--rnn", cfg.rnn, cfg.rnn in RNNS, f"one of {RNNS}")
+    kind = registry.lookup(registry.MODELS, cfg.model, "--model")
     _check("num_classes", num_classes, isinstance(num_classes, int) and num_classes >= 2,
            "an int >= 2")
     steps = cfg.chunk_length
     if cfg.features:
         _check("embedding_dim", embedding_dim,
                isinstance(embedding_dim, int) and embedding_dim >= 1, "a positive int")
-        if cfg.model == "frame":  # one cached frame embedding per example
-            inputs = keras.Input((embedding_dim,), name="embeddings")
-            return keras.Model(inputs, _head(inputs, cfg, num_classes), name="frame_features")
-        inputs = keras.Input((steps, embedding_dim), name="embeddings")
-        outputs = _head(_temporal(inputs, cfg), cfg, num_classes)
-        return keras.Model(inputs, outputs, name=f"{cfg.model}_features")
-    encoder = build_encoder(cfg, frame_size)
-    if cfg.model == "frame":
+        inputs = keras.Input((steps, embedding_dim) if kind.takes_chunks else (embedding_dim,),
+                             name="embeddings")
+        x = inputs
+    elif kind.takes_chunks:
+        encoder = build_encoder(cfg, frame_size)
+        inputs = keras.Input((steps, frame_size, frame_size, 3), name="chunks")
+        x = SplitTime(steps, name="split_time")(encoder(MergeTime(name="merge_time")(inputs)))
+    else:
         inputs = keras.Input((frame_size, frame_size, 3), name="frames")
-        return keras.Model(inputs, _head(encoder(inputs), cfg, num_classes), name="frame")
-    inputs = keras.Input((steps, frame_size, frame_size, 3), name="chunks")
-    x = SplitTime(steps, name="split_time")(encoder(MergeTime(name="merge_time")(inputs)))
-    return keras.Model(inputs, _head(_temporal(x, cfg), cfg, num_classes), name=cfg.model)
+        x = build_encoder(cfg, frame_size)(inputs)
+    if kind.takes_chunks:
+        x = kind.temporal(x, cfg)
+    name = f"{cfg.model}_features" if cfg.features else cfg.model
+    return keras.Model(inputs, _head(x, cfg, num_classes), name=name)
 
 
 def init_encoder_from(model: keras.Model, run_dir: str, freeze: bool = False,
@@ -278,18 +240,12 @@ def init_encoder_from(model: keras.Model, run_dir: str, freeze: bool = False,
     Raises:
       ValueError: that run is not a frame run, or its encoder differs.
     """
-    src_cfg = load_config(run_dir)
-    if src_cfg.model != "frame":
-        raise ValueError(f"--init-from {run_dir!r} is a {src_cfg.model!r} run; it must be a "
-                         "'frame' run")
+    src_cfg = load_frame_run(run_dir, "--init-from")
     if encoder is not None and src_cfg.encoder != encoder:
         raise ValueError(f"--init-from {run_dir!r} has encoder {src_cfg.encoder!r}, this "
                          f"model has {encoder!r}")
     target = model.get_layer("encoder")
-    path = os.path.join(run_dir, "model.keras")
-    if not tf.io.gfile.exists(path):
-        raise ValueError(f"--init-from {run_dir!r} has no model.keras (unfinished run?)")
-    weights = keras.saving.load_model(path, compile=False).get_layer("encoder").get_weights()
+    weights = run_folder.load_run_model(run_dir, "--init-from").get_layer("encoder").get_weights()
     want = [tuple(w.shape) for w in target.get_weights()]
     got = [tuple(w.shape) for w in weights]
     if want != got:

@@ -10,7 +10,6 @@ frame model).
 
 from __future__ import annotations
 
-import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -18,18 +17,15 @@ import tensorflow as tf
 
 from pipeline import schema
 from pipeline import video as video_lib
-from trainer import data
+from trainer import sampling
 from trainer.config import TrainConfig, load_config
+from vidrec import run_folder
 
 
-def _load(path: str):
-    import keras
-
+def _load(run_dir: str, flag: str):
     import trainer.models  # noqa: F401  (registers the vidrec layers)
 
-    if not tf.io.gfile.exists(path):
-        raise ValueError(f"{os.path.dirname(path)!r} has no model.keras (unfinished run?)")
-    return keras.saving.load_model(path, compile=False)
+    return run_folder.load_run_model(run_dir, flag)
 
 
 def decode_options(manifest: dict[str, Any]) -> video_lib.DecodeOptions:
@@ -52,41 +48,53 @@ def clip_inputs(cfg: TrainConfig, frames: np.ndarray) -> np.ndarray:
     Returns:
       `[K*L, H, W, 3]` frames (frame model) or `[K, L, ...]` chunks.
     """
-    idx = data.eval_clip_indices(tf.constant(len(frames), tf.int32), cfg).numpy()
-    return frames[idx.reshape(-1)] if cfg.model == "frame" else frames[idx]
+    idx = sampling.eval_clip_indices(tf.constant(len(frames), tf.int32), cfg).numpy()
+    return frames[idx] if cfg.kind.takes_chunks else frames[idx.reshape(-1)]
+
+
+class Predictor:
+    """A finished run, loaded and checked once, that predicts raw videos.
+
+    Raises (on construction):
+      FileNotFoundError, ValueError: not a finished run, or its data is gone.
+    """
+
+    def __init__(self, run_dir: str):
+        self.cfg = load_config(run_dir)
+        self.model = _load(run_dir, "RUN_DIR")
+        manifest = schema.read_manifest(self.cfg.data)
+        self.encoder = None
+        if self.cfg.features:  # cached-embedding run: embed frames with the cache's encoder
+            features = schema.read_manifest(self.cfg.features)["features"]
+            self.encoder = _load(features["encoder_run"],
+                                 "the feature cache's encoder run").get_layer("encoder")
+        self.options = decode_options(manifest)
+        self.classes = manifest["classes"]
+
+    def predict(self, path: str, top_k: int = 5) -> dict[str, Any]:
+        """{"path", "top": [(class, probability)] (best first), "probabilities": [C],
+        "error": None, or the reason the video failed to decode (then no prediction)}."""
+        try:
+            decoded = video_lib.decode(path, self.options)
+        except video_lib.VideoError as err:
+            return {"path": path, "top": [], "probabilities": [], "error": err.reason}
+        frames = schema.decode_frames(tf.constant(decoded.jpegs)).numpy().astype("float32")
+        if self.encoder is not None:
+            frames = self.encoder.predict(frames, batch_size=64, verbose=0)
+        probs = self.model.predict(clip_inputs(self.cfg, frames),
+                                   batch_size=self.cfg.batch_size, verbose=0).mean(axis=0)
+        order = np.argsort(-probs, kind="stable")[:top_k]
+        return {"path": path, "top": [(self.classes[i], float(probs[i])) for i in order],
+                "probabilities": probs.tolist(), "error": None}
+
+
+def check_top_k(top_k: int) -> None:
+    if top_k < 1:
+        raise ValueError(f"--top-k must be >= 1, got {top_k}")
 
 
 def predict_videos(run_dir: str, paths: Sequence[str], top_k: int = 5) -> list[dict[str, Any]]:
-    """Predicts each video; a video that fails to decode is reported, not fatal.
-
-    Returns:
-      One dict per path: {"path", "top": [(class, probability)] (top_k, best first),
-      "probabilities": [C] floats, "error": None or the reason}.
-    """
-    if top_k < 1:
-        raise ValueError(f"--top-k must be >= 1, got {top_k}")
-    cfg = load_config(run_dir)
-    model = _load(os.path.join(run_dir, "model.keras"))
-    manifest = schema.read_manifest(cfg.data)
-    encoder = None
-    if cfg.features:  # cached-embedding run: embed frames with the cache's frame encoder
-        features = schema.read_manifest(cfg.features)["features"]
-        encoder = _load(os.path.join(features["encoder_run"], "model.keras")).get_layer("encoder")
-    options = decode_options(manifest)
-    classes = manifest["classes"]
-    results = []
-    for path in paths:
-        try:
-            decoded = video_lib.decode(path, options)
-        except video_lib.VideoError as err:
-            results.append({"path": path, "top": [], "probabilities": [], "error": err.reason})
-            continue
-        frames = schema.decode_frames(tf.constant(decoded.jpegs)).numpy().astype("float32")
-        if encoder is not None:
-            frames = encoder.predict(frames, batch_size=64, verbose=0)
-        probs = model.predict(clip_inputs(cfg, frames), batch_size=cfg.batch_size,
-                              verbose=0).mean(axis=0)
-        order = np.argsort(-probs, kind="stable")[:top_k]
-        results.append({"path": path, "top": [(classes[i], float(probs[i])) for i in order],
-                        "probabilities": probs.tolist(), "error": None})
-    return results
+    """Predicts each video (`Predictor.predict`); a video that fails to decode is reported."""
+    check_top_k(top_k)
+    predictor = Predictor(run_dir)
+    return [predictor.predict(path, top_k) for path in paths]

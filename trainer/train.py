@@ -25,20 +25,17 @@ split is never read here.
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import os
 import time
-import warnings
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from pipeline import schema
-from trainer import data, evaluate, loop, models, recipe
-from trainer.config import CONFIG_NAME, TrainConfig, load_config, save_config
+from trainer import callbacks as callbacks_lib
+from trainer import data, evaluate, loop, metrics, models, recipe
+from trainer.config import TrainConfig, load_config, load_frame_run, save_config
 from trainer.distribute import (
     all_reduce_sum,
     is_chief,
@@ -47,42 +44,43 @@ from trainer.distribute import (
     worker_count,
     worker_index,
 )
-from trainer.evaluate import SUMMARY_NAME
+from vidrec import run_folder
 
-HISTORY_NAME = "history.csv"
-MODEL_NAME = "model.keras"
 # Fields that may differ when an unfinished run resumes: where it runs, not what it learns.
 RESUMABLE_DIFFERENCES = ("out", "cpu_replicas", "devices", "log_root")
 
 
 def compile_model(model: keras.Model, cfg: TrainConfig, num_classes: int) -> keras.Model:
-    """Adam + sparse categorical cross-entropy; accuracy, and top-5 when classes >= 5.
+    """Adam + sparse categorical cross-entropy with `metrics.compile_metrics`.
 
     Call inside the strategy scope the model was built in.
     """
-    metrics: list[Any] = ["accuracy"]
-    if num_classes >= 5:
-        metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5"))
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=metrics)
+                  loss="sparse_categorical_crossentropy",
+                  metrics=metrics.compile_metrics(num_classes))
     return model
 
 
-def read_history(run_dir: str) -> dict[str, list[float]]:
-    """Per-epoch metrics from RUN_DIR/history.csv, one value per epoch (last row wins)."""
-    path = os.path.join(run_dir, HISTORY_NAME)
-    if not tf.io.gfile.exists(path):
-        return {}
-    rows: dict[int, dict[str, str]] = {}
-    with tf.io.gfile.GFile(path) as f:
-        for row in csv.DictReader(f):
-            rows[int(row["epoch"])] = row
-    history: dict[str, list[float]] = {}
-    for epoch in sorted(rows):
-        for key, value in rows[epoch].items():
-            if key != "epoch" and value not in (None, ""):
-                history.setdefault(key, []).append(float(value))
-    return history
+def fit_model(model: keras.Model, strategy: tf.distribute.Strategy, cfg: TrainConfig,
+              manifest: Mapping[str, Any], *, epochs: int, steps_per_epoch: int,
+              callbacks: list[keras.callbacks.Callback], verbose: int = 2, **kwargs):
+    """Trains with `model.fit`, or `trainer.loop.fit` under MultiWorkerMirroredStrategy.
+
+    `model.fit` fails there (keras-team/keras #20585). Validation is the
+    `callbacks.Validation` callback in `callbacks` (neither path validates
+    otherwise). `kwargs` go to `model.fit` (what KerasTuner passes on).
+
+    Returns:
+      The History.
+    """
+    if is_multi_worker(strategy):
+        return loop.fit(model, strategy, cfg, manifest, epochs=epochs,
+                        steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose)
+    global_batch = cfg.batch_size * strategy.num_replicas_in_sync
+    with callbacks_lib.quiet_fit():
+        return model.fit(data.train_dataset(cfg, manifest, global_batch), epochs=epochs,
+                         steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                         verbose=verbose, **kwargs)
 
 
 class RunDirError(ValueError):
@@ -102,11 +100,12 @@ def check_run_dir(cfg: TrainConfig, overwrite: bool = False) -> str:
         (naming the fields that differ), and `overwrite` is not set.
     """
     run_dir = cfg.out.rstrip("/")
-    if not tf.io.gfile.exists(f"{run_dir}/{CONFIG_NAME}"):
+    if not tf.io.gfile.exists(run_folder.join(run_dir, run_folder.CONFIG)):
         return "new"
     if overwrite:
         return "overwrite"
-    finished = [n for n in (MODEL_NAME, SUMMARY_NAME) if tf.io.gfile.exists(f"{run_dir}/{n}")]
+    finished = [n for n in (run_folder.MODEL, run_folder.SUMMARY)
+                if tf.io.gfile.exists(run_folder.join(run_dir, n))]
     if finished:
         raise RunDirError(f"--out {run_dir!r} already holds a finished run ({finished[0]}); "
                           "use --overwrite to replace it, or another --out")
@@ -118,66 +117,6 @@ def check_run_dir(cfg: TrainConfig, overwrite: bool = False) -> str:
                           f"({shown}); start it with its own flags to resume it, or use "
                           "--overwrite to replace it")
     return "resume"
-
-
-class ReadBackup(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore that resumes from the chief's backup but never writes.
-
-    For the non-chief workers of a cluster.
-    """
-
-    def _save_model(self):
-        pass
-
-    def on_train_end(self, logs=None):
-        pass
-
-
-def make_callbacks(cfg: TrainConfig, run_dir: str,
-                   chief: bool = True) -> list[keras.callbacks.Callback]:
-    """The run's callbacks, all watching the VAL split.
-
-    TensorBoard, best-val_accuracy checkpoint, BackupAndRestore, EarlyStopping
-    (restore_best_weights), ReduceLROnPlateau, CSV history. A non-`chief` worker of a cluster gets
-    only the ones that write nothing (and resumes from the chief's backup), so
-    every worker takes the same decisions and only the chief writes.
-    """
-    backup = os.path.join(run_dir, "backup")
-    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                         patience=cfg.patience, restore_best_weights=True)
-    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                                patience=max(1, cfg.patience // 2), min_lr=1e-6)
-    if not chief:
-        return [ReadBackup(backup), stop, plateau]
-    best = keras.callbacks.ModelCheckpoint(
-        os.path.join(run_dir, "best.keras"), monitor="val_accuracy", mode="max",
-        save_best_only=True)
-    previous = read_history(run_dir).get("val_accuracy")
-    if previous:  # a resumed run keeps the best of its earlier epochs
-        best.best = max(previous)
-    callbacks = [
-        keras.callbacks.BackupAndRestore(backup),
-        best,
-        stop,
-        plateau,
-        # After ReduceLROnPlateau, which adds "learning_rate" to the logs.
-        keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_NAME), append=True),
-        keras.callbacks.TensorBoard(cfg.log_dir, write_graph=False),
-    ]
-    return callbacks
-
-
-@contextlib.contextmanager
-def quiet_fit() -> Iterator[None]:
-    """Silences two `model.fit` warnings that are noise for our inputs.
-
-    The finite validation set "runs out" by design (the training set is endless),
-    and our tf.data input is already shuffled.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
-        yield
 
 
 def _embedding_dim(cfg: TrainConfig, manifest: Mapping[str, Any]) -> int | None:
@@ -196,11 +135,7 @@ def prepare(cfg: TrainConfig, num_replicas: int) -> dict[str, Any]:
         if cfg.features:
             raise ValueError("--init-from initialises an image encoder; a --features run "
                              "has none")
-        src = load_config(cfg.init_from)
-        if src.model != "frame" or src.features:
-            kind = f"{src.model!r} run" + (" on cached features" if src.features else "")
-            raise ValueError(f"--init-from {cfg.init_from!r} is a {kind}; it must be a "
-                             "'frame' run on images")
+        src = load_frame_run(cfg.init_from, "--init-from")
         if src.encoder != cfg.encoder:
             raise ValueError(f"--init-from {cfg.init_from!r} has encoder {src.encoder!r}, this "
                              f"run has {cfg.encoder!r}")
@@ -257,15 +192,6 @@ def _clear(run_dir: str, strategy: tf.distribute.Strategy, delete: bool) -> None
         all_reduce_sum(strategy, [0.0])  # a barrier: nobody reads the old backup
 
 
-def _log_val_confusion(cfg: TrainConfig, result: Mapping[str, Any]) -> None:
-    png = evaluate.plot_confusion(np.array(result["confusion_matrix"]), result["classes"],
-                                  title="val (video level)")
-    writer = tf.summary.create_file_writer(os.path.join(cfg.log_dir, "validation"))
-    with writer.as_default():
-        tf.summary.image("confusion_matrix", tf.image.decode_png(png, channels=4)[None], step=0)
-    writer.close()
-
-
 def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
           extra_callbacks: list[keras.callbacks.Callback] | None = None,
           overwrite: bool = False) -> dict[str, Any]:
@@ -301,7 +227,8 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
     keras.utils.set_random_seed(cfg.seed)
     model = build_compiled(cfg, manifest, strategy)
     encoder_layers = _encoder_layers(model)
-    callbacks = make_callbacks(cfg, run_dir, chief) + list(extra_callbacks or [])
+    callbacks = (callbacks_lib.make_callbacks(cfg, manifest, strategy, chief)
+                 + list(extra_callbacks or []))
     steps = data.steps_per_epoch(cfg, manifest, global_batch)
     workers = f", worker {worker_index()} of {worker_count()}" if is_multi_worker(strategy) else ""
     print(f"vidrec train: {cfg.model} model, {model.count_params():,} params, "
@@ -309,29 +236,30 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
           f"vidrec train: encoder {_describe_layers(cfg, encoder_layers)}",
           flush=True)
     start = time.time()
-    if is_multi_worker(strategy):
-        loop.fit(model, strategy, cfg, manifest, epochs=cfg.epochs, steps_per_epoch=steps,
-                 callbacks=callbacks)
-    else:
-        train_ds = data.train_dataset(cfg, manifest, global_batch)
-        val_ds = data.eval_dataset(cfg, manifest, "val", global_batch)
-        with quiet_fit():
-            model.fit(train_ds, epochs=cfg.epochs, steps_per_epoch=steps,
-                      validation_data=val_ds, callbacks=callbacks, verbose=2)
+    fit_model(model, strategy, cfg, manifest, epochs=cfg.epochs, steps_per_epoch=steps,
+              callbacks=callbacks)
     train_time = time.time() - start
     if not chief:
         return {"train_time_s": round(train_time, 3), "num_replicas": replicas, "chief": False}
-    best_path = os.path.join(run_dir, "best.keras")
+    return _finish(model, cfg, manifest, encoder_layers, train_time, replicas,
+                   worker_count() if is_multi_worker(strategy) else 1)
+
+
+def _finish(model: keras.Model, cfg: TrainConfig, manifest: Mapping[str, Any],
+            encoder_layers: list[str] | None, train_time: float, replicas: int,
+            workers: int) -> dict[str, Any]:
+    """The chief, after training: best weights, model.keras, export, eval_val.json, summary."""
+    run_dir = cfg.out.rstrip("/")
+    best_path = run_folder.join(run_dir, run_folder.BEST)
     if tf.io.gfile.exists(best_path):
         model.load_weights(best_path)
-    model.save(os.path.join(run_dir, MODEL_NAME))
-    model.export(os.path.join(run_dir, "saved_model"), verbose=False)
-    history = read_history(run_dir)
+    model.save(run_folder.join(run_dir, run_folder.MODEL))
+    model.export(run_folder.join(run_dir, run_folder.SAVED_MODEL), verbose=False)
+    history = callbacks_lib.read_history(run_dir)
     val_acc = history.get("val_accuracy", [])
-    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     summary = {
         "params": int(model.count_params()),
-        "trainable_params": trainable,
+        "trainable_params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         "trainable_encoder_layers": encoder_layers,
         "train_time_s": round(train_time, 3),
         "epochs_run": len(history.get("loss", [])),
@@ -340,11 +268,11 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
         "history": history,
         "log_dir": cfg.log_dir,
         "num_replicas": replicas,
-        "num_workers": worker_count() if is_multi_worker(strategy) else 1,
+        "num_workers": workers,
         "recipe": recipe.recipe(cfg, manifest, replicas),
     }
     val = evaluate.evaluate_model(model, cfg, manifest, run_dir, "val", summary=summary)
     summary["val_video_top1"] = val["video_top1"]
-    _log_val_confusion(cfg, val)
-    schema.write_json(os.path.join(run_dir, SUMMARY_NAME), summary)
+    callbacks_lib.log_val_confusion(cfg, val)
+    schema.write_json(run_folder.join(run_dir, run_folder.SUMMARY), summary)
     return summary

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from pipeline import schema
 from trainer import cli as trainer_cli
+from trainer import data
+from tuning import search, space
+from vidrec import cli
 
 DESCRIPTION = """\
 KerasTuner search over the recurrent model: RNN type (lstm, gru, simple,
@@ -46,78 +49,36 @@ trials on its own GPUs. Each trial across a cluster: set TF_CONFIG as for
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vidrec tune", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.CommandParser(prog="vidrec tune", description=DESCRIPTION,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     trainer_cli.add_train_flags(p)
     p.set_defaults(model="recurrent")
     g = p.add_argument_group("search")
-    g.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband"),
+    g.add_argument("--tuner", default="random", choices=search.TUNERS,
                    help="KerasTuner oracle (default %(default)s)")
     g.add_argument("--max-trials", type=int, default=6,
                    help="trials to run in total, counting resumed ones (default %(default)s)")
-    g.add_argument("--objective", default="val_video_accuracy",
-                   choices=("val_video_accuracy", "val_accuracy"),
+    g.add_argument("--objective", default=search.VIDEO_OBJECTIVE,
+                   choices=(search.VIDEO_OBJECTIVE, "val_accuracy"),
                    help="validation metric to maximise: video level (softmax averaged "
                    "over a video's chunks) or clip level (default %(default)s)")
-    g.add_argument("--rnn-types", default="lstm,gru,simple",
-                   help="RNN types to try (default %(default)s)")
-    g.add_argument("--bidirectional-choices", default="false,true",
-                   help="bidirectional values to try (default %(default)s)")
-    g.add_argument("--hidden-range", default="32:1024",
-                   help="hidden size MIN:MAX, log scale (default %(default)s)")
-    g.add_argument("--chunk-range", default=None,
-                   help="chunk length MIN:MAX in frames (default 4:32, clipped to what the "
-                   "longest video allows; an explicit MAX beyond it is an error)")
-    g.add_argument("--chunk-step", type=int, default=4,
-                   help="chunk length step (default %(default)s)")
     g.add_argument("--trial-epochs", type=int, default=0,
                    help="epochs of each trial (default 0: --epochs)")
-    g.add_argument("--lr-range", default=None,
-                   help="search the learning rate over MIN:MAX, log scale, e.g. 1e-4:1e-2 "
-                   "(default: not searched, --learning-rate for every trial)")
-    g.add_argument("--dropout-range", default=None,
-                   help="search the head dropout over MIN:MAX, e.g. 0.0:0.5 (default: not "
-                   "searched, --dropout for every trial)")
     g.add_argument("--max-failed-trials", type=int, default=3,
                    help="stop after this many consecutive failed trials (default %(default)s)")
     g.add_argument("--fresh", action="store_true",
                    help="discard the saved search state in --out and start over")
     g.add_argument("--no-retrain", action="store_true",
                    help="skip retraining and evaluating the best configuration")
+    space.add_flags(p)
     return p
 
 
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        base = trainer_cli.config_from_args(args)
-        from pipeline import schema
-        from trainer import data
-        from tuning import search, space
-
-        manifest = schema.read_manifest(data.source_dir(base))
-        chunk = args.chunk_range
-        if chunk is None:
-            limit = data.max_chunk_length(manifest, base.frame_stride)
-            chunk = f"{min(4, limit)}:{min(32, limit)}"
-        search_space = space.space_from_flags(
-            rnn_types=args.rnn_types, bidirectional=args.bidirectional_choices,
-            hidden=args.hidden_range, chunk=chunk, chunk_step=args.chunk_step,
-            lr=args.lr_range, dropout=args.dropout_range)
-        cfg = search.TuneConfig(
-            base=base, space=search_space, out=args.out, tuner=args.tuner,
-            max_trials=args.max_trials, objective=args.objective, fresh=args.fresh,
-            retrain_best=not args.no_retrain, max_failed_trials=args.max_failed_trials,
-            trial_epochs=args.trial_epochs)
-        search.validate(cfg)
-        search.tuner_role()
-        from trainer import distribute
-
-        distribute.configure_devices(base.cpu_replicas)
-        strategy = distribute.make_strategy(base)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"vidrec tune: error: {e}", file=sys.stderr)
-        return 2
+@cli.command("tune", build_parser)
+def main(args: argparse.Namespace) -> int:
+    """`vidrec tune`: bad input is one line and exit status 2; the search itself is not."""
+    with cli.bad_input(ValueError, FileNotFoundError, RuntimeError):
+        cfg, strategy = _setup(args)
     result = search.search(cfg, strategy)
     if result["best_eval"]:
         ev = result["best_eval"]
@@ -125,3 +86,21 @@ def main(argv: list[str]) -> int:
               f"test: video top-1 {ev['video_top1']:.3f}, clip top-1 {ev['clip_top1']:.3f} "
               f"-> {args.out}/best/eval_test.json")
     return 0
+
+
+def _setup(args: argparse.Namespace):
+    """The search's config and strategy from the flags, every input checked."""
+    from trainer import distribute
+
+    base = trainer_cli.config_from_args(args)
+    manifest = schema.read_manifest(data.source_dir(base))
+    search_space = space.from_args(args, data.max_chunk_length(manifest, base.frame_stride))
+    cfg = search.TuneConfig(
+        base=base, space=search_space, out=args.out, tuner=args.tuner,
+        max_trials=args.max_trials, objective=args.objective, fresh=args.fresh,
+        retrain_best=not args.no_retrain, max_failed_trials=args.max_failed_trials,
+        trial_epochs=args.trial_epochs)
+    search.validate(cfg)
+    search.tuner_role()
+    distribute.configure_devices(base.cpu_replicas)
+    return cfg, distribute.make_strategy(base)

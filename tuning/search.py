@@ -28,11 +28,10 @@ from pipeline import schema
 from trainer import data, distribute, evaluate, train
 from trainer.config import TrainConfig
 from tuning.hypermodel import VIDEO_OBJECTIVE, RecurrentHyperModel
-from tuning.space import SearchSpace
+from tuning.space import HYPERPARAMETERS, SearchSpace
 
 TUNERS = ("random", "bayesian", "hyperband")
 PROJECT_NAME = "search"  # stable, so a restarted search finds its own state
-HP_COLUMNS = ("rnn", "bidirectional", "hidden", "chunk_length", "learning_rate", "dropout")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,9 +61,9 @@ class TuneConfig:
             raise ValueError(f"--max-trials must be >= 1, got {self.max_trials}")
         if self.trial_epochs < 0:
             raise ValueError(f"--trial-epochs must be >= 0, got {self.trial_epochs}")
-        if self.base.model == "frame":
-            raise ValueError("vidrec tune searches the recurrent model; --model frame makes no "
-                             "sense here")
+        if self.base.model != RecurrentHyperModel.MODEL:
+            raise ValueError(f"vidrec tune searches the {RecurrentHyperModel.MODEL} model; "
+                             f"--model {self.base.model} makes no sense here")
 
 
 def tuner_role() -> str:
@@ -133,14 +132,14 @@ def trial_rows(tuner: keras_tuner.Tuner) -> list[dict[str, Any]]:
             lines = [ln for ln in str(trial.message).strip().splitlines() if ln.strip()]
             reason = lines[-1] if lines else ""
         rows.append({"trial": trial.trial_id, "status": trial.status, "score": trial.score,
-                     **{k: values.get(k) for k in HP_COLUMNS}, "reason": reason})
+                     **{k: values.get(k) for k in HYPERPARAMETERS}, "reason": reason})
     rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["trial"]))
     return rows
 
 
 def format_table(rows: list[dict[str, Any]], limit: int = 10) -> str:
     """A fixed-width text table of the best `limit` trials."""
-    head = ("trial", "status", "score") + HP_COLUMNS
+    head = ("trial", "status", "score") + HYPERPARAMETERS
     def cell(v):
         if isinstance(v, float):
             return f"{v:.4g}"
@@ -155,7 +154,8 @@ def format_table(rows: list[dict[str, Any]], limit: int = 10) -> str:
 
 def write_csv(rows: list[dict[str, Any]], path: str) -> None:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["trial", "status", "score", *HP_COLUMNS, "reason"])
+    writer = csv.DictWriter(buf, fieldnames=["trial", "status", "score", *HYPERPARAMETERS,
+                                             "reason"])
     writer.writeheader()
     writer.writerows(rows)
     with tf.io.gfile.GFile(path, "w") as f:

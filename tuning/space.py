@@ -1,12 +1,32 @@
-"""The search space of `vidrec tune`: what is searched and within which ranges."""
+"""The search space of `vidrec tune`: what is searched and within which ranges.
+
+Each field of `SearchSpace` says once which TrainConfig field it samples (the
+hyperparameter's name), its `vidrec tune` flag and help: the CLI flags
+(`add_flags`, `from_args`), the KerasTuner declarations (`declare`), the trial's
+config (`trial_values`) and the columns of trials.csv (`HYPERPARAMETERS`) all
+come from there. The default RNN types are the trainer's registry keys.
+"""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+from typing import Any, Callable
 
 import keras_tuner
 
-from trainer.config import RNNS
+from trainer.config import RNNS, TrainConfig
+
+
+def _field(default: Any, flag: str, help_: str, *, samples: str | None, kind: str,
+           cast: Callable[[str], Any] = str, log: bool = False) -> Any:
+    """A SearchSpace field: the TrainConfig field it `samples`, its flag, how it is read.
+
+    kind: ``choices`` (comma list), ``bools`` (comma list of true/false), ``range``
+    (MIN:MAX of `cast`, sampled on a log scale when `log`) or ``value`` (not sampled).
+    """
+    return dataclasses.field(default=default, metadata={
+        "flag": flag, "help": help_, "samples": samples, "kind": kind, "cast": cast, "log": log})
 
 
 def _range(text: str, cast, flag: str) -> tuple:
@@ -20,6 +40,23 @@ def _range(text: str, cast, flag: str) -> tuple:
     if lo > hi:
         raise ValueError(f"{flag}: min {lo} > max {hi}")
     return lo, hi
+
+
+def _bools(text: str, flag: str) -> tuple[bool, ...]:
+    words = {"false": False, "true": True}
+    values = [w.strip().lower() for w in text.split(",")]
+    if not all(v in words for v in values):
+        raise ValueError(f"{flag} must be a comma list of true/false, got {text!r}")
+    return tuple(words[v] for v in values)
+
+
+def _show(value: Any) -> str:
+    """A default as the flag spells it: (32, 1024) -> 32:1024, ("lstm", "gru") -> lstm,gru."""
+    if isinstance(value, tuple) and value and isinstance(value[0], (bool, str)):
+        return ",".join(str(v).lower() for v in value)
+    if isinstance(value, tuple):
+        return f"{value[0]}:{value[1]}"
+    return str(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,24 +73,36 @@ class SearchSpace:
     did not get, which `vidrec compare` then names as a confound.
     """
 
-    rnn_types: tuple[str, ...] = RNNS
-    bidirectional: tuple[bool, ...] = (False, True)
-    hidden: tuple[int, int] = (32, 1024)
-    chunk_length: tuple[int, int] = (4, 32)
-    chunk_step: int = 4
-    learning_rate: tuple[float, float] | None = None
-    dropout: tuple[float, float] | None = None
+    rnn_types: tuple[str, ...] = _field(
+        RNNS, "--rnn-types", "RNN types to try", samples="rnn", kind="choices")
+    bidirectional: tuple[bool, ...] = _field(
+        (False, True), "--bidirectional-choices", "bidirectional values to try",
+        samples="bidirectional", kind="bools")
+    hidden: tuple[int, int] = _field(
+        (32, 1024), "--hidden-range", "hidden size MIN:MAX, log scale", samples="hidden",
+        kind="range", cast=int, log=True)
+    chunk_length: tuple[int, int] = _field(
+        (4, 32), "--chunk-range", "chunk length MIN:MAX in frames (default 4:32, clipped to "
+        "what the longest video allows; an explicit MAX beyond it is an error)",
+        samples="chunk_length", kind="range", cast=int)
+    chunk_step: int = _field(4, "--chunk-step", "chunk length step", samples=None,
+                             kind="value", cast=int)
+    learning_rate: tuple[float, float] | None = _field(
+        None, "--lr-range", "search the learning rate over MIN:MAX, log scale, e.g. 1e-4:1e-2 "
+        "(default: not searched, --learning-rate for every trial)", samples="learning_rate",
+        kind="range", cast=float, log=True)
+    dropout: tuple[float, float] | None = _field(
+        None, "--dropout-range", "search the head dropout over MIN:MAX, e.g. 0.0:0.5 (default: "
+        "not searched, --dropout for every trial)", samples="dropout", kind="range", cast=float)
 
     def __post_init__(self):
         bad = [r for r in self.rnn_types if r not in RNNS]
         if bad or not self.rnn_types:
             raise ValueError(f"--rnn-types: unknown {bad or '(empty)'}; choose from {RNNS}")
-        for name in ("hidden", "chunk_length", "learning_rate", "dropout"):
-            if getattr(self, name) is None:
-                continue
-            lo, hi = getattr(self, name)
-            if lo > hi:
-                raise ValueError(f"--{name.replace('_', '-')}-range: min {lo} > max {hi}")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.metadata["kind"] == "range" and value is not None and value[0] > value[1]:
+                raise ValueError(f"{f.metadata['flag']}: min {value[0]} > max {value[1]}")
         if self.hidden[0] < 1 or self.chunk_length[0] < 1 or self.chunk_step < 1:
             raise ValueError(f"hidden, chunk length and chunk step must be >= 1, got "
                              f"{self.hidden}, {self.chunk_length}, {self.chunk_step}")
@@ -71,37 +120,70 @@ class SearchSpace:
                 f"{frame_stride}; use --chunk-range {self.chunk_length[0]}:{max_chunk}")
 
     def declare(self, hp: keras_tuner.HyperParameters) -> None:
-        """Declares every searched hyperparameter on `hp`."""
-        hp.Choice("rnn", list(self.rnn_types))
-        hp.Choice("bidirectional", list(self.bidirectional))
-        hp.Int("hidden", self.hidden[0], self.hidden[1],
-               sampling="log" if self.hidden[0] < self.hidden[1] else "linear")
-        lo, hi = self.chunk_length
-        step = self.chunk_step if hi - lo >= self.chunk_step else 1
-        hp.Int("chunk_length", lo, hi, step=step)
-        if self.learning_rate is not None:
-            lo, hi = self.learning_rate
-            hp.Float("learning_rate", lo, hi, sampling="log" if lo < hi else "linear")
-        if self.dropout is not None:
-            hp.Float("dropout", self.dropout[0], self.dropout[1])
+        """Declares every searched hyperparameter on `hp`, named as its TrainConfig field."""
+        for f in dataclasses.fields(self):
+            meta, value = f.metadata, getattr(self, f.name)
+            if not meta["samples"] or value is None:
+                continue
+            if meta["kind"] != "range":
+                hp.Choice(meta["samples"], list(value))
+                continue
+            lo, hi = value
+            sampling = "log" if meta["log"] and lo < hi else "linear"
+            if meta["cast"] is float:
+                hp.Float(meta["samples"], lo, hi, sampling=sampling)
+            else:
+                step = None  # any integer (for a log scale, step would be a multiplier)
+                if f.name == "chunk_length":
+                    step = self.chunk_step if hi - lo >= self.chunk_step else 1
+                hp.Int(meta["samples"], lo, hi, step=step, sampling=sampling)
 
 
-def space_from_flags(*, rnn_types: str, bidirectional: str, hidden: str, chunk: str,
-                     chunk_step: int, lr: str | None, dropout: str | None) -> SearchSpace:
-    """Builds a SearchSpace from the command-line strings (``MIN:MAX`` ranges; None: fixed)."""
-    bidi_map = {"false": False, "true": True}
-    bidi = tuple(bidi_map.get(b.strip().lower(), b) for b in bidirectional.split(","))
-    if any(not isinstance(b, bool) for b in bidi):
-        raise ValueError(f"--bidirectional-choices must be a comma list of true/false, "
-                         f"got {bidirectional!r}")
-    chunk_range = _range(chunk, int, "--chunk-range")
-    return SearchSpace(
-        rnn_types=tuple(r.strip() for r in rnn_types.split(",") if r.strip()),
-        bidirectional=bidi,
-        hidden=_range(hidden, int, "--hidden-range"),
-        chunk_length=chunk_range,
-        chunk_step=chunk_step,
-        learning_rate=_range(lr, float, "--lr-range") if lr else None,
-        dropout=_range(dropout, float, "--dropout-range") if dropout else None,
-    )
+# The TrainConfig fields a search can sample, in order: trials.csv's columns.
+HYPERPARAMETERS = tuple(f.metadata["samples"] for f in dataclasses.fields(SearchSpace)
+                        if f.metadata["samples"])
+_CASTS = {f.name: type(f.default) for f in dataclasses.fields(TrainConfig)
+          if f.name in HYPERPARAMETERS}
 
+
+def trial_values(hp: keras_tuner.HyperParameters) -> dict[str, Any]:
+    """{TrainConfig field: value} of every hyperparameter this trial sampled."""
+    return {name: _CASTS[name](hp.get(name)) for name in HYPERPARAMETERS if name in hp}
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """One `vidrec tune` flag per SearchSpace field, with its help and default."""
+    group = parser.add_argument_group("search space")
+    for f in dataclasses.fields(SearchSpace):
+        meta = f.metadata
+        shown = "" if f.default is None or f.name == "chunk_length" else \
+            f" (default {_show(f.default)})"
+        group.add_argument(meta["flag"], default=None, help=meta["help"] + shown)
+
+
+def from_args(args: argparse.Namespace, max_chunk: int) -> SearchSpace:
+    """The SearchSpace of parsed `add_flags` flags; the default chunk range fits the data.
+
+    Raises:
+      ValueError: a malformed or inconsistent value, naming the flag.
+    """
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(SearchSpace):
+        meta = f.metadata
+        text = getattr(args, meta["flag"][2:].replace("-", "_"))
+        if text is None:
+            continue
+        if meta["kind"] == "range":
+            values[f.name] = _range(text, meta["cast"], meta["flag"])
+        elif meta["kind"] == "bools":
+            values[f.name] = _bools(text, meta["flag"])
+        elif meta["kind"] == "choices":
+            values[f.name] = tuple(x.strip() for x in text.split(",") if x.strip())
+        else:
+            try:
+                values[f.name] = meta["cast"](text)
+            except ValueError:
+                raise ValueError(f"{meta['flag']} must be a number, got {text!r}") from None
+    if "chunk_length" not in values:
+        values["chunk_length"] = (min(4, max_chunk), min(32, max_chunk))
+    return SearchSpace(**values)

@@ -81,13 +81,24 @@ def bad_input(*errors: type[BaseException]) -> Iterator[None]:
         raise UsageError(str(err)) from err
 
 
-def command(name: str) -> Callable[[Callable[[list[str]], int | None]], Callable[..., int]]:
-    """Decorates a command's `main(argv)`: a UsageError becomes one line and exit status 2."""
-    def decorate(main: Callable[[list[str]], int | None]) -> Callable[..., int]:
+def command(name: str, parser: Callable[[], argparse.ArgumentParser] | None = None
+            ) -> Callable[[Callable[..., int | None]], Callable[..., int]]:
+    """Decorates a command's main: a UsageError becomes one line and exit status 2.
+
+    With `parser` (a function building the command's CommandParser), the wrapper
+    parses argv, returns 0 after --help, and calls `main(args)` with the namespace;
+    without, `main(argv)` gets the argument list. Either way the result is
+    `run(argv=None) -> int` (argv defaults to sys.argv[1:]).
+    """
+    def decorate(main: Callable[..., int | None]) -> Callable[..., int]:
         @functools.wraps(main)
         def run(argv: list[str] | None = None) -> int:
+            argv = list(sys.argv[1:] if argv is None else argv)
             try:
-                return main(list(sys.argv[1:] if argv is None else argv)) or 0
+                if parser is None:
+                    return main(argv) or 0
+                args = parse(parser(), argv)
+                return 0 if args is None else main(args) or 0
             except UsageError as err:
                 return fail(name, err)
         return run

@@ -66,11 +66,14 @@ REAL_DATA = DemoSettings(size=128, encoder_epochs=15, epochs=30, patience=5, chu
                          check=False)
 
 
-def _run(argv: list[str]) -> None:
+def _run(argv: list[str]) -> int:
+    """Runs one stage as `vidrec ARGV...`; says which stage failed. Returns its exit status."""
     print(f"\n$ vidrec {' '.join(argv)}", flush=True)
     code = cli.main(argv)
     if code:
-        raise SystemExit(f"vidrec demo: `vidrec {' '.join(argv)}` failed with exit code {code}")
+        print(f"vidrec demo: `vidrec {' '.join(argv)}` failed with exit status {code}",
+              file=sys.stderr)
+    return code
 
 
 def parse_splits(text: str) -> list[int]:
@@ -151,7 +154,7 @@ def check_answer(summary: dict) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = cli.CommandParser(
         prog="vidrec demo",
         description="Run the whole experiment: synth (or your --videos/--splits), then per "
         "official split convert, train the encoder, embed, train frame/pooled/recurrent on "
@@ -182,22 +185,21 @@ def _split_summaries(out: str, split: list[int]) -> list[dict]:
     return summaries
 
 
-def main(argv: list[str]) -> int:
-    p = build_parser()
-    args = p.parse_args(argv)
+@cli.command("demo", build_parser)
+def main(args: argparse.Namespace) -> int:
     if bool(args.videos) != bool(args.splits):
-        p.error("--videos and --splits go together")
-    try:
+        raise cli.UsageError("--videos and --splits go together")
+    with cli.bad_input(ValueError):
         split = parse_splits(args.split)
-    except ValueError as err:
-        p.error(str(err))
     settings = REAL_DATA if args.videos else (SMALLEST if args.smallest else DemoSettings())
     out = args.out.rstrip("/")
     start = time.time()
     cmds = commands(out, settings, args.videos, args.splits, tuple(split))
     for i, argv_i in enumerate(cmds, 1):
         print(f"\n[{i}/{len(cmds)}] {time.time() - start:6.0f}s", end="")
-        _run(argv_i)
+        code = _run(argv_i)
+        if code:
+            return code
     with open(f"{out}/report/summary.json") as f:
         summary = json.load(f)
     print(f"\n{'=' * 70}\n{summary['headline']}\n\nreport: {out}/report/report.md\n"
