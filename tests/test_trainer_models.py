@@ -214,3 +214,65 @@ def test_keras_round_trip_in_a_fresh_process(tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "got.npy"), np.load(tmp_path / "want.npy"),
                                rtol=1e-6, atol=1e-6)
     assert isinstance(keras.saving.load_model(path), keras.Model)
+
+
+# --------------------------------------------------------------------------- order-aware models
+
+
+@pytest.mark.parametrize("model,extra", [
+    ("temporal_conv", {}), ("temporal_conv", {"temporal_input": "both"}),
+    ("attention", {}), ("attention", {"attn_pool": "mean", "temporal_input": "diff"}),
+    ("recurrent", {"temporal_input": "diff"})])
+def test_order_aware_models_on_frames_and_features_round_trip(model, extra, tmp_path):
+    cfg = _cfg(model=model, chunk_length=5, **extra)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 5, 32, 32, 3)).astype("float32")
+    m = models.build_model(cfg, 4, 32)
+    assert m(x).shape == (2, 4)
+    feats = models.build_model(_cfg(model=model, chunk_length=5, features="/f", **extra), 4, 32,
+                               embedding_dim=10)
+    e = np.random.default_rng(1).normal(size=(3, 5, 10)).astype("float32")
+    want = feats.predict(e, verbose=0)
+    path = str(tmp_path / "m.keras")
+    feats.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(e, verbose=0), want,
+                               rtol=1e-5, atol=1e-6)
+
+
+def _shuffle_changes(cfg):
+    m = models.build_model(cfg, 3, 32, embedding_dim=6)
+    rng = np.random.default_rng(2)
+    e = rng.normal(size=(4, 6, 6)).astype("float32")
+    perm = rng.permutation(6)
+    return np.abs(m.predict(e, verbose=0) - m.predict(e[:, perm], verbose=0)).max()
+
+
+def test_attention_without_positions_is_blind_to_frame_order():
+    for pool in ("cls", "mean"):
+        blind = _cfg(model="attention", chunk_length=6, features="/f", attn_positions=False,
+                     attn_pool=pool, hidden=8)
+        assert _shuffle_changes(blind) < 1e-5, pool
+        assert not blind.order_aware and blind.kind_info()["takes_chunks"]
+    seeing = _cfg(model="attention", chunk_length=6, features="/f", hidden=8)
+    assert _shuffle_changes(seeing) > 1e-4 and seeing.order_aware
+    assert _shuffle_changes(_cfg(model="temporal_conv", chunk_length=6, features="/f")) > 1e-4
+    assert _cfg(model="recurrent").kind_info() == {"takes_chunks": True, "order_aware": True,
+                                                   "recurrent": True}
+
+
+def test_temporal_input_and_new_flags_are_checked():
+    diff = models.TemporalInput("diff")
+    x = np.arange(2 * 4 * 3, dtype="float32").reshape(2, 4, 3) ** 2
+    np.testing.assert_allclose(diff(x), x[:, 1:] - x[:, :-1])
+    both = models.TemporalInput("both")(x)
+    assert both.shape == (2, 3, 6)
+    np.testing.assert_allclose(both[..., :3], x[:, 1:])
+    with pytest.raises(ValueError, match="would let the pooled control see order"):
+        _cfg(model="pooled", temporal_input="diff")
+    with pytest.raises(ValueError, match="--temporal-input must be one of"):
+        _cfg(temporal_input="delta")
+    with pytest.raises(ValueError, match="--attn-pool must be one of"):
+        _cfg(attn_pool="max")
+    with pytest.raises(ValueError, match="--hidden 2 must be >= --attn-heads 4"):
+        _cfg(model="attention", hidden=2, attn_heads=4)
+    with pytest.raises(ValueError, match="--model must be one of .*attention"):
+        _cfg(model="transformer")

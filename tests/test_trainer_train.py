@@ -83,7 +83,8 @@ def test_evaluate_writes_the_report_json(trained):
     expected = {"run_dir", "run_name", "model", "encoder", "split", "order", "data", "classes",
                 "clip_top1", "clip_top5", "video_top1", "video_top5", "mean_class_accuracy",
                 "per_class_accuracy", "confusion_matrix", "num_clips", "num_videos", "params",
-                "train_time_s", "videos", "config", "protocol", "recipe", "val_video_top1"}
+                "train_time_s", "videos", "config", "protocol", "recipe", "val_video_top1",
+                "kind"}
     assert set(result) == expected
     assert set(result["data"]) == {"data_dir", "manifest_sha256", "split", "official_split",
                                    "num_videos"}
@@ -126,7 +127,8 @@ def test_summary_records_trainable_layers_val_video_accuracy_and_recipe(trained)
     recipe = summary["recipe"]
     assert recipe["temporal"] == {"model": "recurrent", "rnn": "lstm", "hidden": 16,
                                   "rnn_layers": 1, "bidirectional": False, "chunk_length": 6,
-                                  "frame_stride": 1}
+                                  "frame_stride": 1, "temporal_input": "embed"}
+    assert recipe["kind"] == {"takes_chunks": True, "order_aware": True, "recurrent": True}
     assert recipe["shared"]["global_batch"] == 8 and recipe["shared"]["augment"] == "none"
     assert recipe["shared"]["encoder_trained_by"] == "this run"
     assert "out" not in recipe["shared"] and "cpu_replicas" not in recipe["shared"]

@@ -28,8 +28,9 @@ _HELP = {
     "out": "the run folder (config.json, model.keras, saved_model/, eval_val.json, "
            "train_summary.json); an unfinished run with the same flags in this folder resumes "
            "from its backup; a finished run or other flags are refused (see --overwrite)",
-    "model": f"one of {', '.join(MODELS)}: single frames, order-blind mean over a chunk's "
-             "frame embeddings, or an RNN over them",
+    "model": f"one of {', '.join(MODELS)}: single frames, the order-blind mean over a "
+             "chunk's frame embeddings, an RNN, 1D temporal convolutions, or a transformer "
+             "encoder over them",
     "encoder": f"image encoder, one of {', '.join(ENCODERS)} (small_cnn: tiny, for tests "
                "and the demo)",
     "weights": "encoder base weights: imagenet, none, or a weights file loaded into the base",
@@ -40,9 +41,21 @@ _HELP = {
     "head_units": "widths of the head's two hidden Dense layers (then a softmax layer)",
     "dropout": "dropout after each hidden head layer",
     "rnn": f"recurrent cell: {', '.join(RNNS)} (default activations: cuDNN eligible)",
-    "hidden": "units per RNN layer",
+    "hidden": "width of the temporal part: units per RNN layer, temporal convolution channels, "
+              "or the attention model's width",
     "rnn_layers": "stacked RNN layers",
     "bidirectional": "bidirectional RNN",
+    "conv_layers": "temporal_conv: stacked 1D convolutions over time",
+    "conv_kernel": "temporal_conv: kernel size in frames",
+    "conv_dilation": "temporal_conv: layer i dilates by this to the power i",
+    "attn_layers": "attention: transformer encoder blocks",
+    "attn_heads": "attention: heads per block (each hidden // heads wide)",
+    "attn_positions": "attention: sinusoidal position encodings; --no-attn-positions makes it "
+                      "blind to frame order (a second order-blind control beside pooled)",
+    "attn_pool": "attention: read out by a class token (cls) or the mean over frames",
+    "temporal_input": "what an order-aware model reads: the frame embeddings (embed), the "
+                      "differences of consecutive ones (diff, after TSN's RGB difference: slow "
+                      "changes become salient) or both side by side (both)",
     "chunk_length": "frames per chunk; videos shorter than the chunk span "
                     "(chunk_length-1)*frame_stride+1 are LOOPED (indices wrap around)",
     "frame_stride": "step between a chunk's frames",

@@ -18,6 +18,8 @@ RNNS = tuple(registry.RNNS)
 ORDERS = run_folder.ORDERS
 AUGMENTATIONS = ("flip", "crop", "contrast", "rotate", "vflip")
 DEFAULT_AUGMENT = "flip,crop,contrast,rotate"
+TEMPORAL_INPUTS = ("embed", "diff", "both")
+ATTENTION_POOLS = ("cls", "mean")
 CONFIG_NAME = run_folder.CONFIG
 
 # The temporal part of each model: the only settings a fair comparison lets differ.
@@ -93,7 +95,17 @@ class TrainConfig:
         VGG16's last 4: block4_conv3, block5_conv1, block5_conv2, block5_conv3).
       head_units: widths of the two hidden layers of the three-layer head.
       dropout: dropout in the head.
-      rnn, hidden, rnn_layers, bidirectional: the recurrent part.
+      hidden: the width of the temporal part: RNN units, temporal convolution
+        channels, or the attention model's width.
+      rnn, rnn_layers, bidirectional: the recurrent model.
+      conv_layers, conv_kernel, conv_dilation: the temporal convolution model
+        (layer i dilates by conv_dilation**i).
+      attn_layers, attn_heads, attn_positions, attn_pool: the attention model
+        (pre-norm transformer encoder with sinusoidal positions; without them it is order-blind;
+        pooled by a class token or the mean).
+      temporal_input: what an order-aware model reads: the frame embeddings
+        (``embed``), the differences of consecutive ones (``diff``, after TSN's RGB
+        difference) or both concatenated (``both``).
       chunk_length, frame_stride: frames per chunk and the step between them.
       frames_per_video: frame mode, frames sampled per video per epoch.
       augment: comma list from AUGMENTATIONS, or ``none``.
@@ -124,6 +136,14 @@ class TrainConfig:
     hidden: int = 128
     rnn_layers: int = 1
     bidirectional: bool = False
+    conv_layers: int = 2
+    conv_kernel: int = 3
+    conv_dilation: int = 2
+    attn_layers: int = 1
+    attn_heads: int = 2
+    attn_positions: bool = True
+    attn_pool: str = "cls"
+    temporal_input: str = "embed"
     chunk_length: int = 8
     frame_stride: int = 1
     frames_per_video: int = 4
@@ -147,6 +167,8 @@ class TrainConfig:
         registry.lookup(registry.ENCODERS, self.encoder, "--encoder")
         registry.lookup(registry.RNNS, self.rnn, "--rnn")
         for name, low in (("hidden", 1), ("rnn_layers", 1), ("chunk_length", 1),
+                          ("conv_layers", 1), ("conv_kernel", 1), ("conv_dilation", 1),
+                          ("attn_layers", 1), ("attn_heads", 1),
                           ("frame_stride", 1), ("frames_per_video", 1),
                           ("batch_size", 1), ("epochs", 1), ("patience", 1),
                           ("steps_per_epoch", 0), ("cpu_replicas", 0),
@@ -154,6 +176,7 @@ class TrainConfig:
             if getattr(self, name) < low:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= {low}, "
                                  f"got {getattr(self, name)}")
+        self._check_temporal()
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.learning_rate <= 0:
@@ -161,6 +184,34 @@ class TrainConfig:
         if len(self.head_units) != 2 or min(self.head_units) < 1:
             raise ValueError(f"head_units must be two positive widths, got {self.head_units}")
         augment_list(self.augment)
+
+    def _check_temporal(self) -> None:
+        if self.temporal_input not in TEMPORAL_INPUTS:
+            raise ValueError(f"--temporal-input must be one of {', '.join(TEMPORAL_INPUTS)}, "
+                             f"got {self.temporal_input!r}")
+        if self.attn_pool not in ATTENTION_POOLS:
+            raise ValueError(f"--attn-pool must be one of {', '.join(ATTENTION_POOLS)}, "
+                             f"got {self.attn_pool!r}")
+        if self.temporal_input != "embed" and self.model == "pooled":
+            raise ValueError(f"--temporal-input {self.temporal_input} would let the pooled "
+                             "control see order (the mean of differences is last minus first): "
+                             "it reads the embeddings only")
+        if self.temporal_input != "embed" and self.chunk_length < 2:
+            raise ValueError(f"--temporal-input {self.temporal_input} needs --chunk-length >= 2, "
+                             f"got {self.chunk_length}")
+        if self.model == "attention" and self.hidden < self.attn_heads:
+            raise ValueError(f"--hidden {self.hidden} must be >= --attn-heads "
+                             f"{self.attn_heads} (each head gets hidden // heads dims)")
+
+    @property
+    def order_aware(self) -> bool:
+        """Whether this model can use frame order (attention without positions cannot)."""
+        return self.kind.order_aware(self)
+
+    def kind_info(self) -> dict[str, bool]:
+        """What `vidrec compare` needs to know of this model, written in its eval files."""
+        return {"takes_chunks": self.kind.takes_chunks, "order_aware": self.order_aware,
+                "recurrent": self.kind.recurrent}
 
     @property
     def kind(self) -> registry.Model:

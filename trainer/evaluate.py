@@ -188,6 +188,7 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
     summary = summary if summary is not None else _read_summary(run_dir)
     result = {
         "run_dir": run_dir, "run_name": cfg.run_name, "model": cfg.model,
+        "kind": cfg.kind_info(),
         "encoder": cfg.encoder, "split": split, "order": order,
         "data": {"data_dir": src, "manifest_sha256": manifest_sha, "split": split,
                  "official_split": manifest.get("split"), "num_videos": scores["num_videos"]},

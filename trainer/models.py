@@ -7,6 +7,9 @@ preprocessing, so `predict` and the serving export need none outside.
 * pooled: `[B, T, H, W, 3]` -> encoder on every frame -> temporal mean -> head
   (the order-blind control).
 * recurrent: `[B, T, H, W, 3]` -> encoder on every frame -> RNN -> head.
+* temporal_conv / attention: the same, with 1D temporal convolutions or a
+  transformer encoder instead of the RNN (`trainer.registry`); every order-aware
+  model may read the differences of consecutive embeddings (`cfg.temporal_input`).
 * with `cfg.features`: `[B, T, D]` cached embeddings -> mean or RNN -> head, or
   `[B, D]` -> head for the frame model (the encoder of those embeddings is frozen).
 
@@ -28,55 +31,8 @@ from keras import layers
 
 from trainer import registry
 from trainer.config import TrainConfig, load_frame_run
+from trainer.layers import MergeTime, SplitTime, TemporalInput, VGGPreprocess  # noqa: F401
 from vidrec import run_folder
-
-VGG_MEAN_BGR = (103.939, 116.779, 123.68)
-
-
-@keras.saving.register_keras_serializable(package="vidrec")
-class MergeTime(layers.Layer):
-    """`[B, T, ...]` -> `[B*T, ...]` (static trailing dims)."""
-
-    def call(self, x):
-        return keras.ops.reshape(x, (-1,) + tuple(x.shape[2:]))
-
-    def compute_output_shape(self, input_shape):
-        return (None,) + tuple(input_shape[2:])
-
-    def get_config(self):
-        return super().get_config()
-
-
-@keras.saving.register_keras_serializable(package="vidrec")
-class SplitTime(layers.Layer):
-    """`[B*T, ...]` -> `[B, T, ...]` for a fixed number of steps T."""
-
-    def __init__(self, steps: int, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"SplitTime steps must be a positive int, got {steps!r}")
-        self.steps = steps
-
-    def call(self, x):
-        return keras.ops.reshape(x, (-1, self.steps) + tuple(x.shape[1:]))
-
-    def compute_output_shape(self, input_shape):
-        return (None, self.steps) + tuple(input_shape[1:])
-
-    def get_config(self):
-        return {**super().get_config(), "steps": self.steps}
-
-
-@keras.saving.register_keras_serializable(package="vidrec")
-class VGGPreprocess(layers.Layer):
-    """`keras.applications.vgg16.preprocess_input` as a layer: RGB 0..255 -> BGR - mean."""
-
-    def call(self, x):
-        bgr = keras.ops.flip(x, axis=-1)
-        return bgr - keras.ops.convert_to_tensor(VGG_MEAN_BGR, dtype=bgr.dtype)
-
-    def get_config(self):
-        return super().get_config()
 
 
 def _check(name, value, ok, want):
@@ -222,6 +178,8 @@ def build_model(cfg: TrainConfig, num_classes: int, frame_size: int,
         inputs = keras.Input((frame_size, frame_size, 3), name="frames")
         x = build_encoder(cfg, frame_size)(inputs)
     if kind.takes_chunks:
+        if cfg.temporal_input != "embed":
+            x = TemporalInput(cfg.temporal_input, name="temporal_input")(x)
         x = kind.temporal(x, cfg)
     name = f"{cfg.model}_features" if cfg.features else cfg.model
     return keras.Model(inputs, _head(x, cfg, num_classes), name=name)

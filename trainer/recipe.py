@@ -98,4 +98,4 @@ def recipe(cfg: TrainConfig, manifest: Mapping[str, Any], num_replicas: int) -> 
         shared["augment"] = "none"
     shared["global_batch"] = cfg.batch_size * num_replicas
     shared.update(encoder_source(cfg, manifest))
-    return {"temporal": temporal, "shared": shared}
+    return {"temporal": temporal, "shared": shared, "kind": cfg.kind_info()}

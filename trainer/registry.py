@@ -2,7 +2,7 @@
 
 Every name the trainer, the tuner and the CLI accept comes from these tables
 (`config.ENCODERS`, `config.MODELS`, `config.RNNS`, the tuner's default
-`--rnn-types` are their keys), and every question about a kind of model ("does
+`--temporal-types` are their keys), and every question about a kind of model ("does
 it read chunks?", "which settings are its temporal part?") is answered by its
 entry, not by string tests. An unknown name raises `ValueError` naming the
 choices. Keras is imported by the builders when they run, so names can be
@@ -43,6 +43,14 @@ class Encoder:
     min_frame_size: int = 32
 
 
+def _always(cfg: "TrainConfig") -> bool:
+    return True
+
+
+def _never(cfg: "TrainConfig") -> bool:
+    return False
+
+
 @dataclasses.dataclass(frozen=True)
 class Model:
     """A kind of model: the shared encoder and head, with its own temporal part.
@@ -52,11 +60,16 @@ class Model:
       temporal_fields: the TrainConfig fields of its temporal part: the only ones a fair
         comparison lets differ (`trainer.recipe`).
       temporal: `(x [B, T, D], cfg) -> [B, D']` (None when it takes single frames).
+      order_aware: `cfg -> bool`, whether it can use the order of the frames (the
+        report's second question); the order-blind controls say False.
+      recurrent: whether its temporal part is recurrent (the report's third question).
     """
 
     takes_chunks: bool
     temporal_fields: tuple[str, ...]
     temporal: Callable[[Any, "TrainConfig"], Any] | None = None
+    order_aware: Callable[["TrainConfig"], bool] = _never
+    recurrent: bool = False
 
 
 def lookup(table: Mapping[str, T], name: str, flag: str) -> T:
@@ -104,7 +117,7 @@ def _efficientnet_b0(frame_size: int, imagenet: bool):
 def _vgg16(frame_size: int, imagenet: bool):
     import keras
 
-    from trainer.models import VGGPreprocess
+    from trainer.layers import VGGPreprocess
 
     shape = (frame_size, frame_size, 3)
     inputs = keras.Input(shape)
@@ -144,12 +157,58 @@ def _rnn(x, cfg: "TrainConfig"):
     return x
 
 
+def _temporal_conv(x, cfg: "TrainConfig"):
+    """`cfg.conv_layers` 1D convolutions over time (dilation conv_dilation**i), then the mean."""
+    from keras import layers
+
+    for i in range(cfg.conv_layers):
+        x = layers.Conv1D(cfg.hidden, cfg.conv_kernel, padding="same", activation="relu",
+                          dilation_rate=cfg.conv_dilation ** i, name=f"tconv_{i}")(x)
+    return layers.GlobalAveragePooling1D(name="temporal_mean")(x)
+
+
+def _attention(x, cfg: "TrainConfig"):
+    """A pre-norm transformer encoder of width `hidden` (`attn_layers` blocks, `attn_heads`
+    heads), sinusoidal positions unless `attn_positions` is off, read out by a class token
+    or the mean. Without positions it is permutation-invariant: an order-blind control."""
+    from keras import layers
+
+    from trainer.layers import ClassToken, PositionEmbedding, SelectToken
+
+    x = layers.Dense(cfg.hidden, name="attn_in")(x)
+    if cfg.attn_pool == "cls":
+        x = ClassToken(name="cls_token")(x)
+    if cfg.attn_positions:
+        x = PositionEmbedding(name="positions")(x)
+    for i in range(cfg.attn_layers):
+        h = layers.LayerNormalization(name=f"attn_{i}_norm1")(x)
+        h = layers.MultiHeadAttention(cfg.attn_heads, max(1, cfg.hidden // cfg.attn_heads),
+                                      name=f"attn_{i}_mha")(h, h)
+        x = layers.Add(name=f"attn_{i}_add1")([x, h])
+        h = layers.LayerNormalization(name=f"attn_{i}_norm2")(x)
+        h = layers.Dense(2 * cfg.hidden, activation="gelu", name=f"attn_{i}_mlp1")(h)
+        h = layers.Dense(cfg.hidden, name=f"attn_{i}_mlp2")(h)
+        x = layers.Add(name=f"attn_{i}_add2")([x, h])
+    x = layers.LayerNormalization(name="attn_norm")(x)
+    if cfg.attn_pool == "cls":
+        return SelectToken(0, name="cls_out")(x)
+    return layers.GlobalAveragePooling1D(name="attn_mean")(x)
+
+
+_CHUNKS = ("chunk_length", "frame_stride")
 MODELS: dict[str, Model] = {
     "frame": Model(takes_chunks=False, temporal_fields=("model", "frames_per_video")),
-    "pooled": Model(takes_chunks=True, temporal_fields=("model", "chunk_length", "frame_stride"),
-                    temporal=_mean),
-    "recurrent": Model(takes_chunks=True,
-                       temporal_fields=("model", "rnn", "hidden", "rnn_layers", "bidirectional",
-                                        "chunk_length", "frame_stride"),
-                       temporal=_rnn),
+    "pooled": Model(takes_chunks=True, temporal_fields=("model", *_CHUNKS), temporal=_mean),
+    "recurrent": Model(
+        takes_chunks=True, temporal=_rnn, order_aware=_always, recurrent=True,
+        temporal_fields=("model", "rnn", "hidden", "rnn_layers", "bidirectional", *_CHUNKS,
+                         "temporal_input")),
+    "temporal_conv": Model(
+        takes_chunks=True, temporal=_temporal_conv, order_aware=_always,
+        temporal_fields=("model", "hidden", "conv_layers", "conv_kernel", "conv_dilation",
+                         *_CHUNKS, "temporal_input")),
+    "attention": Model(
+        takes_chunks=True, temporal=_attention, order_aware=lambda cfg: cfg.attn_positions,
+        temporal_fields=("model", "hidden", "attn_layers", "attn_heads", "attn_positions",
+                         "attn_pool", *_CHUNKS, "temporal_input")),
 }
