@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     from pipeline import convert, schema, synth
     from trainer import distribute, embed, train
     from trainer.config import TrainConfig
-    from tuning.hypermodel import RecurrentHyperModel
+    from tuning.hypermodel import TemporalHyperModel
     from tuning.space import SearchSpace
 
     root = args.out or tempfile.mkdtemp(prefix="bench_tune_cache_")
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     embed.embed(f"{root}/data", frame_cfg.out, f"{root}/features", batch_size=64)
     embed_s = time.time() - start
 
-    space = SearchSpace(rnn_types=("lstm",), bidirectional=(False,), hidden=(64, 64),
+    space = SearchSpace(temporal_types=("lstm",), bidirectional=(False,), hidden=(64, 64),
                         chunk_length=(8, 8), learning_rate=(1e-3, 1e-3), dropout=(0.1, 0.1))
     base = TrainConfig(out=f"{root}/unused", model="recurrent", epochs=args.epochs, **common)
     variants = {
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     seconds = {}
     for name, cfg in variants.items():
         manifest = schema.read_manifest(cfg.features or cfg.data)
-        hypermodel = RecurrentHyperModel(cfg, space, manifest, strategy)
+        hypermodel = TemporalHyperModel(cfg, space, manifest, strategy)
         hp = keras_tuner.HyperParameters()
         space.declare(hp)
         start = time.time()

@@ -18,7 +18,7 @@ from tuning import hypermodel, search, space
 
 pytestmark = pytest.mark.slow
 
-TINY_SPACE = space.SearchSpace(rnn_types=("lstm", "gru"), hidden=(4, 8), chunk_length=(2, 4),
+TINY_SPACE = space.SearchSpace(temporal_types=("lstm", "gru"), hidden=(4, 8), chunk_length=(2, 4),
                                chunk_step=2, learning_rate=(1e-3, 3e-3), dropout=(0.0, 0.2))
 
 
@@ -53,13 +53,14 @@ def test_search_three_trials_two_replicas(tiny_data, tmp_path):
         rows = list(csv.DictReader(f))
     assert len(rows) == 3
     assert {r["status"] for r in rows} == {"COMPLETED"}
-    assert all(r["rnn"] in ("lstm", "gru") and 2 <= int(r["chunk_length"]) <= 4 for r in rows)
+    assert all(r["temporal_type"] in ("lstm", "gru") and 2 <= int(r["chunk_length"]) <= 4
+               for r in rows)
     assert _hparams_trials(f"{out}/tensorboard") == {r["trial"] for r in rows}
 
     evaluation = json.load(open(f"{out}/best/eval_test.json"))
     assert evaluation["model"] == "recurrent"
     assert evaluation["config"]["chunk_length"] == result["best_hp"]["chunk_length"]
-    assert evaluation["config"]["rnn"] == result["best_hp"]["rnn"]
+    assert evaluation["config"]["rnn"] == result["best_hp"]["temporal_type"]
     assert os.path.exists(f"{out}/best/model.keras")
 
 
@@ -74,7 +75,7 @@ def test_search_tunes_the_temporal_part_and_retrains_the_best_like_the_others(
     cfg = dataclasses.replace(cfg, base=dataclasses.replace(cfg.base, epochs=2, patience=5,
                                                             learning_rate=2e-3, dropout=0.25))
     result = search.search(cfg, _strategy())
-    assert set(result["best_hp"]) == {"rnn", "bidirectional", "hidden", "chunk_length"}
+    assert set(result["best_hp"]) == {"temporal_type", "bidirectional", "hidden", "chunk_length"}
     best = json.load(open(f"{out}/best/config.json"))
     assert (best["learning_rate"], best["dropout"], best["epochs"]) == (2e-3, 0.25, 2)
     trial = json.load(open(glob.glob(f"{out}/search/trial_*/trial.json")[0]))
@@ -91,7 +92,7 @@ def test_search_tunes_the_temporal_part_and_retrains_the_best_like_the_others(
 def test_killed_search_resumes_without_repeating_trials(tiny_data, tmp_path, monkeypatch):
     out = str(tmp_path / "tune")
     fitted = []
-    real_fit = hypermodel.RecurrentHyperModel.fit
+    real_fit = hypermodel.TemporalHyperModel.fit
 
     def dying_fit(self, hp, model, *args, **kwargs):
         if len(fitted) == 1:  # the process dies during the second trial
@@ -99,12 +100,12 @@ def test_killed_search_resumes_without_repeating_trials(tiny_data, tmp_path, mon
         fitted.append(dict(hp.values))
         return real_fit(self, hp, model, *args, **kwargs)
 
-    monkeypatch.setattr(hypermodel.RecurrentHyperModel, "fit", dying_fit)
+    monkeypatch.setattr(hypermodel.TemporalHyperModel, "fit", dying_fit)
     with pytest.raises(keras_tuner.errors.FatalError):
         search.search(_cfg(tiny_data, out, retrain_best=False), _strategy())
     assert len(fitted) == 1
 
-    monkeypatch.setattr(hypermodel.RecurrentHyperModel, "fit",
+    monkeypatch.setattr(hypermodel.TemporalHyperModel, "fit",
                         lambda self, *a, **k: fitted.append("resumed") or real_fit(self, *a, **k))
     result = search.search(_cfg(tiny_data, out, retrain_best=False), _strategy())
     # the finished trial is not repeated: the interrupted one restarts, then one more
@@ -114,7 +115,7 @@ def test_killed_search_resumes_without_repeating_trials(tiny_data, tmp_path, mon
 
 def test_failed_trial_is_recorded_and_search_goes_on(tiny_data, tmp_path, monkeypatch):
     out = str(tmp_path / "tune")
-    real_fit = hypermodel.RecurrentHyperModel.fit
+    real_fit = hypermodel.TemporalHyperModel.fit
     calls = []
 
     def sometimes_nan(self, hp, model, *args, **kwargs):
@@ -123,7 +124,7 @@ def test_failed_trial_is_recorded_and_search_goes_on(tiny_data, tmp_path, monkey
             raise keras_tuner.errors.FailedTrialError("loss became nan at batch 0")
         return real_fit(self, hp, model, *args, **kwargs)
 
-    monkeypatch.setattr(hypermodel.RecurrentHyperModel, "fit", sometimes_nan)
+    monkeypatch.setattr(hypermodel.TemporalHyperModel, "fit", sometimes_nan)
     result = search.search(_cfg(tiny_data, out, retrain_best=False), _strategy())
     statuses = [r["status"] for r in result["rows"]]
     assert statuses.count("FAILED") == 1 and statuses.count("COMPLETED") == 2
@@ -177,7 +178,7 @@ def test_chief_and_two_workers_run_every_trial_exactly_once(tiny_data, tmp_path)
     out = tmp_path / "tune"
     flags = ["--data", tiny_data, "--out", str(out), "--max-trials", "4", "--epochs", "1",
              "--batch-size", "2", "--augment", "none", "--head-units",
-             "8", "8", "--hidden-range", "4:8", "--chunk-range", "2:4", "--rnn-types",
+             "8", "8", "--hidden-range", "4:8", "--chunk-range", "2:4", "--temporal-types",
              "lstm,gru", "--cpu-replicas", "2", "--no-retrain"]
     procs = {}
     for tuner_id in ("chief", "tuner0", "tuner1"):
@@ -217,7 +218,7 @@ def test_tf_config_cluster_runs_the_same_search_in_lock_step(tiny_data, tmp_path
     out = tmp_path / "tune"
     flags = ["--data", tiny_data, "--out", str(out), "--max-trials", "2", "--epochs", "1",
              "--batch-size", "2", "--augment", "none", "--head-units",
-             "8", "8", "--hidden-range", "4:8", "--chunk-range", "2:4", "--rnn-types",
+             "8", "8", "--hidden-range", "4:8", "--chunk-range", "2:4", "--temporal-types",
              "lstm,gru"]
     procs = []
     for i in range(2):
@@ -257,22 +258,41 @@ def test_the_tune_flags_come_from_the_search_space():
     args = parser.parse_args(["--data", "d", "--out", "o"])
     default = space.from_args(args, max_chunk=12)
     assert default == space.SearchSpace(chunk_length=(4, 12))
-    assert default.rnn_types == tuple(registry.RNNS)  # a new RNN type is picked up
+    assert default.temporal_types == tuple(registry.RNNS)  # a new RNN type is picked up
     assert default.learning_rate is None and default.dropout is None
-    assert space.HYPERPARAMETERS == ("rnn", "bidirectional", "hidden", "chunk_length",
+    assert space.HYPERPARAMETERS == ("temporal_type", "bidirectional", "hidden", "conv_layers",
+                                     "conv_kernel", "attn_layers", "attn_heads", "chunk_length",
                                      "learning_rate", "dropout")
     asked = space.from_args(parser.parse_args(
         ["--data", "d", "--out", "o", "--lr-range", "1e-3:1e-2", "--bidirectional-choices",
-         "true", "--rnn-types", "gru", "--chunk-step", "2"]), max_chunk=12)
-    assert (asked.learning_rate, asked.bidirectional, asked.rnn_types, asked.chunk_step) == (
+         "true", "--temporal-types", "gru", "--chunk-step", "2"]), max_chunk=12)
+    assert (asked.learning_rate, asked.bidirectional, asked.temporal_types, asked.chunk_step) == (
         (1e-3, 1e-2), (True,), ("gru",), 2)
     hp = keras_tuner.HyperParameters()
     asked.declare(hp)
-    assert [p.name for p in hp.space] == ["rnn", "bidirectional", "hidden", "chunk_length",
-                                          "learning_rate"]
-    assert set(space.trial_values(hp)) == {"rnn", "bidirectional", "hidden", "chunk_length",
-                                           "learning_rate"}
+    assert [p.name for p in hp.space] == ["temporal_type", "bidirectional", "hidden",
+                                          "chunk_length", "learning_rate"]
+    assert space.trial_values(hp).keys() == {"model", "rnn", "bidirectional", "hidden",
+                                             "chunk_length", "learning_rate"}
     for bad, match in ((["--bidirectional-choices", "maybe"], "true/false"),
                        (["--chunk-step", "x"], "must be a number")):
         with pytest.raises(ValueError, match=match):
             space.from_args(parser.parse_args(["--data", "d", "--out", "o", *bad]), 12)
+
+
+@pytest.mark.parametrize("family,model,own", [
+    ("conv", "temporal_conv", {"conv_layers", "conv_kernel"}),
+    ("attention", "attention", {"attn_layers", "attn_heads"}),
+    ("gru", "recurrent", {"rnn", "bidirectional"})])
+def test_a_search_spans_temporal_families_each_with_its_own_sizes(family, model, own):
+    families = space.SearchSpace(temporal_types=("lstm", "gru", "conv", "attention"))
+    hp = keras_tuner.HyperParameters()
+    hp.values["temporal_type"] = family  # what the oracle chose for this trial
+    families.declare(hp)
+    values = space.trial_values(hp)
+    assert values["model"] == model
+    assert set(values) == {"model", "hidden", "chunk_length"} | own
+    cfg = TrainConfig(data="d", out="o", **values)  # a valid trial config
+    assert cfg.kind.takes_chunks and cfg.order_aware
+    with pytest.raises(ValueError, match="--temporal-types: unknown"):
+        space.SearchSpace(temporal_types=("lstm", "transformer"))

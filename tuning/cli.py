@@ -11,9 +11,12 @@ from tuning import search, space
 from vidrec import cli
 
 DESCRIPTION = """\
-KerasTuner search over the recurrent model: RNN type (lstm, gru, simple,
-optionally bidirectional), hidden size (log scale), chunk length (a data
-hyperparameter: each trial builds its own tf.data input): the temporal part.
+KerasTuner search over the temporal part: by default the recurrent model's RNN
+cell (lstm, gru, simple, optionally bidirectional); with --temporal-types also
+temporal convolutions (conv: layers, kernel) and attention (layers, heads), each
+family's sizes sampled only in its trials; the width (--hidden-range, log
+scale) and the chunk length (a data hyperparameter: each trial builds its own
+tf.data input) for all.
 Learning rate and head dropout are searched only with --lr-range /
 --dropout-range; otherwise every trial keeps the base flags' values, so the
 retrained best differs from your other runs in its temporal part only (tuning

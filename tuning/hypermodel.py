@@ -37,8 +37,9 @@ class FailOnNaN(keras.callbacks.Callback):
             raise keras_tuner.errors.FailedTrialError(f"loss became {loss} at batch {batch}")
 
 
-class RecurrentHyperModel(keras_tuner.HyperModel):
-    """Searches the recurrent model's RNN type, size, chunk length (and LR, dropout if asked).
+class TemporalHyperModel(keras_tuner.HyperModel):
+    """Searches the temporal part: family (RNN cells, conv, attention), its sizes, chunk
+    length (and LR, dropout if asked).
 
     Args:
       base: the trainer configuration every trial starts from.
@@ -50,11 +51,9 @@ class RecurrentHyperModel(keras_tuner.HyperModel):
       objective: the logged metric reported to the oracle.
     """
 
-    MODEL = "recurrent"  # the registry's model whose temporal part the space samples
-
     def __init__(self, base: TrainConfig, space: SearchSpace, manifest: dict,
                  strategy: tf.distribute.Strategy, objective: str = VIDEO_OBJECTIVE):
-        super().__init__(name="vidrec_recurrent", tunable=True)
+        super().__init__(name="vidrec_temporal", tunable=True)
         self.base, self.space, self.manifest = base, space, manifest
         self.strategy, self.objective = strategy, objective
         self.num_replicas = strategy.num_replicas_in_sync
@@ -64,8 +63,7 @@ class RecurrentHyperModel(keras_tuner.HyperModel):
 
     def trial_config(self, hp: keras_tuner.HyperParameters, **overrides: Any) -> TrainConfig:
         """The TrainConfig of the trial whose values `hp` holds."""
-        return dataclasses.replace(self.base, model=self.MODEL, **space_lib.trial_values(hp),
-                                   **overrides)
+        return dataclasses.replace(self.base, **space_lib.trial_values(hp), **overrides)
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         return train.build_and_compile(self.trial_config(hp), self.manifest)

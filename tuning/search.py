@@ -27,7 +27,7 @@ import tensorflow as tf
 from pipeline import schema
 from trainer import data, distribute, evaluate, train
 from trainer.config import TrainConfig
-from tuning.hypermodel import VIDEO_OBJECTIVE, RecurrentHyperModel
+from tuning.hypermodel import VIDEO_OBJECTIVE, TemporalHyperModel
 from tuning.space import HYPERPARAMETERS, SearchSpace
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -61,9 +61,9 @@ class TuneConfig:
             raise ValueError(f"--max-trials must be >= 1, got {self.max_trials}")
         if self.trial_epochs < 0:
             raise ValueError(f"--trial-epochs must be >= 0, got {self.trial_epochs}")
-        if self.base.model != RecurrentHyperModel.MODEL:
-            raise ValueError(f"vidrec tune searches the {RecurrentHyperModel.MODEL} model; "
-                             f"--model {self.base.model} makes no sense here")
+        if not self.base.kind.takes_chunks:
+            raise ValueError(f"vidrec tune searches temporal models; --model {self.base.model} "
+                             "makes no sense here")
 
 
 def tuner_role() -> str:
@@ -236,7 +236,7 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
             if not cfg.fresh:
                 _copy_tree(f"{out}/{PROJECT_NAME}", f"{directory}/{PROJECT_NAME}")
         distribute.all_reduce_sum(strategy, [0.0])  # barrier: copied before the chief writes
-    hypermodel = RecurrentHyperModel(cfg.base, cfg.space, manifest, strategy, cfg.objective)
+    hypermodel = TemporalHyperModel(cfg.base, cfg.space, manifest, strategy, cfg.objective)
     tuner = _make_tuner(cfg, hypermodel, strategy, directory, role)
     if role == "chief":
         print(f"vidrec tune: chief serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"

@@ -4,7 +4,9 @@ Each field of `SearchSpace` says once which TrainConfig field it samples (the
 hyperparameter's name), its `vidrec tune` flag and help: the CLI flags
 (`add_flags`, `from_args`), the KerasTuner declarations (`declare`), the trial's
 config (`trial_values`) and the columns of trials.csv (`HYPERPARAMETERS`) all
-come from there. The default RNN types are the trainer's registry keys.
+come from there. The temporal types are the trainer's RNN cells (registry keys)
+plus the non-recurrent order-aware families; each family's own size settings are
+sampled only in its trials (KerasTuner conditional scopes).
 """
 
 from __future__ import annotations
@@ -17,16 +19,24 @@ import keras_tuner
 
 from trainer.config import RNNS, TrainConfig
 
+RNN_TYPES = RNNS
+NON_RNN_TYPES = {"conv": "temporal_conv", "attention": "attention"}  # type -> --model
+TEMPORAL_TYPES = RNN_TYPES + tuple(NON_RNN_TYPES)
+
 
 def _field(default: Any, flag: str, help_: str, *, samples: str | None, kind: str,
-           cast: Callable[[str], Any] = str, log: bool = False) -> Any:
+           cast: Callable[[str], Any] = str, log: bool = False,
+           family: tuple[str, ...] | None = None) -> Any:
     """A SearchSpace field: the TrainConfig field it `samples`, its flag, how it is read.
 
-    kind: ``choices`` (comma list), ``bools`` (comma list of true/false), ``range``
-    (MIN:MAX of `cast`, sampled on a log scale when `log`) or ``value`` (not sampled).
+    kind: ``choices`` (comma list), ``ints`` (comma list of integers), ``bools`` (comma
+    list of true/false), ``range`` (MIN:MAX of `cast`, sampled on a log scale when `log`)
+    or ``value`` (not sampled). family: the temporal types it belongs to (sampled only in
+    their trials; None: every trial).
     """
     return dataclasses.field(default=default, metadata={
-        "flag": flag, "help": help_, "samples": samples, "kind": kind, "cast": cast, "log": log})
+        "flag": flag, "help": help_, "samples": samples, "kind": kind, "cast": cast, "log": log,
+        "family": family})
 
 
 def _range(text: str, cast, flag: str) -> tuple:
@@ -50,12 +60,12 @@ def _bools(text: str, flag: str) -> tuple[bool, ...]:
     return tuple(words[v] for v in values)
 
 
-def _show(value: Any) -> str:
-    """A default as the flag spells it: (32, 1024) -> 32:1024, ("lstm", "gru") -> lstm,gru."""
-    if isinstance(value, tuple) and value and isinstance(value[0], (bool, str)):
-        return ",".join(str(v).lower() for v in value)
-    if isinstance(value, tuple):
+def _show(value: Any, kind: str) -> str:
+    """A default as its flag spells it: 32:1024 (range), lstm,gru or 3,5 (lists)."""
+    if kind == "range":
         return f"{value[0]}:{value[1]}"
+    if isinstance(value, tuple):
+        return ",".join(str(v).lower() for v in value)
     return str(value)
 
 
@@ -73,14 +83,28 @@ class SearchSpace:
     did not get, which `vidrec compare` then names as a confound.
     """
 
-    rnn_types: tuple[str, ...] = _field(
-        RNNS, "--rnn-types", "RNN types to try", samples="rnn", kind="choices")
+    temporal_types: tuple[str, ...] = _field(
+        RNN_TYPES, "--temporal-types", "temporal families to try: RNN cells ("
+        + ",".join(RNN_TYPES) + "), conv (temporal_conv) and attention; the default searches "
+        "the recurrent model only", samples="temporal_type", kind="choices")
     bidirectional: tuple[bool, ...] = _field(
-        (False, True), "--bidirectional-choices", "bidirectional values to try",
-        samples="bidirectional", kind="bools")
+        (False, True), "--bidirectional-choices", "RNN: bidirectional values to try",
+        samples="bidirectional", kind="bools", family=RNN_TYPES)
     hidden: tuple[int, int] = _field(
-        (32, 1024), "--hidden-range", "hidden size MIN:MAX, log scale", samples="hidden",
-        kind="range", cast=int, log=True)
+        (32, 1024), "--hidden-range", "width MIN:MAX (RNN units, conv channels, attention "
+        "width), log scale", samples="hidden", kind="range", cast=int, log=True)
+    conv_layers: tuple[int, int] = _field(
+        (1, 3), "--conv-layers-range", "conv: stacked temporal convolutions MIN:MAX",
+        samples="conv_layers", kind="range", cast=int, family=("conv",))
+    conv_kernel: tuple[int, ...] = _field(
+        (3, 5), "--conv-kernels", "conv: kernel sizes to try", samples="conv_kernel",
+        kind="ints", cast=int, family=("conv",))
+    attn_layers: tuple[int, int] = _field(
+        (1, 2), "--attn-layers-range", "attention: transformer blocks MIN:MAX",
+        samples="attn_layers", kind="range", cast=int, family=("attention",))
+    attn_heads: tuple[int, ...] = _field(
+        (1, 2, 4), "--attn-heads-choices", "attention: heads to try", samples="attn_heads",
+        kind="ints", cast=int, family=("attention",))
     chunk_length: tuple[int, int] = _field(
         (4, 32), "--chunk-range", "chunk length MIN:MAX in frames (default 4:32, clipped to "
         "what the longest video allows; an explicit MAX beyond it is an error)",
@@ -96,13 +120,19 @@ class SearchSpace:
         "not searched, --dropout for every trial)", samples="dropout", kind="range", cast=float)
 
     def __post_init__(self):
-        bad = [r for r in self.rnn_types if r not in RNNS]
-        if bad or not self.rnn_types:
-            raise ValueError(f"--rnn-types: unknown {bad or '(empty)'}; choose from {RNNS}")
+        bad = [t for t in self.temporal_types if t not in TEMPORAL_TYPES]
+        if bad or not self.temporal_types:
+            raise ValueError(f"--temporal-types: unknown {bad or '(empty)'}; choose from "
+                             f"{', '.join(TEMPORAL_TYPES)}")
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.metadata["kind"] == "range" and value is not None and value[0] > value[1]:
                 raise ValueError(f"{f.metadata['flag']}: min {value[0]} > max {value[1]}")
+        small = [f.metadata["flag"] for f in dataclasses.fields(self)
+                 if f.metadata["kind"] in ("range", "ints") and f.metadata["cast"] is int
+                 and min(getattr(self, f.name)) < 1]
+        if small:
+            raise ValueError(f"{', '.join(small)}: values must be >= 1")
         if self.hidden[0] < 1 or self.chunk_length[0] < 1 or self.chunk_step < 1:
             raise ValueError(f"hidden, chunk length and chunk step must be >= 1, got "
                              f"{self.hidden}, {self.chunk_length}, {self.chunk_step}")
@@ -120,35 +150,57 @@ class SearchSpace:
                 f"{frame_stride}; use --chunk-range {self.chunk_length[0]}:{max_chunk}")
 
     def declare(self, hp: keras_tuner.HyperParameters) -> None:
-        """Declares every searched hyperparameter on `hp`, named as its TrainConfig field."""
+        """Declares every searched hyperparameter on `hp`; a family's only in its trials."""
         for f in dataclasses.fields(self):
             meta, value = f.metadata, getattr(self, f.name)
             if not meta["samples"] or value is None:
                 continue
-            if meta["kind"] != "range":
-                hp.Choice(meta["samples"], list(value))
+            if meta["family"] is None:
+                self._declare_one(hp, f, value)
                 continue
-            lo, hi = value
-            sampling = "log" if meta["log"] and lo < hi else "linear"
-            if meta["cast"] is float:
-                hp.Float(meta["samples"], lo, hi, sampling=sampling)
-            else:
-                step = None  # any integer (for a log scale, step would be a multiplier)
-                if f.name == "chunk_length":
-                    step = self.chunk_step if hi - lo >= self.chunk_step else 1
-                hp.Int(meta["samples"], lo, hi, step=step, sampling=sampling)
+            active = [t for t in self.temporal_types if t in meta["family"]]
+            if active:
+                with hp.conditional_scope("temporal_type", active):
+                    self._declare_one(hp, f, value)
+
+    def _declare_one(self, hp: keras_tuner.HyperParameters, f: dataclasses.Field,
+                     value: Any) -> None:
+        meta = f.metadata
+        if meta["kind"] != "range":
+            hp.Choice(meta["samples"], list(value))
+            return
+        lo, hi = value
+        sampling = "log" if meta["log"] and lo < hi else "linear"
+        if meta["cast"] is float:
+            hp.Float(meta["samples"], lo, hi, sampling=sampling)
+            return
+        step = None  # any integer (for a log scale, step would be a multiplier)
+        if f.name == "chunk_length":
+            step = self.chunk_step if hi - lo >= self.chunk_step else 1
+        hp.Int(meta["samples"], lo, hi, step=step, sampling=sampling)
 
 
-# The TrainConfig fields a search can sample, in order: trials.csv's columns.
+# What a search can sample, in order: trials.csv's columns. "temporal_type" picks the
+# model (and the RNN cell); the others are TrainConfig fields.
 HYPERPARAMETERS = tuple(f.metadata["samples"] for f in dataclasses.fields(SearchSpace)
                         if f.metadata["samples"])
 _CASTS = {f.name: type(f.default) for f in dataclasses.fields(TrainConfig)
           if f.name in HYPERPARAMETERS}
 
 
+def temporal_type_config(temporal_type: str) -> dict[str, str]:
+    """The TrainConfig fields a temporal type sets: {"model", ["rnn"]}."""
+    if temporal_type in RNN_TYPES:
+        return {"model": "recurrent", "rnn": temporal_type}
+    return {"model": NON_RNN_TYPES[temporal_type]}
+
+
 def trial_values(hp: keras_tuner.HyperParameters) -> dict[str, Any]:
-    """{TrainConfig field: value} of every hyperparameter this trial sampled."""
-    return {name: _CASTS[name](hp.get(name)) for name in HYPERPARAMETERS if name in hp}
+    """{TrainConfig field: value} of every hyperparameter this trial sampled (active)."""
+    values = temporal_type_config(hp.get("temporal_type"))
+    values.update({name: _CASTS[name](hp.get(name)) for name in HYPERPARAMETERS
+                   if name in _CASTS and name in hp})
+    return values
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
@@ -157,7 +209,7 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(SearchSpace):
         meta = f.metadata
         shown = "" if f.default is None or f.name == "chunk_length" else \
-            f" (default {_show(f.default)})"
+            f" (default {_show(f.default, meta['kind'])})"
         group.add_argument(meta["flag"], default=None, help=meta["help"] + shown)
 
 
@@ -179,6 +231,12 @@ def from_args(args: argparse.Namespace, max_chunk: int) -> SearchSpace:
             values[f.name] = _bools(text, meta["flag"])
         elif meta["kind"] == "choices":
             values[f.name] = tuple(x.strip() for x in text.split(",") if x.strip())
+        elif meta["kind"] == "ints":
+            try:
+                values[f.name] = tuple(int(x) for x in text.split(",") if x.strip())
+            except ValueError:
+                raise ValueError(f"{meta['flag']} must be a comma list of integers, "
+                                 f"got {text!r}") from None
         else:
             try:
                 values[f.name] = meta["cast"](text)
