@@ -7,7 +7,8 @@ statistics in `report.stats`. Reads only files that runs wrote, by the names of
 
 Data flows runs -> summary -> words: `runs` (load and check run folders) and
 `curves` (training curves) -> `summary` (one split's numbers, with `stats`,
-`paired`, `ablation`, `roles`) and `across` (several official splits) ->
+`paired`, `ablation`, `roles` of each `kinds` and the answer's three `parts`) and
+`across` (several official splits) ->
 `headline`, `markdown`, `plots` (what is written, formatted by `fmt`) -> `compare`
 (prepare, then write) -> `cli` (`vidrec compare`).
 """

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from report import stats
 from report.fmt import points
 from report.paired import pair_test
-from report.runs import MULTI_FRAME_MODELS, Predictions, Run
+from report.runs import Predictions, Run
 
 DROP_KEYS = ("diff", "diff_lo", "diff_hi", "b", "c", "p_value", "p_cluster")
 
@@ -23,25 +23,27 @@ def order_sentence(run: Run, order: str, drop: dict[str, Any]) -> str:
     points_lost = 100 * drop["diff"]
     ci = f"95% CI of the drop {points(drop['diff_lo'])} to {points(drop['diff_hi'])}"
     who = run.name if run.name == run.describe() else f"{run.name} ({run.describe()})"
+    blind = None if run.kind.order_aware else (
+        "mean pooling" if run.model == "pooled" else "an order-blind model")
     uses = ("it uses temporal order" if order == "shuffled"
             else "it is sensitive to the direction of time")
     ignores = ("it does not use order" if order == "shuffled"
                else "it does not depend on the direction of time")
     if drop["diff_lo"] > 0:
         s = f"{who} loses {points_lost:.1f} points when its frames are {order} ({ci}): "
-        if run.model == "pooled":
-            return s + ("mean pooling should ignore order, so this sanity check FAILED: "
+        if blind:
+            return s + (f"{blind} should ignore order, so this sanity check FAILED: "
                         "check how the evaluation orders frames.")
         return s + uses + "."
     if drop["diff_hi"] < 0:
         s = f"{who} gains {-points_lost:.1f} points when its frames are {order} ({ci}): "
-        if run.model == "pooled":
-            return s + "mean pooling should ignore order, so this sanity check FAILED."
+        if blind:
+            return s + f"{blind} should ignore order, so this sanity check FAILED."
         return s + "natural order does not help it."
     s = (f"{who} loses nothing (within the CI: {points(drop['diff'])} points, {ci}) "
          f"when its frames are {order}")
-    if run.model == "pooled":
-        return s + ": as expected, mean pooling ignores order (sanity check passed)."
+    if blind:
+        return s + f": as expected, {blind} ignores order (sanity check passed)."
     return s + f": {ignores}."
 
 
@@ -50,7 +52,8 @@ def _ablation_row(run: Run, orders: list[str], n_resamples: int, seed: int) -> d
     base = run.predictions("natural")
     natural, films = base.correct, base.films
     row: dict[str, Any] = {
-        "run": run.name, "model": run.model,
+        "run": run.name, "model": run.model, "kind": run.kind.label,
+        "order_aware": run.kind.order_aware,
         "natural": stats.ci_dict(stats.bootstrap_ci(natural, n_resamples, seed, clusters=films)),
         "shuffled": None, "reversed": None, "sentences": []}
     for order in orders:
@@ -67,7 +70,7 @@ def ablation(runs: Sequence[Run], n_resamples: int, seed: int) -> list[dict[str,
     rows = []
     for run in runs:
         orders = [o for o in ("shuffled", "reversed") if o in run.evals]
-        if run.model in MULTI_FRAME_MODELS and orders:
+        if run.kind.takes_chunks and orders:
             rows.append(_ablation_row(run, orders, n_resamples, seed))
     return rows
 
@@ -89,7 +92,8 @@ def order_subset(runs: Sequence[Run], preds: dict[str, Predictions], classes: li
         return stats.accuracy_subset(p.labels, p.predicted, subset, n_resamples, seed,
                                      clusters=p.films)
 
-    rows = [{"run": run.name, "model": run.model, **accuracy(preds[run.name]),
+    rows = [{"run": run.name, "model": run.model, "kind": run.kind.label,
+             **accuracy(preds[run.name]),
              "shuffled": (accuracy(run.predictions("shuffled")) if "shuffled" in run.evals
                           else None)}
             for run in runs]

@@ -4,9 +4,11 @@ HMDB51 results are reported per official split and as the mean over the three
 splits. Runs are grouped by the official split of the data they were evaluated
 on (the manifest's ``split``) and matched across splits by display name (the
 run folder's name: ``runs/split1/lstm`` and ``runs/split2/lstm`` are both
-``lstm``). Every split must hold the same run names. The headline's roles are
+``lstm``). Every split must hold the same run names. The answer's roles are
 chosen once, by validation accuracy averaged over the splits (or by the user),
-so every split's report names the same runs.
+so every split's report answers its three parts (`report.parts`) with the same
+runs; on top, each part's difference per split, its mean ± std over the splits
+and in how many splits it is significant.
 
 Nothing here writes: `report.compare` writes, under OUT::
 
@@ -16,13 +18,21 @@ Nothing here writes: `report.compare` writes, under OUT::
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from report import roles
 from report.fmt import fmt_p, pct, plus_minus, points, table
-from report.headline import SIGNIFICANCE, confound_words, mismatch_words
+from report.headline import (
+    SIDES,
+    SIGNIFICANCE,
+    confound_words,
+    mismatch_words,
+    named,
+    significant,
+)
+from report.kinds import ROLES
 from report.markdown import differences_section
 from report.runs import Run, unique_names
 
@@ -67,37 +77,45 @@ def _mean_val(groups: dict[Any, list[Run]]):
     return score
 
 
-def _across(summaries: dict[Any, dict[str, Any]], names: list[str],
-            chosen: dict[str, Any]) -> dict[str, Any]:
-    """Per-run accuracy in every split with mean ± std, and the headline pairs' differences."""
+def _run_rows(summaries: dict[Any, dict[str, Any]], names: list[str],
+              chosen: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each run's video accuracy in every split, with mean ± std over the splits."""
     rows = []
     for name in names:
         per = {str(split): next(r for r in s["runs"] if r["name"] == name)
                for split, s in summaries.items()}
         top1 = {k: r["video_top1"]["value"] for k, r in per.items()}
         first = next(iter(per.values()))
-        rows.append({"name": name, "model": first["model"], "architecture": first["architecture"],
-                     "video_top1": top1, **_mean_std(list(top1.values())),
+        rows.append({"name": name, "model": first["model"], "kind_label": first["kind_label"],
+                     "architecture": first["architecture"], "video_top1": top1,
+                     **_mean_std(list(top1.values())),
                      "val_video_top1": chosen["val_video_top1"].get(name)})
-    pairs = {}
-    for role in ("baseline", "pooled"):
-        other = chosen[role]
-        if chosen["candidate"] and other:
-            tests = {str(split): s["headline_tests"][role] for split, s in summaries.items()}
-            diffs = [t["diff"] for t in tests.values()]
-            pairs[role] = {"run_a": chosen["candidate"], "run_b": other,
-                           "diff": {k: t["diff"] for k, t in tests.items()},
-                           **{f"diff_{k}": v for k, v in _mean_std(diffs).items()},
-                           "higher": sum(d > 0 for d in diffs),
-                           "significant": sum(t["diff"] > 0 and t["p_family"] < SIGNIFICANCE
-                                              for t in tests.values()),
-                           "p_family": {k: t["p_family"] for k, t in tests.items()}}
-    return {"runs": rows, "pairs": pairs}
+    return rows
 
 
-def choose_roles(groups: dict[Any, list[Run]], baseline: str | None,
-                 candidate: str | None) -> dict[str, Any]:
-    """The headline's runs for every split at once, by mean validation accuracy or by name.
+def _part_tests(summaries: dict[Any, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each headline test of every split: its difference per split, mean ± std, and counts."""
+    keys = [k for k in next(iter(summaries.values()))["headline_tests"]
+            if all(k in s["headline_tests"] for s in summaries.values())]
+    out = {}
+    for key in keys:
+        tests = {str(split): s["headline_tests"][key] for split, s in summaries.items()}
+        first = next(iter(tests.values()))
+        diffs = [t["diff"] for t in tests.values()]
+        out[key] = {"run_a": first["run_a"], "run_b": first["run_b"], "run": first.get("run"),
+                    "diff": {k: t["diff"] for k, t in tests.items()},
+                    **{f"diff_{k}": v for k, v in _mean_std(diffs).items()},
+                    "higher": sum(d > 0 for d in diffs),
+                    "significant": sum(t["diff"] > 0 and significant(t) for t in tests.values()),
+                    "significant_lower": sum(t["diff"] < 0 and significant(t)
+                                             for t in tests.values()),
+                    "p_family": {k: t["p_family"] for k, t in tests.items()}}
+    return out
+
+
+def choose_roles(groups: dict[Any, list[Run]], named: Mapping[str, str] | None,
+                 candidate: str | None, baseline: str | None) -> dict[str, Any]:
+    """The answer's runs for every split at once, by mean validation accuracy or by name.
 
     Raises:
       ValueError: the splits hold differently named runs, or roles cannot be chosen.
@@ -105,11 +123,9 @@ def choose_roles(groups: dict[Any, list[Run]], baseline: str | None,
     for runs in groups.values():
         unique_names(runs)
     _check_same_names(groups)
-    chosen = roles.choose_roles(next(iter(groups.values())), baseline, candidate,
-                                score=_mean_val(groups))
-    if chosen["chosen_by"] == roles.CHOSEN_BY_VAL:
-        chosen["chosen_by"] += " (mean over the splits)"
-    return chosen
+    return roles.choose_roles(next(iter(groups.values())), named, candidate, baseline,
+                              score=_mean_val(groups),
+                              score_words=roles.CHOSEN_BY_VAL + " (mean over the splits)")
 
 
 def summarise(summaries: dict[Any, dict[str, Any]]) -> dict[str, Any]:
@@ -129,7 +145,9 @@ def summarise(summaries: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         "num_films": {str(k): s["num_films"] for k, s in summaries.items()},
         "n_resamples": first["n_resamples"], "seed": first["seed"],
         "differences": first["differences"], "confounds": confounds,
-        "across": _across(summaries, [r["name"] for r in first["runs"]], chosen),
+        "parts": first["parts"],
+        "across": {"runs": _run_rows(summaries, [r["name"] for r in first["runs"]], chosen),
+                   "parts": _part_tests(summaries)},
         "splits": {str(k): {"headline": s["headline"], "report": f"split{k}/report.md"}
                    for k, s in summaries.items()},
         "frame_mismatches": sorted({p for s in summaries.values()
@@ -137,52 +155,75 @@ def summarise(summaries: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+LABELS = {"frames": "1. several frames", "order": "2. order",
+          "frames_and_order": "2. frames and order", "shuffled": "2. shuffle drop",
+          "recurrence": "3. recurrence beyond order"}
+
+
+def _counts(pair: dict[str, Any], k: int) -> str:
+    """"+30.0 ± 5.0 points; higher in 3 of 3 splits, significant in 2 of 3"."""
+    s = (f"{points(pair['diff_mean'])} ± {100 * pair['diff_std']:.1f} points; higher in "
+         f"{pair['higher']} of {k} splits, significant in {pair['significant']} of {k}")
+    if pair["significant_lower"]:
+        s += f", significantly lower in {pair['significant_lower']} of {k}"
+    return s
+
+
+def _part_words(result: dict[str, Any], number: int, key: str) -> str:
+    """One part of the across-split answer, from each split's test of the same two runs."""
+    part, k = result["parts"][key], len(result["official_splits"])
+    head = f"{number}. {part['question']}"
+    pairs = result["across"]["parts"]
+    if part["test"] is None or part["test"] not in pairs:
+        return f"{head} {part['note'] or 'Not in every split.'}"
+    rows = {r["name"]: r for r in result["across"]["runs"]}
+    a, b = rows[part["run_a"]], rows[part["run_b"]]
+    side_a, side_b = SIDES[part["test"]]
+    out = [head] + ([part["note"]] if part["note"] else [])
+    out.append(f"{named(a)}, {side_a}, reaches {plus_minus(a['mean'], a['std'])} vs "
+               f"{plus_minus(b['mean'], b['std'])} for {named(b)}, {side_b} "
+               f"({_counts(pairs[part['test']], k)}).")
+    if part["shuffled"] and "shuffled" in pairs:
+        out.append(f"Shuffling its frames costs it {_counts(pairs['shuffled'], k)}.")
+    return " ".join(out)
+
+
 def headline(result: dict[str, Any]) -> str:
     """The across-split finding in plain words."""
-    chosen, rows = result["roles"], {r["name"]: r for r in result["across"]["runs"]}
+    rows = result["across"]["runs"]
     k = len(result["official_splits"])
-    splits = ", ".join(result["official_splits"])
+    where = f"Over the {k} official splits ({', '.join(result['official_splits'])})"
     pre = [w for w in (mismatch_words(result["frame_mismatches"]),) if w]
-    cand, base = rows.get(chosen["candidate"]), rows.get(chosen["baseline"])
-    if cand is None or base is None:
-        best = max(rows.values(), key=lambda r: r["val_video_top1"] or 0.0)
+    if len(rows) == 1:
         return " ".join(pre + [
-            f"Over the {k} official splits ({splits}) {best['name']} reaches "
-            f"{plus_minus(best['mean'], best['std'])} video accuracy (mean ± std over splits); "
-            "there is no pair to compare."])
-    pair = result["across"]["pairs"]["baseline"]
-    s = (f"Over the {k} official splits ({splits}) {cand['name']} ({cand['architecture']}) "
-         f"reaches {plus_minus(cand['mean'], cand['std'])} video accuracy (mean ± std over "
-         f"splits) vs {plus_minus(base['mean'], base['std'])} for {base['name']} "
-         f"({points(pair['diff_mean'])} ± {100 * pair['diff_std']:.1f} points; higher "
-         f"in {pair['higher']} of {k} splits, significant in {pair['significant']} of {k} at "
-         f"film-cluster permutation p < {SIGNIFICANCE} (Holm-adjusted within each split))")
-    pooled = result["across"]["pairs"].get("pooled")
-    if pooled is not None:
-        p = rows[chosen["pooled"]]
-        named = "" if p["name"] == "pooled" else f" {p['name']}"
-        s += (f" and {plus_minus(p['mean'], p['std'])} for the pooled control{named} "
-              f"({points(pooled['diff_mean'])} ± {100 * pooled['diff_std']:.1f} "
-              f"points; significant in {pooled['significant']} of {k})")
-    out = pre + [s + "."]
+            f"{where} {named(rows[0])} reaches {plus_minus(rows[0]['mean'], rows[0]['std'])} "
+            "video accuracy (mean ± std over splits); there is nothing to compare it with."])
+    out = [f"{where}, the answer in three parts (video accuracy, mean ± std over splits; "
+           f"significant: film-cluster permutation p < {SIGNIFICANCE}, Holm-adjusted within "
+           "each split):"]
+    out += [_part_words(result, i, key) for i, key in enumerate(result["parts"], 1)]
     caution = confound_words(result["confounds"])
-    return " ".join(out + ([caution] if caution else []))
+    return " ".join(pre + out + ([caution] if caution else []))
 
 
 def _tables(result: dict[str, Any]) -> list[str]:
-    """Each run's accuracy per split, and the headline pairs' differences per split."""
-    splits = result["official_splits"]
-    per_split = [f"Split {k}" for k in splits]
-    runs = [[r["name"], r["architecture"], *(pct(r["video_top1"][k]) for k in splits),
-             plus_minus(r["mean"], r["std"]), pct(r["val_video_top1"])]
-            for r in result["across"]["runs"]]
-    pairs = [[f"{pair['run_a']} − {pair['run_b']}",
-              *(f"{points(pair['diff'][k])} ({fmt_p(pair['p_family'][k])})" for k in splits),
-              f"{points(pair['diff_mean'])} ± {100 * pair['diff_std']:.1f}"]
-             for pair in result["across"]["pairs"].values()]
-    return (table(["Run", "Model", *per_split, "Mean ± std", "Val (mean)"], runs)
-            + ["", "## Differences per split", ""]
-            + table(["Candidate − other", *per_split, "Mean ± std"], pairs))
+    """Each run's accuracy per split, and each part's difference per split."""
+    splits, k = result["official_splits"], len(result["official_splits"])
+    per_split = [f"Split {s}" for s in splits]
+    runs = [[r["name"], r["architecture"], r["kind_label"],
+             *(pct(r["video_top1"][s]) for s in splits), plus_minus(r["mean"], r["std"]),
+             pct(r["val_video_top1"])] for r in result["across"]["runs"]]
+    parts = [[LABELS[key], f"{p['run']}: natural − shuffled" if key == "shuffled"
+              else f"{p['run_a']} − {p['run_b']}",
+              *(f"{points(p['diff'][s])} ({fmt_p(p['p_family'][s])})" for s in splits),
+              f"{points(p['diff_mean'])} ± {100 * p['diff_std']:.1f}",
+              f"{p['significant']} of {k}"] for key, p in result["across"]["parts"].items()]
+    return (table(["Run", "Model", "Kind", *per_split, "Mean ± std", "Val (mean)"], runs)
+            + ["", "## The answer in three parts, per split", "",
+               "Each part's difference in points per split (Holm-adjusted film-cluster "
+               "permutation p within the split), its mean ± std over the splits, and in how "
+               "many splits it is a significant gain.", ""]
+            + table(["Part", "Comparison", *per_split, "Mean ± std", "Significant"], parts))
 
 
 def render(result: dict[str, Any]) -> str:
@@ -193,14 +234,13 @@ def render(result: dict[str, Any]) -> str:
     if result["frame_mismatches"]:
         lines += [f"**{mismatch_words(result['frame_mismatches'])}**", ""]
     chosen = result["roles"]
-    named = ", ".join(f"{role} {chosen[role]}" for role in ("candidate", "baseline", "pooled")
-                      if chosen[role])
+    named_roles = ", ".join(f"{role} = {chosen[role]}" for role in ROLES if chosen[role])
     lines += [result["headline"], "",
               "Video top-1 accuracy on each split's test videos (intervals and tests in each "
               "split's own report resample source films). Protocol "
-              f"`{result['protocol']['name']}` for every run in every split. Headline runs: "
-              f"{named}, {chosen['chosen_by']}; the test split played no part in the choice.",
-              ""]
+              f"`{result['protocol']['name']}` for every run in every split. Roles (role = run): "
+              f"{named_roles}, {chosen['chosen_by']}; the test split played no part in the "
+              "choice.", ""]
     lines += _tables(result) + [""] + differences_section(result)
     lines += ["## Each split", ""]
     for k in splits:

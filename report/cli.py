@@ -1,7 +1,8 @@
 """`vidrec compare`: turn evaluated run directories into report.md with CIs and plots.
 
-Bad input (a bad flag, runs that do not compare, an unknown --candidate) is one
-line `vidrec compare: error: ...` on stderr and exit status 2 (`vidrec.cli`).
+Bad input (a bad flag, runs that do not compare, an unknown --role, a role given
+a run of the wrong kind) is one line `vidrec compare: error: ...` on stderr and
+exit status 2 (`vidrec.cli`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from report.kinds import ROLES
 from report.markdown import differences_section
 from vidrec.cli import CommandParser, UsageError, bad_input, command
 from vidrec.run_folder import join
@@ -31,24 +33,56 @@ in words, per-class gains, and a "what differs between these runs" table from
 the runs' recipes: temporal settings are the comparison, any other difference
 is named as a confound in the headline.
 
-The headline compares a candidate with a baseline (and the pooled control):
---candidate / --baseline, or else the best recurrent run and the best frame
-run (else pooled) by VALIDATION video accuracy recorded at training time. The
-test split never picks them. Its p-values are Holm-adjusted together.
+The headline answers in three parts, each with film-cluster intervals and a
+paired test: 1. do several frames help? (the pooled control, the best
+order-blind multi-frame run: pooled, or attention without positions, vs the
+best frame run); 2. does order help? (the best order-aware run: recurrent,
+temporal_conv or attention with positions, vs the pooled control, and that run's
+drop with shuffled frames); 3. does recurrence help beyond order? (the best
+recurrent run vs the best non-recurrent order-aware run; without one, it says
+that recurrence cannot be told apart from order with these runs). "Best" is by
+VALIDATION video accuracy recorded at training time; the test split never picks
+a run. Name any role with --role ROLE=RUN (roles: frame, pooled, order_aware,
+recurrent, non_recurrent); --candidate RUN names the recurrent role for a
+recurrent run (else order_aware) and --baseline RUN the frame role. The
+headline's p-values are Holm-adjusted together.
 
 Runs of several official splits (HMDB51's 1, 2, 3: the data's manifest says
 which) give one full report per split in REPORT_DIR/split<N>/ and, in
-REPORT_DIR/report.md, each run's accuracy per split and the mean ± std over the
-splits. Runs are matched across splits by their folder name.
+REPORT_DIR/report.md, each run's accuracy per split, each part's difference per
+split with its mean ± std and in how many splits it is significant. Roles are
+chosen once, by validation accuracy averaged over the splits. Runs are matched
+across splits by their folder name.
 """
 
 EPILOG = """\
 examples:
   vidrec compare runs/frame runs/pooled runs/lstm --out report \\
       --order-classes grow,shrink,fade_in,fade_out,move_up,move_down
-  vidrec compare runs/split{1,2,3}/{frame,pooled,lstm} --out report --candidate lstm \\
-      --baseline frame
+  vidrec compare runs/split{1,2,3}/{frame,pooled,lstm,tconv} --out report \\
+      --role recurrent=lstm --role non_recurrent=tconv --baseline frame
 """
+
+
+def parse_roles(values: list[str] | None) -> dict[str, str]:
+    """--role ROLE=RUN flags -> {role: run}.
+
+    Raises:
+      UsageError: not ROLE=RUN, an unknown role, or a role given twice.
+    """
+    named: dict[str, str] = {}
+    for value in values or []:
+        role, sep, run = value.partition("=")
+        role, run = role.strip(), run.strip()
+        if not sep or not role or not run:
+            raise UsageError(f"--role must be ROLE=RUN, got {value!r}")
+        if role not in ROLES:
+            raise UsageError(f"--role {value}: unknown role {role!r}; one of "
+                             f"{', '.join(ROLES)}")
+        if role in named:
+            raise UsageError(f"--role {role} given twice ({named[role]!r} and {run!r})")
+        named[role] = run
+    return named
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,12 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bootstrap resamples per confidence interval (default: 2000)")
     p.add_argument("--seed", type=int, default=0,
                    help="bootstrap and permutation seed (default: 0)")
+    p.add_argument("--role", action="append", default=None, metavar="ROLE=RUN",
+                   help="name the run (folder name or path) of one role of the answer: frame, "
+                        "pooled, order_aware, recurrent or non_recurrent; repeatable. A role "
+                        "not named is the run of its kind with the best validation video "
+                        "accuracy")
     p.add_argument("--candidate", default=None, metavar="RUN",
-                   help="the run the headline puts forward (its folder name or path); default: "
-                        "the recurrent run with the best validation video accuracy")
+                   help="the order-aware run the headline puts forward: --role recurrent=RUN "
+                        "for a recurrent run, else --role order_aware=RUN")
     p.add_argument("--baseline", default=None, metavar="RUN",
-                   help="the run the headline compares it with; default: the frame run (else "
-                        "pooled) with the best validation video accuracy")
+                   help="the frame run the headline compares with: --role frame=RUN")
     p.add_argument("--allow-different-frames", action="store_true",
                    help="report runs evaluated under different protocols or on different "
                         "frames instead of refusing them; the report says so at its top")
@@ -85,6 +123,7 @@ def main(args: argparse.Namespace) -> int:
     """Entry point of `vidrec compare`; returns the exit status (2 on a usage or data error)."""
     if args.resamples < 1:
         raise UsageError(f"--resamples must be >= 1, got {args.resamples}")
+    named = parse_roles(args.role)
     order_classes = None
     if args.order_classes:
         order_classes = [c.strip() for c in args.order_classes.split(",") if c.strip()]
@@ -93,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
     with bad_input():  # the runs do not compare: different data, frames, unknown names...
         comparison = compare.prepare(args.run_dirs, args.split, order_classes, args.resamples,
                                      args.seed, args.baseline, args.candidate,
-                                     args.allow_different_frames)
+                                     args.allow_different_frames, named)
     summary = compare.write(comparison, args.out)
     print(summary["headline"] + "\n")
     print("\n".join(differences_section(summary)[2:]).strip())

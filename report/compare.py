@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -55,22 +55,24 @@ class Comparison:
 def prepare(run_dirs: Sequence[str], split: str = "test",
             order_classes: Sequence[str] | None = None, n_resamples: int = 2000,
             seed: int = 0, baseline: str | None = None, candidate: str | None = None,
-            allow_different_frames: bool = False) -> Comparison:
+            allow_different_frames: bool = False,
+            roles: Mapping[str, str] | None = None) -> Comparison:
     """Reads and checks the runs and computes every number of the report; writes nothing.
 
     Args: as in `compare`.
 
     Raises:
       ValueError: no runs, a missing eval file, runs on different data or frames,
-        unknown --order-classes, roles that cannot be chosen.
+        unknown --order-classes, roles that cannot be chosen or a run of the wrong kind.
     """
     if not run_dirs:
         raise ValueError("no runs to compare: give at least one RUN_DIR")
     runs = [load_run(d, split) for d in run_dirs]
     groups = across.group_by_split(runs)
-    chosen = across.choose_roles(groups, baseline, candidate) if len(groups) > 1 else None
+    chosen = (across.choose_roles(groups, roles, candidate, baseline) if len(groups) > 1
+              else None)
     summaries = {official: split_summary(group, split, order_classes, n_resamples, seed, chosen,
-                                         baseline, candidate, allow_different_frames)
+                                         baseline, candidate, allow_different_frames, roles)
                  for official, group in groups.items()}
     return Comparison(groups, summaries)
 
@@ -98,7 +100,8 @@ def write(comparison: Comparison, out_dir: str) -> dict[str, Any]:
 def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
             order_classes: Sequence[str] | None = None, n_resamples: int = 2000,
             seed: int = 0, baseline: str | None = None, candidate: str | None = None,
-            allow_different_frames: bool = False) -> dict[str, Any]:
+            allow_different_frames: bool = False,
+            roles: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Compare runs evaluated on the same videos and frames and write a report.
 
     Args:
@@ -109,8 +112,11 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
         section with each run's accuracy on those classes.
       n_resamples: bootstrap resamples for every confidence interval.
       seed: bootstrap and permutation seed (the same resampled films for every run).
-      baseline, candidate: the runs the headline compares (names or run dirs);
-        default: chosen by validation video accuracy (`roles.choose_roles`).
+      baseline, candidate: aliases of `roles`: the baseline names the "frame" role, the
+        candidate the "recurrent" one for a recurrent run, else "order_aware".
+      roles: role ("frame", "pooled", "order_aware", "recurrent", "non_recurrent") -> run
+        name or run dir; a role not named is the best run of its kind by validation
+        video accuracy (`roles.choose_roles`).
       allow_different_frames: report runs scored on different frames or protocols
         anyway, saying so at the top of the report, instead of refusing them.
 
@@ -120,10 +126,11 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
       splits give {"splits": {...}, "across": ...} (see `report.across`).
 
     Raises:
-      ValueError: no runs, a missing eval file, runs on different data or frames.
+      ValueError: no runs, a missing eval file, runs on different data or frames, a
+        role named with a run of the wrong kind.
     """
     return write(prepare(run_dirs, split, order_classes, n_resamples, seed, baseline,
-                         candidate, allow_different_frames), out_dir)
+                         candidate, allow_different_frames, roles), out_dir)
 
 
 def write_split_report(runs: list[Run], summary: dict[str, Any], out_dir: str) -> None:

@@ -28,6 +28,11 @@ def points(x: float, digits: int = 1) -> str:
     return f"{v + 0.0:+.{digits}f}"
 
 
+def diff_ci(t: dict[str, Any]) -> str:
+    """A paired test's difference with its CI: "+40.0 [+25.0, +55.0] pts"."""
+    return f"{points(t['diff'])} [{points(t['diff_lo'])}, {points(t['diff_hi'])}] pts"
+
+
 def fmt_p(p: float) -> str:
     """A p-value: "p < 0.001" or "p = 0.021"."""
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

@@ -1,7 +1,8 @@
 """The finding in plain words, with numbers, for the top of report.md and the terminal.
 
-Reads only the summary dict built by `report.summary`; the headline's tests are
-`summary["headline_tests"]` (film-cluster permutation p, Holm-adjusted together).
+Reads only the summary dict built by `report.summary`: the answer's three parts
+(`summary["parts"]`, see `report.parts`) and the tests they quote
+(`summary["headline_tests"]`: film-cluster permutation p, Holm-adjusted together).
 """
 
 from __future__ import annotations
@@ -12,109 +13,87 @@ from report.fmt import ci, fmt_p, pct, points
 
 SIGNIFICANCE = 0.05
 
+# Who each side of a test is, and what a significant gain would mean, by headline test.
+SIDES = {"frames": ("the pooled control", "the frame run"),
+         "order": ("the order-aware run", "the pooled control"),
+         "frames_and_order": ("the order-aware run", "the frame run"),
+         "recurrence": ("the recurrent run", "the non-recurrent order-aware run")}
+CLAIMS = {"frames": ("several frames help", "they hurt"),
+          "order": ("frame order helps beyond seeing the same frames", "it hurts"),
+          "frames_and_order": ("several frames with their order help (these runs cannot say "
+                               "which of the two)", "they hurt"),
+          "recurrence": ("recurrence helps beyond modelling order", "it hurts")}
+
 
 def _row(summary: dict[str, Any], name: str | None) -> dict[str, Any] | None:
     return next((r for r in summary["runs"] if r["name"] == name), None) if name else None
 
 
-def _label(row: dict[str, Any]) -> str:
-    if row["model"] == "recurrent":
-        return f"the recurrent model ({row['architecture']})"
-    return f"the {row['model']} model"
-
-
-def _capital(text: str) -> str:
-    """The text with its first letter upper-cased (str.capitalize lowers the rest)."""
-    return text[0].upper() + text[1:]
-
-
-def _named(row: dict[str, Any]) -> str:
+def named(row: dict[str, Any]) -> str:
     """"lstm (LSTM, 128)" or just "frame" when the name says it all."""
     arch = row["architecture"]
     return row["name"] if row["name"] == arch else f"{row['name']} ({arch})"
 
 
-def _test_words(summary: dict[str, Any]) -> str:
-    family = summary.get("headline_tests") or {}
-    return ("film-cluster permutation test, Holm-adjusted" if len(family) > 1
-            else "film-cluster permutation test")
+def family_words(summary: dict[str, Any]) -> str:
+    """Which p-value the headline quotes."""
+    n = len(summary.get("headline_tests") or {})
+    return (f"film-cluster permutation test, Holm-adjusted over the headline's {n} tests"
+            if n > 1 else "film-cluster permutation test")
 
 
-def _verdict(summary: dict[str, Any], t: dict[str, Any]) -> str:
-    """"+28.7 points, film-cluster permutation test p < 0.001" for a test oriented a - b."""
-    return f"{points(t['diff'])} points, {_test_words(summary)} {fmt_p(t['p_family'])}"
-
-
-def _significant(t: dict[str, Any]) -> bool:
+def significant(t: dict[str, Any]) -> bool:
+    """The headline's test of `t` (Holm-adjusted film permutation p) is significant."""
     return t["p_family"] < SIGNIFICANCE
 
 
-def _shuffle_words(summary: dict[str, Any], row: dict[str, Any]) -> tuple[str, bool] | None:
-    """("Shuffling its frames drops it to 55.0% ...", dropped) for the candidate's shuffled eval."""
-    d = (summary.get("headline_tests") or {}).get("shuffled")
-    a = next((a for a in summary["ablation"] if a["run"] == row["name"]), None)
+def _verdict(summary: dict[str, Any], key: str, t: dict[str, Any]) -> str:
+    """"Yes: ...", "No: ..." or "Not significant ..." for the headline test `key`."""
+    claim, hurt = CLAIMS[key]
+    if significant(t):
+        return (f"Yes: {claim}." if t["diff"] > 0
+                else f"No: {SIDES[key][1]} does significantly better.")
+    return (f"Not significant on {summary['num_videos']} videos of {summary['num_films']} "
+            f"films (95% CI of the difference {points(t['diff_lo'])} to "
+            f"{points(t['diff_hi'])} points): these runs do not show that {claim} "
+            f"(nor that {hurt}).")
+
+
+def _shuffle_words(summary: dict[str, Any], part: dict[str, Any], gained: bool) -> str | None:
+    """"Shuffling its frames drops it to 30.0% (...)" for part 2's run, or None."""
+    d = (summary.get("headline_tests") or {}).get(part["shuffled"] or "")
+    a = next((a for a in summary["ablation"] if a["run"] == part["run_a"]), None)
     if d is None or a is None:
         return None
-    if d["diff_lo"] > 0 and _significant(d):
-        return (f"shuffling its frames drops it to {pct(a['shuffled']['value'])} "
-                f"({-100 * d['diff']:.1f} points, {fmt_p(d['p_family'])})"), True
+    shuffled = pct(a["shuffled"]["value"])
+    if d["diff_lo"] > 0 and significant(d):
+        tail = ", so the gain comes from modelling order" if gained else ", so it uses order"
+        return (f"Shuffling its frames drops it to {shuffled} ({-100 * d['diff']:.1f} points, "
+                f"{fmt_p(d['p_family'])}){tail}.")
     if d["diff_hi"] < 0:
-        return (f"shuffling its frames raises it to {pct(a['shuffled']['value'])} "
-                f"({points(-d['diff'])} points), so natural order does not help it"), False
-    return (f"shuffling its frames leaves it at {pct(a['shuffled']['value'])} "
-            f"({points(-d['diff'])} points, not a significant change), so it does not rely on "
-            f"frame order"), False
+        return (f"Shuffling its frames raises it to {shuffled} ({points(-d['diff'])} points), "
+                "so natural order does not help it.")
+    return (f"Shuffling its frames leaves it at {shuffled} ({points(-d['diff'])} points, not a "
+            "significant change), so it does not rely on frame order.")
 
 
-def _gain_words(summary: dict[str, Any], rec: dict[str, Any], base: dict[str, Any],
-                pooled: dict[str, Any] | None) -> str:
-    """The candidate beats the baseline: does it beat the pooled control too?"""
-    verdict = "Recurrence helps here" if rec["model"] == "recurrent" else \
-        f"{_capital(_label(rec))} helps here"
-    if pooled is None:
-        return verdict
-    tp = summary["headline_tests"]["pooled"]
-    if _significant(tp) and tp["diff"] > 0:
-        return verdict + (f", and not only by seeing more frames: it also beats the pooled "
-                          f"control, which sees the same frames without their order "
-                          f"({_verdict(summary, tp)})")
-    return (f"{_capital(_label(rec))} beats {_label(base)} "
-            f"but not the pooled control ({_verdict(summary, tp)}), which sees "
-            "the same frames without their order, so the gain comes from seeing "
-            "several frames rather than from modelling their order")
-
-
-def _no_gain_words(summary: dict[str, Any], rec: dict[str, Any], base: dict[str, Any]) -> str:
-    """The candidate does not beat the baseline: worse, or not significantly different."""
-    t = summary["headline_tests"]["baseline"]
-    if _significant(t):
-        return (f"{_capital(_label(rec))} is significantly worse than "
-                f"{_label(base)}: recurrence does not help on this data")
-    return (f"The difference is not significant on {summary['num_videos']} videos of "
-            f"{summary['num_films']} films (95% CI of the difference "
-            f"{points(t['diff_lo'])} to {points(t['diff_hi'])} points), so this data "
-            "does not show that recurrence helps (nor that it hurts)")
-
-
-def _candidate_headline(summary: dict[str, Any], rec: dict[str, Any],
-                        base: dict[str, Any], pooled: dict[str, Any] | None) -> list[str]:
-    """The sentences comparing the candidate with the baseline and the pooled control."""
-    t = summary["headline_tests"]["baseline"]
-    s = (f"On these {summary['num_videos']} {summary['split']} videos ({summary['num_films']} "
-         f"source films) {_label(rec)} reaches {ci(rec['video_top1'], 1)} video accuracy (95% "
-         f"CI over films) vs {ci(base['video_top1'], 1)} for {_label(base)} "
-         f"({_verdict(summary, t)})")
-    if pooled is not None:
-        s += f" and {ci(pooled['video_top1'], 1)} for the pooled control"
-    gained = _significant(t) and t["diff"] > 0
-    out = [s + ".", (_gain_words(summary, rec, base, pooled) if gained
-                     else _no_gain_words(summary, rec, base)) + "."]
-    shuffle = _shuffle_words(summary, rec)
-    if shuffle:
-        words, dropped = shuffle
-        tail = ", so the gain comes from modelling order." if gained and dropped else "."
-        out.append(_capital(words) + tail)
-    return out
+def part_words(summary: dict[str, Any], number: int, key: str) -> str:
+    """One part of the answer: its question, the two runs, the difference and the verdict."""
+    part = summary["parts"][key]
+    head = f"{number}. {part['question']}"
+    if part["test"] is None:
+        return f"{head} {part['note']}"
+    t = summary["headline_tests"][part["test"]]
+    a, b = _row(summary, part["run_a"]), _row(summary, part["run_b"])
+    side_a, side_b = SIDES[part["test"]]
+    out = [head] + ([part["note"]] if part["note"] else [])
+    out.append(f"{named(a)}, {side_a}, reaches {ci(a['video_top1'], 1)} vs "
+               f"{ci(b['video_top1'], 1)} for {named(b)}, {side_b} ({points(t['diff'])} "
+               f"points, {fmt_p(t['p_family'])}). {_verdict(summary, part['test'], t)}")
+    if key == "order":
+        shuffle = _shuffle_words(summary, part, significant(t) and t["diff"] > 0)
+        out += [shuffle] if shuffle else []
+    return " ".join(out)
 
 
 def confound_words(confounds: list[str]) -> str | None:
@@ -136,9 +115,19 @@ def mismatch_words(problems: list[str]) -> str | None:
 
 def _single_words(summary: dict[str, Any]) -> str:
     r = summary["runs"][0]
-    return (f"Only one run: {_named(r)} reaches {ci(r['video_top1'])} video accuracy (95% CI "
+    return (f"Only one run: {named(r)} reaches {ci(r['video_top1'])} video accuracy (95% CI "
             f"over films) on {summary['num_videos']} {summary['split']} videos; there is "
             "nothing to compare it with.")
+
+
+def _failed_controls(summary: dict[str, Any]) -> str | None:
+    """A warning when an order-blind run changes with frame order (it should not)."""
+    failed = [a["run"] for a in summary["ablation"]
+              if not a["order_aware"] and any("FAILED" in s for s in a["sentences"])]
+    if not failed:
+        return None
+    return (f"Warning: the order-blind control {', '.join(failed)} changes when its frames are "
+            "reordered, which an order-blind model should not allow; check the evaluation.")
 
 
 def headline(summary: dict[str, Any]) -> str:
@@ -146,21 +135,10 @@ def headline(summary: dict[str, Any]) -> str:
     pre = [w for w in (mismatch_words(summary.get("frame_mismatches") or []),) if w]
     if len(summary["runs"]) == 1:
         return " ".join(pre + [_single_words(summary)])
-    chosen = summary["roles"]
-    rec, base = _row(summary, chosen["candidate"]), _row(summary, chosen["baseline"])
-    pooled = _row(summary, chosen["pooled"])
-    if rec is not None and base is not None and rec["model"] == "recurrent":
-        out = _candidate_headline(summary, rec, base, pooled)
-    else:
-        t = summary["headline_tests"]["baseline"]
-        out = [f"No recurrent run to compare with. {_named(rec)} reaches "
-               f"{ci(rec['video_top1'])} video accuracy (95% CI over films) vs "
-               f"{ci(base['video_top1'])} for {_named(base)} ({_verdict(summary, t)}); the "
-               f"difference is {'' if _significant(t) else 'not '}significant."]
-    failed = [a["run"] for a in summary["ablation"]
-              if a["model"] == "pooled" and any("FAILED" in s for s in a["sentences"])]
-    if failed:
-        out.append(f"Warning: the pooled control {', '.join(failed)} changes when its frames are "
-                   "reordered, which mean pooling should not allow; check the evaluation.")
-    caution = confound_words(summary.get("confounds") or [])
-    return " ".join(pre + out + ([caution] if caution else []))
+    p = f"; p: {family_words(summary)}" if summary["headline_tests"] else ""
+    out = [f"On these {summary['num_videos']} {summary['split']} videos "
+           f"({summary['num_films']} source films), the answer in three parts (video "
+           f"accuracy with 95% CIs over films{p}):"]
+    out += [part_words(summary, i, key) for i, key in enumerate(summary["parts"], 1)]
+    tail = (_failed_controls(summary), confound_words(summary.get("confounds") or []))
+    return " ".join(pre + out + [w for w in tail if w])

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from report.fmt import ci, count, duration, fmt_p, pct, points, table
-from report.headline import mismatch_words
+from report.fmt import ci, count, diff_ci, duration, fmt_p, pct, points, table
+from report.headline import SIDES, family_words, mismatch_words
+from report.kinds import ROLES
 
 
 def _runs_table(summary: dict[str, Any]) -> list[str]:
-    header = ["Run", "Model", "RNN", "Hidden", "Chunk", "Clip top-1", "Clip top-5",
+    header = ["Run", "Model", "Kind", "RNN", "Hidden", "Chunk", "Clip top-1", "Clip top-5",
               "Video top-1 [95% CI]", "Video top-5 [95% CI]", "Mean class acc. [95% CI]",
               "Val video top-1", "Params", "Train time"]
     rows = []
@@ -22,7 +23,7 @@ def _runs_table(summary: dict[str, Any]) -> list[str]:
         rnn = "–"
         if r["rnn"] is not None:
             rnn = ("bi-" if r.get("bidirectional") else "") + str(r["rnn"]).upper()
-        rows.append([r["name"], r["model"], rnn,
+        rows.append([r["name"], r["model"], r["kind_label"], rnn,
                      r["hidden"] if r["hidden"] is not None else "–",
                      r["chunk_length"] if r["chunk_length"] is not None else "–",
                      pct(r["clip_top1"]), pct(r["clip_top5"]), ci(r["video_top1"]),
@@ -42,25 +43,71 @@ def _tests_section(summary: dict[str, Any]) -> list[str]:
              "every pair.")
     header = ["A", "B", "Acc. A", "Acc. B", "A − B [95% CI]", "b", "c", "McNemar p",
               "Film perm. p", "Holm (film perm.)"]
-    rows = [[t["run_a"], t["run_b"], pct(t["accuracy_a"]), pct(t["accuracy_b"]),
-             f"{points(t['diff'])} [{points(t['diff_lo'])}, {points(t['diff_hi'])}] pts",
+    rows = [[t["run_a"], t["run_b"], pct(t["accuracy_a"]), pct(t["accuracy_b"]), diff_ci(t),
              t["b"], t["c"], f"{t['p_value']:.3g}", f"{t['p_cluster']:.3g}",
              f"{t['p_cluster_holm']:.3g}"] for t in summary["tests"]]
     return ["## Paired tests", "", intro, ""] + table(header, rows) + [""]
 
 
 def _roles_section(summary: dict[str, Any]) -> list[str]:
+    """Which run fills each role of the answer, and how it was chosen."""
     chosen = summary["roles"]
-    if not chosen.get("candidate"):
+    if len(summary["runs"]) < 2:
         return []
-    named = ", ".join(f"{role} **{chosen[role]}**" for role in ("candidate", "baseline", "pooled")
-                      if chosen.get(role))
-    val = ", ".join(f"{k} {pct(v)}" for k, v in chosen["val_video_top1"].items())
+    kinds = {r["name"]: r["kind_label"] for r in summary["runs"]}
+    rows = [[role, chosen[role] or "–", kinds.get(chosen[role], "–"),
+             pct(chosen["val_video_top1"].get(chosen[role])), chosen["chosen_by_role"][role]]
+            for role in ROLES]
     family = summary.get("headline_tests") or {}
-    return ["## Which runs the headline names", "",
-            f"{named}: {chosen['chosen_by']}; the test split played no part in the choice. "
-            f"Validation video accuracy: {val}. The headline's {len(family)} test(s) "
-            f"({', '.join(family)}) are Holm-adjusted together.", ""]
+    return (["## Which runs the answer names", "",
+             f"Each role is the run of its kind with the best validation video accuracy, unless "
+             f"named: {chosen['chosen_by']}; the test split played no part in the choice. The "
+             f"headline's {len(family)} test(s) ({', '.join(family) or 'none'}) are "
+             "Holm-adjusted together.", ""]
+            + table(["Role", "Run", "Kind", "Val video top-1", "Chosen by"], rows) + [""])
+
+
+def _part_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[Any]]:
+    """The first run, then each run or order it is compared with (difference: first − this)."""
+    rows = {r["name"]: r for r in summary["runs"]}
+    a, b = rows[part["run_a"]], rows[part["run_b"]]
+    first = [a["name"], a["kind_label"], ci(a["video_top1"]), "–", "–", "–", "–"]
+    others = [(b["name"], b["kind_label"], b["video_top1"], part["test"])]
+    if part["shuffled"]:
+        shuffled = next(x["shuffled"] for x in summary["ablation"] if x["run"] == a["name"])
+        others.append((f"{a['name']}, shuffled frames", a["kind_label"], shuffled,
+                       part["shuffled"]))
+    out = [first]
+    for name, kind, acc, key in others:
+        t = summary["headline_tests"][key]
+        out.append([name, kind, ci(acc), diff_ci(t), f"{t['p_value']:.3g}",
+                    f"{t['p_cluster']:.3g}", f"{t['p_family']:.3g}"])
+    return out
+
+
+def _answer_section(summary: dict[str, Any]) -> list[str]:
+    """"The answer in three parts": one small table per part the runs allow."""
+    if len(summary["runs"]) < 2:
+        return []
+    lines = ["## The answer in three parts", "",
+             "Video accuracy with 95% intervals over the test set's source films. The "
+             "difference is the first row minus that row, with a paired bootstrap interval "
+             f"over films; McNemar treats videos as independent; Holm p: {family_words(summary)}"
+             ", the p the headline quotes.", ""]
+    header = ["Run", "Kind", "Video top-1 [95% CI]", "Difference [95% CI]", "McNemar p",
+              "Film perm. p", "Holm p"]
+    for i, part in enumerate(summary["parts"].values(), 1):
+        lines += [f"### {i}. {part['question']}", ""]
+        if part["test"] is not None:
+            a, b = SIDES[part["test"]]
+            lines += [f"{a.capitalize()} against {b}"
+                      + (" and against its own frames shuffled" if part["shuffled"] else "")
+                      + ".", ""]
+        if part["note"]:
+            lines += [part["note"], ""]
+        if part["test"] is not None:
+            lines += table(header, _part_rows(summary, part)) + [""]
+    return lines
 
 
 def _protocol_section(summary: dict[str, Any]) -> list[str]:
@@ -147,14 +194,15 @@ def _subset_section(summary: dict[str, Any]) -> list[str]:
     oc = summary["order_classes"]
     if not oc:
         return []
-    rows = [[r["run"], r["model"], r["n"], ci(r), ci(r["shuffled"]) if r["shuffled"] else "–"]
-            for r in oc["rows"]]
+    rows = [[r["run"], r["model"], r["kind"], r["n"], ci(r),
+             ci(r["shuffled"]) if r["shuffled"] else "–"] for r in oc["rows"]]
     return (["## Classes only order tells apart", "",
              f"Classes: {', '.join(oc['classes'])}. A single frame cannot tell these apart "
              "from their look-alikes, so a model that ignores order should do no better than "
              "guessing among them; the last column shows what is left when order is destroyed.",
              ""]
-            + table(["Run", "Model", "Videos", "Accuracy [95% CI]", "With shuffled frames"], rows)
+            + table(["Run", "Model", "Kind", "Videos", "Accuracy [95% CI]",
+                     "With shuffled frames"], rows)
             + [""])
 
 
@@ -196,7 +244,8 @@ def _figures_sections(summary: dict[str, Any]) -> list[str]:
 
 def render(summary: dict[str, Any]) -> str:
     """report.md text for a summary dict (headline and figures already set)."""
-    lines = _top(summary) + _roles_section(summary) + ["## Runs", ""] + _runs_table(summary)
+    lines = _top(summary) + _answer_section(summary) + _roles_section(summary)
+    lines += ["## Runs", ""] + _runs_table(summary)
     lines += ["", "Clip-level accuracies have no interval: the eval files hold per-video, not "
               "per-clip, predictions, and clips of one video are not independent anyway.", ""]
     for section in (differences_section, _protocol_section, _tests_section, _ablation_section,

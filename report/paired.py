@@ -1,4 +1,4 @@
-"""Paired tests between runs on the same test videos, and the family the headline quotes.
+"""Paired tests between runs on the same test videos (the headline's family: `report.parts`).
 
 Every test resamples or permutes source films (`report.stats`, clusters = films);
 McNemar's test, which treats videos as independent, is reported beside them.
@@ -64,24 +64,3 @@ def find_test(tests: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
                     "accuracy_b": t["accuracy_a"], "diff": -t["diff"], "diff_lo": -t["diff_hi"],
                     "diff_hi": -t["diff_lo"], "b": t["c"], "c": t["b"]}
     raise KeyError(f"no paired test between {a!r} and {b!r}")
-
-
-def headline_tests(chosen: dict[str, Any], tests: list[dict[str, Any]],
-                   ablation: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The tests the headline quotes, oriented candidate - other, Holm-adjusted together.
-
-    Keys: "baseline" (candidate vs baseline), "pooled" (vs the pooled control),
-    "shuffled" (candidate natural vs its frames shuffled). `p_family` is the Holm
-    adjustment of their film-cluster permutation p-values.
-    """
-    cand = chosen["candidate"]
-    family: dict[str, dict[str, Any]] = {}
-    for role in ("baseline", "pooled"):
-        if cand and chosen[role]:
-            family[role] = find_test(tests, cand, chosen[role])
-    for row in ablation:
-        if row["run"] == cand and row.get("shuffled_drop"):
-            family["shuffled"] = dict(row["shuffled_drop"])
-    for t, p in zip(family.values(), stats.holm([t["p_cluster"] for t in family.values()])):
-        t["p_family"] = p
-    return family

@@ -1,10 +1,14 @@
-"""Which runs the headline names, and what differs between the runs compared.
+"""Which runs the report's answer names, and what differs between the runs compared.
 
-Roles never read the test split: the user names them (`--baseline`,
-`--candidate`), or they are the runs with the best VALIDATION video accuracy
-recorded at training time (train_summary.json / the eval file's
-``val_video_top1``): the candidate is the best recurrent run, the baseline the
-best frame run (else pooled), the pooled control the best pooled run.
+Roles never read the test split. Each role is the run with the best VALIDATION
+video accuracy recorded at training time (train_summary.json / the eval file's
+``val_video_top1``) among the runs of its kind (`report.kinds.ROLES`): "frame",
+"pooled" (the order-blind control), "order_aware", "recurrent" and
+"non_recurrent" (order-aware, not recurrent). The user may name any role with
+``--role ROLE=RUN``; ``--baseline RUN`` names "frame"; ``--candidate RUN`` names
+"recurrent" for a recurrent run, else "order_aware", and the run is put forward in
+every other order-aware role it fits that is not named (so a recurrent candidate is
+also part 2's order-aware run, as the user means it).
 
 Differences come from each run's recipe (written by the trainer): its temporal
 part may differ between runs, that is the comparison; any other difference
@@ -16,10 +20,11 @@ from __future__ import annotations
 import posixpath
 from typing import Any, Callable, Mapping, Sequence
 
+from report.kinds import ROLES, with_article
 from report.runs import Run
 
 CHOSEN_BY_VAL = "validation video accuracy recorded at training time"
-CHOSEN_BY_USER = "named with --baseline / --candidate"
+ALIASES = {"--baseline": "frame"}  # --candidate's role depends on its run's kind
 
 
 def find_run(runs: Sequence[Run], key: str, flag: str) -> Run:
@@ -42,49 +47,83 @@ def _best_by(score: Callable[[Run], float | None], pool: Sequence[Run], role: st
         return pool[0] if pool else None
     missing = [r.name for r in pool if score(r) is None]
     if missing:
-        raise ValueError(f"cannot pick the {role} without reading test: {missing[0]} has no "
+        raise ValueError(f"cannot pick the {role} run without reading test: {missing[0]} has no "
                          "validation video accuracy recorded at training time (retrain it with "
-                         "this vidrec), or name the runs with --baseline and --candidate")
+                         f"this vidrec), or name the run with --role {role}=RUN")
     return max(pool, key=lambda r: score(r))
 
 
-def choose_roles(runs: Sequence[Run], baseline: str | None = None,
-                 candidate: str | None = None,
-                 score: Callable[[Run], float | None] | None = None) -> dict[str, Any]:
-    """The headline's runs, chosen by the user or by validation accuracy, never by test.
+def _user_roles(runs: Sequence[Run], named: Mapping[str, str] | None, candidate: str | None,
+                baseline: str | None) -> dict[str, tuple[Run, str]]:
+    """Role -> (run, how the user named it) for every role the user named.
+
+    Raises:
+      ValueError: an unknown role or run, a role named twice, a run of the wrong kind.
+    """
+    requests = [(role, key, f"--role {role}") for role, key in (named or {}).items()]
+    if baseline:
+        requests.append((ALIASES["--baseline"], baseline, "--baseline"))
+    if candidate:
+        run = find_run(runs, candidate, "--candidate")
+        requests.append(("recurrent" if run.kind.recurrent else "order_aware", candidate,
+                         "--candidate"))
+    out: dict[str, tuple[Run, str]] = {}
+    for role, key, flag in requests:
+        if role not in ROLES:
+            raise ValueError(f"{flag}={key}: unknown role {role!r}; one of {', '.join(ROLES)}")
+        run = find_run(runs, key, flag)
+        if not ROLES[role].fits(run.kind):
+            is_a = with_article(f"{run.kind.label} {run.model} run")
+            raise ValueError(f"{flag} {key!r}: {run.name} is {is_a}, not "
+                             f"{with_article(ROLES[role].words)}")
+        if role in out:
+            raise ValueError(f"{out[role][1]} and {flag} both name the {role} run")
+        out[role] = (run, flag)
+    return out
+
+
+def choose_roles(runs: Sequence[Run], named: Mapping[str, str] | None = None,
+                 candidate: str | None = None, baseline: str | None = None,
+                 score: Callable[[Run], float | None] | None = None,
+                 score_words: str = CHOSEN_BY_VAL) -> dict[str, Any]:
+    """The runs the answer names, chosen by the user or by validation accuracy, never by test.
 
     Args:
       runs: the runs of one split (display names unique).
-      baseline, candidate: names (or run dirs) the user gave, or None.
+      named: role -> run name (or run dir) the user gave with --role.
+      candidate, baseline: --candidate / --baseline (aliases, see the module docstring).
       score: the validation score to rank by (default `Run.val_video_top1`; across
-        splits, the mean over splits).
+        splits, the mean over splits), described by `score_words`.
 
     Returns:
-      {"candidate", "baseline", "pooled": display names or None, "chosen_by": text,
-      "val_video_top1": {name: value}}.
+      {role: display name or None for each of `kinds.ROLES`, "candidate" (the recurrent
+      run, else the order-aware one), "baseline" (the frame run), "chosen_by" (text),
+      "chosen_by_role": {role: text}, "val_video_top1": {name: value}}.
+
+    Raises:
+      ValueError: a bad name, a run of the wrong kind, or a role that needs validation
+        accuracy a run did not record.
     """
     score = score or (lambda r: r.val_video_top1)
-    by_model = {m: [r for r in runs if r.model == m] for m in ("frame", "pooled", "recurrent")}
-    cand = find_run(runs, candidate, "--candidate") if candidate else None
-    base = find_run(runs, baseline, "--baseline") if baseline else None
-    if cand is None:
-        cand = _best_by(score, by_model["recurrent"], "recurrent candidate")
-    if base is None:
-        others = [r for r in runs if r is not cand]
-        base = (_best_by(score, [r for r in by_model["frame"] if r is not cand], "baseline")
-                or _best_by(score, [r for r in by_model["pooled"] if r is not cand], "baseline"))
-        if cand is None:  # no recurrent run: the best other run by validation vs the baseline
-            cand = _best_by(score, [r for r in others if r is not base], "candidate")
-    if cand is not None and base is cand:
-        raise ValueError(f"--baseline and --candidate name the same run {cand.name!r}")
-    pooled = _best_by(score, [r for r in by_model["pooled"] if r not in (cand, base)],
-                      "pooled control")
-    if base is not None and base.model == "pooled":
-        pooled = None  # the baseline is the pooled control
-    return {"candidate": cand.name if cand else None, "baseline": base.name if base else None,
-            "pooled": pooled.name if pooled else None,
-            "chosen_by": CHOSEN_BY_USER if (baseline or candidate) else CHOSEN_BY_VAL,
-            "val_video_top1": {r.name: score(r) for r in runs}}
+    user = _user_roles(runs, named, candidate, baseline)
+    chosen: dict[str, Any] = {}
+    how: dict[str, str] = {}
+    put_forward = [run for run, flag in user.values() if flag == "--candidate"]
+    for role, spec in ROLES.items():
+        if role in user:
+            run, how[role] = user[role][0], f"named with {user[role][1]}"
+        elif put_forward and spec.fits(put_forward[0].kind):
+            run, how[role] = put_forward[0], "the run named with --candidate"
+        else:
+            run = _best_by(score, [r for r in runs if spec.fits(r.kind)], role)
+            how[role] = score_words if run else "no run of this kind"
+        chosen[role] = run.name if run else None
+    flags = sorted({flag for _, flag in user.values()})
+    return {**chosen, "candidate": chosen["recurrent"] or chosen["order_aware"],
+            "baseline": chosen["frame"],
+            "chosen_by": (f"named with {', '.join(flags)}; the other roles by {score_words}"
+                          if flags else score_words),
+            "chosen_by_role": how, "val_video_top1": {r.name: score(r) for r in runs}}
 
 
 def differences(recipes: Mapping[str, Mapping[str, Mapping[str, Any]] | None]

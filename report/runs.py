@@ -17,9 +17,8 @@ from typing import Any, Iterator
 import numpy as np
 import tensorflow as tf
 
+from report.kinds import Kind, recorded_kind
 from vidrec.run_folder import ORDERS, SUMMARY, eval_json, join
-
-MULTI_FRAME_MODELS = ("pooled", "recurrent")
 
 
 @dataclasses.dataclass
@@ -54,7 +53,8 @@ class Run:
     Attributes:
       run_dir: the directory given on the command line.
       name: display name (run_name from the eval file, made unique).
-      model: "frame", "pooled" or "recurrent".
+      model: the model's name ("frame", "pooled", "recurrent", "temporal_conv", ...).
+      kind: what the model is (`report.kinds`): what the report reasons with.
       evals: order ("natural", "shuffled", "reversed") -> parsed eval json; "natural" always.
       summary: parsed train_summary.json or None when absent.
     """
@@ -62,6 +62,7 @@ class Run:
     run_dir: str
     name: str
     model: str
+    kind: Kind
     evals: dict[str, dict[str, Any]]
     summary: dict[str, Any] | None
 
@@ -118,18 +119,19 @@ class Run:
         return self.eval.get("recipe") or (self.summary or {}).get("recipe")
 
     def describe(self) -> str:
-        """Short architecture label: "LSTM, 128, chunk 8", "frame", "pooled, chunk 8"."""
+        """Short architecture label: "LSTM, 128, chunk 8", "frame", "pooled, chunk 8",
+        "attention, order-blind, chunk 8" (an order-blind model other than pooling)."""
         cfg = self.config
-        if self.model == "pooled" and cfg.get("chunk_length") is not None:
-            return f"pooled, chunk {cfg['chunk_length']}"
-        if self.model != "recurrent":
+        if not self.kind.takes_chunks:
             return self.model
-        rnn = str(cfg.get("rnn", "rnn")).upper()
-        if cfg.get("bidirectional"):
-            rnn = f"bi-{rnn}"
-        parts = [rnn]
-        if cfg.get("hidden") is not None:
-            parts.append(str(cfg["hidden"]))
+        parts = [self.model]
+        if self.kind.recurrent:
+            rnn = str(cfg.get("rnn") or "rnn").upper()
+            parts = [f"bi-{rnn}" if cfg.get("bidirectional") else rnn]
+            if cfg.get("hidden") is not None:
+                parts.append(str(cfg["hidden"]))
+        elif not self.kind.order_aware and self.model != "pooled":
+            parts.append("order-blind")
         if cfg.get("chunk_length") is not None:
             parts.append(f"chunk {cfg['chunk_length']}")
         return ", ".join(parts)
@@ -185,7 +187,8 @@ def load_run(run_dir: str, split: str = "test") -> Run:
     summary = _read_json(summary_path) if tf.io.gfile.exists(summary_path) else None
     name = evals["natural"].get("run_name") or posixpath.basename(run_dir)
     return Run(run_dir=run_dir, name=str(name), model=str(evals["natural"]["model"]),
-               evals=evals, summary=summary)
+               kind=recorded_kind(evals["natural"], summary, run_dir), evals=evals,
+               summary=summary)
 
 
 def _data_key(ev: dict[str, Any], key: str) -> Any:

@@ -2,19 +2,19 @@
 
 `split_summary` checks that the runs compare (same videos, same frames) and
 computes each run's metrics with intervals over source films, every pairwise
-test, the order ablation, the per-class gain and the order-only classes. The
-figures and the headline are added when the report is written (`report.compare`).
+test, the answer's three parts (`report.parts`), the order ablation, the
+per-class gain and the order-only classes. The figures and the headline are
+added when the report is written (`report.compare`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from report import ablation, paired, roles, stats
+from report import ablation, paired, parts, roles, stats
 from report.runs import (
-    MULTI_FRAME_MODELS,
     Predictions,
     Run,
     unique_names,
@@ -65,14 +65,15 @@ def _run_row(run: Run, p: Predictions, num_classes: int, n_resamples: int, seed:
     cfg = run.config
     metrics = _metrics(run, p, num_classes, n_resamples, seed, warnings)
     summary = run.summary or {}
-    recurrent = run.model == "recurrent"
+    recurrent = run.kind.recurrent
     protocol = run.eval.get("protocol") or {}
     return {
         "name": run.name, "run_dir": run.run_dir, "model": run.model,
+        "kind": run.kind._asdict(), "kind_label": run.kind.label,
         "architecture": run.describe(), "encoder": run.eval.get("encoder"),
         "rnn": cfg.get("rnn") if recurrent else None,
         "hidden": cfg.get("hidden") if recurrent else None,
-        "chunk_length": cfg.get("chunk_length") if run.model in MULTI_FRAME_MODELS else None,
+        "chunk_length": cfg.get("chunk_length") if run.kind.takes_chunks else None,
         "bidirectional": cfg.get("bidirectional") if recurrent else None,
         "num_videos": len(p.ids), "num_clips": run.eval.get("num_clips"),
         "clip_top1": _float_or_none(run.eval.get("clip_top1")),
@@ -96,14 +97,17 @@ def _per_class_accuracy(p: Predictions, num_classes: int) -> np.ndarray:
 
 def _per_class(runs: Sequence[Run], preds: dict[str, Predictions], classes: list[str],
                chosen: dict[str, Any]) -> dict[str, Any] | None:
-    """Per-class gain of the headline's candidate over its baseline (roles, not test, pick them)."""
-    if chosen["candidate"] is None or chosen["baseline"] is None:
+    """Per-class gain of the order-aware candidate over the frame baseline (roles, not test,
+    pick them); without one of them, the pooled control takes its place."""
+    run = chosen["candidate"] or chosen["pooled"]
+    baseline = chosen["frame"] or (chosen["pooled"] if run != chosen["pooled"] else None)
+    if run is None or baseline is None:
         return None
-    base = next(r for r in runs if r.name == chosen["baseline"])
-    a = _per_class_accuracy(preds[chosen["candidate"]], len(classes))
+    base = next(r for r in runs if r.name == baseline)
+    a = _per_class_accuracy(preds[run], len(classes))
     b = _per_class_accuracy(preds[base.name], len(classes))
     gains = {c: float(100 * (x - y)) for c, x, y in zip(classes, a, b) if np.isfinite(x - y)}
-    return {"run": chosen["candidate"], "baseline": base.name, "baseline_model": base.model,
+    return {"run": run, "baseline": base.name, "baseline_model": base.model,
             "gains_points": dict(sorted(gains.items(), key=lambda kv: -kv[1]))}
 
 
@@ -120,8 +124,12 @@ def _recipe_differences(runs: Sequence[Run], warnings: list[str]
 def split_summary(runs: list[Run], split: str, order_classes: Sequence[str] | None,
                   n_resamples: int, seed: int, chosen: dict[str, Any] | None = None,
                   baseline: str | None = None, candidate: str | None = None,
-                  allow_different_frames: bool = False) -> dict[str, Any]:
+                  allow_different_frames: bool = False,
+                  named: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The summary of runs evaluated on the same test videos (one split), without figures.
+
+    `chosen` (roles chosen across splits) or else `named`, `candidate` and `baseline`
+    (`roles.choose_roles`) say which runs the answer's parts compare.
 
     Raises:
       ValueError: runs on different videos or frames, or roles that cannot be chosen.
@@ -132,13 +140,14 @@ def split_summary(runs: list[Run], split: str, order_classes: Sequence[str] | No
     first = runs[0].eval
     classes = [str(c) for c in first["classes"]]
     preds = {run.name: run.predictions() for run in runs}
-    chosen = chosen or roles.choose_roles(runs, baseline, candidate)
+    chosen = chosen or roles.choose_roles(runs, named, candidate, baseline)
     warnings: list[str] = []
     rows = [_run_row(run, preds[run.name], len(classes), n_resamples, seed, warnings)
             for run in runs]
     diff_rows, confounds = _recipe_differences(runs, warnings)
     tests = paired.pairwise_tests(runs, preds, n_resamples, seed)
     order_ablation = ablation.ablation(runs, n_resamples, seed)
+    answer, headline_tests = parts.answer(chosen, tests, order_ablation)
     films = preds[runs[0].name].films
     return {
         "split": split, "data": dict(first.get("data") or {}),
@@ -149,7 +158,7 @@ def split_summary(runs: list[Run], split: str, order_classes: Sequence[str] | No
                      if k != "fingerprint"},
         "frame_mismatches": frame_problems,
         "roles": chosen, "runs": rows, "tests": tests,
-        "headline_tests": paired.headline_tests(chosen, tests, order_ablation),
+        "parts": answer, "headline_tests": headline_tests,
         "differences": diff_rows, "confounds": confounds,
         "ablation": order_ablation,
         "per_class": _per_class(runs, preds, classes, chosen),

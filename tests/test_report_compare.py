@@ -10,6 +10,7 @@ import tensorflow as tf
 from report import cli, stats
 from report.compare import compare
 from report.curves import read_curves
+from report.paired import find_test
 from report.runs import load_run
 
 CLASSES = ["fade_in", "grow", "shrink", "walk"]
@@ -21,7 +22,11 @@ RESAMPLES = 500
 TEMPORAL = {"frame": {"model": "frame", "frames_per_video": 4},
             "pooled": {"model": "pooled", "chunk_length": 8, "frame_stride": 1},
             "recurrent": {"model": "recurrent", "rnn": "lstm", "hidden": 128, "rnn_layers": 1,
-                          "bidirectional": False, "chunk_length": 8, "frame_stride": 1}}
+                          "bidirectional": False, "chunk_length": 8, "frame_stride": 1},
+            "temporal_conv": {"model": "temporal_conv", "hidden": 128, "conv_layers": 2,
+                              "kernel_size": 3, "chunk_length": 8, "frame_stride": 1},
+            "attention": {"model": "attention", "hidden": 128, "attn_layers": 1, "attn_heads": 2,
+                          "attn_positions": True, "chunk_length": 8, "frame_stride": 1}}
 SHARED = {"head_units": [256, 128], "dropout": 0.3, "augment": "none", "batch_size": 8,
           "epochs": 30, "learning_rate": 0.001, "patience": 5, "seed": 0, "steps_per_epoch": 0,
           "mixed_precision": False, "global_batch": 8, "encoder": "vgg16",
@@ -31,10 +36,11 @@ SHARED = {"head_units": [256, 128], "dropout": 0.3, "augment": "none", "batch_si
 
 def _eval(run_dir, name, model, right_per_class, *, order="natural", manifest="sha-a",
           drop_video=False, config=None, val=None, films=None, protocol="dense", shared=None,
-          official_split=None, fingerprint=None):
+          official_split=None, fingerprint=None, kind=None):
     """An eval_test*.json where the first `right_per_class` videos of each class are right.
 
-    Every video is its own source film unless `films(cls, i)` names one.
+    Every video is its own source film unless `films(cls, i)` names one. Without `kind`
+    it is an eval file from before the trainer recorded kinds (no "kind" key).
     """
     k = len(CLASSES)
     videos, confusion = [], np.zeros((k, k), int)
@@ -53,8 +59,8 @@ def _eval(run_dir, name, model, right_per_class, *, order="natural", manifest="s
         videos = videos[:-1]
     acc = right_per_class / PER_CLASS
     temporal = dict(TEMPORAL[model])
-    if config and model == "recurrent":
-        temporal.update({k: v for k, v in config.items() if k in temporal})
+    if config:
+        temporal.update({k: v for k, v in config.items() if k in temporal and k != "model"})
     ev = {
         "run_dir": str(run_dir), "run_name": name, "model": model, "encoder": "tiny_cnn",
         "split": "test", "order": order,
@@ -72,6 +78,8 @@ def _eval(run_dir, name, model, right_per_class, *, order="natural", manifest="s
         "config": config or {"rnn": None, "hidden": None, "chunk_length": 8,
                              "bidirectional": False, "features": None},
     }
+    if kind is not None:
+        ev["kind"] = ev["recipe"]["kind"] = kind
     suffix = "" if order == "natural" else f"_{order}"
     (run_dir / f"eval_test{suffix}.json").write_text(json.dumps(ev))
 
@@ -156,11 +164,14 @@ def test_report_numbers_match_eval_files(runs, tmp_path):
 
     headline = summary["headline"]
     assert "90.0%" in headline and "50.0%" in headline and "-40.0" not in headline
-    assert "+40.0 points" in headline and "modelling order" in headline
+    # the answer in parts: pooled - frame (+10), lstm - pooled (+30), lstm's shuffle drop
+    assert "+10.0 points" in headline and "+30.0 points" in headline
+    assert "modelling order" in headline
     assert "LSTM, 128" in headline
     report = (out / "report.md").read_text()
     assert headline in report
-    assert "| lstm | recurrent | LSTM | 128 | 8 | 85.0% | 100.0% | 90.0% [" in report
+    assert "| frame | lstm | 50.0% | 90.0% | -40.0 [" in report  # lstm - frame: +40 points
+    assert "| lstm | recurrent | recurrent | LSTM | 128 | 8 | 85.0% | 100.0% | 90.0% [" in report
     assert {r["name"]: r["curves_source"] for r in on_disk["runs"]} == {
         "frame": "history", "pooled": "none", "lstm": "tensorboard"}
 
@@ -197,9 +208,11 @@ def test_headline_when_recurrence_does_not_help(tmp_path):
               config={"rnn": "gru", "hidden": 64, "chunk_length": 4})
     summary = compare([str(tmp_path / "frame"), str(tmp_path / "gru")], str(tmp_path / "out"),
                       n_resamples=RESAMPLES)
-    assert "not significant" in summary["headline"]
-    assert "does not show that recurrence helps" in summary["headline"]
+    # no pooled control: part 2 compares gru with frame (frames and order together)
+    assert "Not significant on 40 videos" in summary["headline"]
+    assert "do not show that several frames with their order help" in summary["headline"]
     assert "95% CI of the difference" in summary["headline"]
+    assert "Recurrence cannot be told apart from order with these runs" in summary["headline"]
     single = compare([str(tmp_path / "gru")], str(tmp_path / "one"), n_resamples=RESAMPLES)
     assert single["headline"].startswith("Only one run: gru (GRU, 64, chunk 4) reaches 80.0%")
     assert single["tests"] == [] and single["per_class"] is None
@@ -207,11 +220,15 @@ def test_headline_when_recurrence_does_not_help(tmp_path):
     _eval(tmp_path / "pooled", "pooled", "pooled", 2)
     no_rnn = compare([str(tmp_path / "pooled"), str(tmp_path / "frame")], str(tmp_path / "nr"),
                      n_resamples=RESAMPLES)
-    assert no_rnn["headline"].startswith(
-        "No recurrent run to compare with. pooled (pooled, chunk 8) reaches 20.0%")
-    assert "for frame (-50.0 points" in no_rnn["headline"]
-    assert "the difference is significant" in no_rnn["headline"]
-    assert no_rnn["roles"] == {**no_rnn["roles"], "candidate": "pooled", "baseline": "frame"}
+    assert "1. Do several frames help? pooled (pooled, chunk 8), the pooled control, reaches " \
+        "20.0%" in no_rnn["headline"]
+    assert "for frame, the frame run (-50.0 points" in no_rnn["headline"]
+    assert "No: the frame run does significantly better." in no_rnn["headline"]
+    assert "2. Does order help? Skipped: these runs include no order-aware run" in \
+        no_rnn["headline"]
+    assert no_rnn["roles"] == {**no_rnn["roles"], "pooled": "pooled", "frame": "frame",
+                               "candidate": None, "baseline": "frame"}
+    assert no_rnn["per_class"]["run"] == "pooled" and no_rnn["per_class"]["baseline"] == "frame"
 
 
 def test_refuses_runs_on_different_data(runs, tmp_path):
@@ -321,9 +338,9 @@ def test_headline_p_values_are_holm_adjusted_film_permutation_tests(runs, tmp_pa
     summary = compare([str(runs[m]) for m in ("frame", "pooled", "lstm")],
                       str(tmp_path / "out"), n_resamples=RESAMPLES)
     family = summary["headline_tests"]
-    assert set(family) == {"baseline", "pooled", "shuffled"}
-    raw = [family[k]["p_cluster"] for k in ("baseline", "pooled", "shuffled")]
-    assert [family[k]["p_family"] for k in ("baseline", "pooled", "shuffled")] == \
+    assert set(family) == {"frames", "order", "shuffled"}
+    raw = [family[k]["p_cluster"] for k in ("frames", "order", "shuffled")]
+    assert [family[k]["p_family"] for k in ("frames", "order", "shuffled")] == \
         pytest.approx(stats.holm(raw))
     assert "film-cluster permutation test, Holm-adjusted" in summary["headline"]
     assert "McNemar" not in summary["headline"]
@@ -351,11 +368,12 @@ def test_intervals_and_tests_resample_source_films(tmp_path):
         np.arange(10), 4)], RESAMPLES, 0, clusters=[f"{c}_film{i // 5}" for c in CLASSES
                                                      for i in range(10)])
     assert grouped["runs"][0]["video_top1"]["lo"] == pytest.approx(expected[1])
-    t_iid, t_films = iid["headline_tests"]["baseline"], grouped["headline_tests"]["baseline"]
+    t_iid = iid["headline_tests"]["frames_and_order"]  # lstm vs frame: no pooled control
+    t_films = grouped["headline_tests"]["frames_and_order"]
     assert t_iid["p_value"] == t_films["p_value"]  # McNemar cannot see films
     assert t_films["p_cluster"] == pytest.approx(2 / 2 ** 4)  # 4 informative films, exact
     assert t_iid["p_cluster"] < 1e-3
-    assert "not significant" in grouped["headline"] and "8 source films" in grouped["headline"]
+    assert "Not significant" in grouped["headline"] and "8 source films" in grouped["headline"]
     report = (tmp_path / "b" / "report.md").read_text()
     assert "bootstrap over the test set's source films" in report
 
@@ -438,17 +456,27 @@ def test_three_official_splits_per_split_tables_and_mean(tmp_path):
     assert rows["lstm"]["mean"] == pytest.approx(np.mean([0.9, 0.9, 1.0]))
     assert rows["lstm"]["std"] == pytest.approx(np.std([0.9, 0.9, 1.0], ddof=1))
     assert rows["frame"]["mean"] == pytest.approx(0.5)
-    pair = summary["across"]["pairs"]["baseline"]
-    assert (pair["run_a"], pair["run_b"]) == ("lstm", "frame")
-    assert pair["diff"] == pytest.approx({"1": 0.4, "2": 0.3, "3": 0.6})
-    assert pair["higher"] == 3
-    assert "Over the 3 official splits (1, 2, 3) lstm" in summary["headline"]
+    order = summary["across"]["parts"]["order"]
+    assert (order["run_a"], order["run_b"]) == ("lstm", "pooled")
+    assert order["diff"] == pytest.approx({"1": 0.4, "2": 0.4, "3": 0.4})
+    assert order["higher"] == 3
+    frames = summary["across"]["parts"]["frames"]
+    assert frames["diff"] == pytest.approx({"1": 0.0, "2": -0.1, "3": 0.2})
+    assert frames["diff_mean"] == pytest.approx(np.mean([0.0, -0.1, 0.2]))
+    assert "Over the 3 official splits (1, 2, 3), the answer in three parts" in \
+        summary["headline"]
+    assert "2. Does order help? lstm (LSTM, 128), the order-aware run" in summary["headline"]
     report = (out / "report.md").read_text()
-    assert "| lstm | LSTM, 128 | 90.0% | 90.0% | 100.0% | 93.3 ± 5.8% | 93.3% |" in report
+    assert "| lstm | LSTM, 128 | recurrent | 90.0% | 90.0% | 100.0% | 93.3 ± 5.8% | 93.3% |" \
+        in report
+    lstm_minus_frame = {}
     for k in (1, 2, 3):
         one = json.loads((out / f"split{k}" / "summary.json").read_text())
         assert one["official_split"] == k and one["roles"]["candidate"] == "lstm"
         assert f"split{k}/report.md" in report
+        lstm_minus_frame[str(k)] = find_test(one["tests"], "lstm", "frame")["diff"]
+    assert lstm_minus_frame == pytest.approx({"1": 0.4, "2": 0.3, "3": 0.6})
+    assert sum(d > 0 for d in lstm_minus_frame.values()) == 3
     path = tmp_path / "split3" / "frame" / "eval_test.json"
     original = path.read_text()
     path.write_text(original.replace('"name": "dense"', '"name": "dense-center-8"'))
