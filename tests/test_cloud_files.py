@@ -388,7 +388,8 @@ def test_the_cloud_job_runs_the_like_for_like_recipe_over_the_three_splits():
     build = _resolved()
     argvs = _cloudbuild_argvs(build)
     recipes = compared_recipes(argvs)
-    assert {r["temporal"]["model"] for r in recipes.values()} == {"frame", "pooled", "recurrent"}
+    assert {r["temporal"]["model"] for r in recipes.values()} == {
+        "frame", "pooled", "recurrent", "temporal_conv", "attention"}
     shared = [r["shared"] for r in recipes.values()]
     assert all(s == shared[0] for s in shared), "frame, pooled and LSTM differ beyond time"
     assert shared[0]["encoder_trainable"] == "frozen"
@@ -407,5 +408,6 @@ def test_the_cloud_job_runs_the_like_for_like_recipe_over_the_three_splits():
         assert "for s in 1 2 3; do" in text  # HMDB51's three official splits
     (compare,) = [a for a in argvs if a[0] == "compare"]
     runs = [w for w in compare[1:] if not w.startswith("-") and w != _flag(compare, "--out")]
-    assert {f"split{k}/{m}" for k in (1, 2, 3) for m in ("frame", "pooled", "lstm")} <= {
+    assert {f"split{k}/{m}" for k in (1, 2, 3)
+            for m in ("frame", "pooled", "lstm", "conv", "attention")} <= {
         "/".join(r.split("/")[-2:]) for r in runs}

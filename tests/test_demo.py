@@ -19,7 +19,7 @@ def test_smallest_demo_end_to_end_over_two_official_splits(tmp_path, capsys):
     assert across["headline"] in printed and across["official_splits"] == ["1", "3"]
     assert f"tensorboard --logdir {out}" in printed
     means = {r["name"]: r for r in across["across"]["runs"]}
-    assert set(means) == {"frame", "pooled", "recurrent", "best"}
+    assert set(means) == {"frame", "pooled", "recurrent", "conv", "attention", "best"}
     for split in ("1", "3"):
         assert os.path.exists(f"{out}/report/split{split}/report.md")
     summary = json.load(open(f"{out}/report/split1/summary.json"))
@@ -29,7 +29,7 @@ def test_smallest_demo_end_to_end_over_two_official_splits(tmp_path, capsys):
 
     # The report's figures are the eval files' figures (recomputed from per-video predictions).
     rows = {row["name"]: row for row in summary["runs"]}
-    assert set(rows) == {"frame", "pooled", "recurrent", "best"}
+    assert set(rows) == {"frame", "pooled", "recurrent", "conv", "attention", "best"}
     for name, run_dir in [("frame", f"{out}/split1/runs/frame"),
                           ("recurrent", f"{out}/split1/runs/recurrent"),
                           ("best", f"{out}/split1/tune/best")]:
@@ -37,7 +37,8 @@ def test_smallest_demo_end_to_end_over_two_official_splits(tmp_path, capsys):
         assert rows[name]["video_top1"]["value"] == pytest.approx(ev["video_top1"], abs=1e-6)
         assert rows[name]["clip_top1"] == pytest.approx(ev["clip_top1"], abs=1e-6)
         assert rows[name]["num_videos"] == ev["num_videos"]
-    assert {a["run"] for a in summary["ablation"]} >= {"pooled", "recurrent"}
+    assert {a["run"] for a in summary["ablation"]} >= {"pooled", "recurrent", "conv",
+                                                       "attention"}
     assert {r["run"] for r in summary["order_classes"]["rows"]} == set(rows)
 
     # Like for like by construction: same frames, roles from validation, only temporal
@@ -79,4 +80,4 @@ def test_split_flag():
             demo.parse_splits(bad)
     cmds = demo.commands("o", demo.SMALLEST, split=(1, 2))
     assert [c[c.index("--split") + 1] for c in cmds if c[0] == "convert"] == ["1", "2"]
-    assert cmds[-1][0] == "compare" and len([w for w in cmds[-1] if "/split" in w]) == 8
+    assert cmds[-1][0] == "compare" and len([w for w in cmds[-1] if "/split" in w]) == 12

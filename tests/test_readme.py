@@ -78,7 +78,8 @@ def test_every_recipe_we_publish_is_like_for_like(source):
         argvs = demo.commands("out", demo.REAL_DATA, "v", "s", split=(1, 2, 3))
     for split, recipes in _by_split(compared_recipes(argvs)).items():
         models = {r["temporal"]["model"] for r in recipes}
-        assert models == {"frame", "pooled", "recurrent"}, (source, split)
+        assert models == {"frame", "pooled", "recurrent", "temporal_conv", "attention"}, (
+            source, split)
         shared = [r["shared"] for r in recipes]
         assert all(s == shared[0] for s in shared), f"{source} {split}: runs differ beyond time"
         assert shared[0]["encoder_trainable"] == "frozen"

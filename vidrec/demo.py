@@ -5,8 +5,9 @@ also a tutorial), run in this process through the dispatcher. Per official
 split (`--split 1` by default, `--split 1,2,3` for all three):
 
   convert (Beam) -> train the encoder (a frame model on images) -> embed (its
-  frozen encoder's per-frame embeddings) -> train frame, pooled and recurrent
-  on those embeddings with one recipe -> tune the recurrent model on them ->
+  frozen encoder's per-frame embeddings) -> train frame, pooled, recurrent
+  on those embeddings with one recipe, with temporal convolutions and attention
+  beside them -> tune the recurrent model on them ->
   evaluate everything (natural, and shuffled / reversed for the multi-frame
   runs)
 
@@ -32,7 +33,10 @@ import time
 from vidrec import cli
 
 ORDER_ONLY = "grow,shrink,fade_in,fade_out,move_up,move_down"
-COMPARED = ("frame", "pooled", "recurrent")
+# run folder name -> --model: single frames, the order-blind control, recurrence, and two
+# order-aware models that are not recurrent (the report's third question).
+COMPARED = {"frame": "frame", "pooled": "pooled", "recurrent": "recurrent",
+            "conv": "temporal_conv", "attention": "attention"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,13 +107,13 @@ def split_commands(out: str, s: DemoSettings, videos: str, splits_dir: str,
              "--encoder", s.encoder, "--weights", s.weights, "--trainable-top-layers",
              str(s.trainable_top_layers), "--epochs", str(s.encoder_epochs), *budget],
             ["embed", "--data", data, "--encoder", f"{runs}/encoder", "--out", feats]]
-    for model in COMPARED:
-        cmds.append(["train", *recipe, "--model", model, "--out", f"{runs}/{model}"])
+    for name, model in COMPARED.items():
+        cmds.append(["train", *recipe, "--model", model, "--out", f"{runs}/{name}"])
     cmds.append(["tune", *recipe, "--out", f"{root}/tune", "--max-trials", str(s.tune_trials),
                  "--trial-epochs", str(s.tune_epochs)])
-    evaluated = [f"{runs}/{m}" for m in COMPARED] + [f"{root}/tune/best"]
-    cmds += [["evaluate", run] for run in evaluated[:3]]
-    for run in evaluated[1:]:
+    evaluated = compared_runs(out, split)
+    cmds += [["evaluate", run] for run in evaluated[:-1]]  # the tuner evaluates its best
+    for run in evaluated[1:]:  # every multi-frame run: does it use order?
         for order in ("shuffled", "reversed"):
             cmds.append(["evaluate", run, "--order", order])
     return cmds
@@ -117,7 +121,8 @@ def split_commands(out: str, s: DemoSettings, videos: str, splits_dir: str,
 
 def compared_runs(out: str, split: int) -> list[str]:
     """The run folders of one split that the report compares."""
-    return [f"{out}/split{split}/runs/{m}" for m in COMPARED] + [f"{out}/split{split}/tune/best"]
+    return ([f"{out}/split{split}/runs/{name}" for name in COMPARED]
+            + [f"{out}/split{split}/tune/best"])
 
 
 def commands(out: str, s: DemoSettings, videos: str | None = None,
