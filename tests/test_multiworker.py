@@ -79,7 +79,7 @@ def test_workers_read_disjoint_whole_videos_that_cover_the_split(tiny_data, work
 # --------------------------------------------------------------------------- two processes
 
 
-def _run_workers(tiny_data, out, tmp_path, extra=()):
+def _run_workers(tiny_data, out, tmp_path, extra=(), flags=FLAGS):
     ports = free_ports(2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER")}
     env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
@@ -89,7 +89,7 @@ def _run_workers(tiny_data, out, tmp_path, extra=()):
         log = open(tmp_path / f"worker{i}.log", "w")
         procs.append(subprocess.Popen(
             [sys.executable, str(WORKER), tiny_data, out, str(tmp_path / f"weights{i}.npz"),
-             *extra, *FLAGS], env=env_i, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+             *extra, *flags], env=env_i, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
     codes = []
     for p in procs:
         try:
@@ -143,3 +143,19 @@ def test_two_workers_resume_and_end_identical_and_only_the_chief_writes(tiny_dat
 
     result = evaluate.evaluate_run(out, split="test")
     assert result["num_videos"] > 0 and 0.0 <= result["video_top1"] <= 1.0
+
+
+@pytest.mark.slow
+def test_two_workers_train_an_attention_model_on_differences_identically(tiny_data, tmp_path):
+    """The order-aware non-recurrent models use the same multi-worker loop."""
+    flags = [*FLAGS[2:], "--model", "attention", "--temporal-input", "diff", "--epochs", "1"]
+    out = str(tmp_path / "runs" / "attn")
+    codes, logs, _ = _run_workers(tiny_data, out, tmp_path, flags=flags)
+    assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+    a, b = np.load(tmp_path / "weights0.npz"), np.load(tmp_path / "weights1.npz")
+    assert len(a.files) > 10  # encoder, attention block, head
+    for key in a.files:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=f"weight {key} differs")
+    summary = json.loads((Path(out) / "train_summary.json").read_text())
+    assert summary["recipe"]["kind"] == {"takes_chunks": True, "order_aware": True,
+                                         "recurrent": False}
