@@ -80,7 +80,7 @@ def test_source_film_of_a_video_id_follows_the_conversion_rule():
 
 def test_frame_fingerprints_name_the_protocol_data_video_and_frames():
     preds = ClipPredictions(PROBS, LABELS, ["v1", "v1", "v2", "v2", "v3"],
-                            ["0,1,2", "0,1,2", "0,1", "0,1", "0"])
+                            ["0,1,2", "0,1,2", "0,1", "0,1", "0"], [[0], [1], [0], [1], [0]])
     dense = frame_fingerprints(preds, EvalProtocol(), "sha-a")
     assert set(dense) == {"v1", "v2", "v3"} and len(set(dense.values())) == 3
     assert dense == frame_fingerprints(preds, EvalProtocol(), "sha-a")

@@ -117,6 +117,13 @@ def test_models_of_any_chunk_length_are_scored_on_the_same_frames(tiny_data, fra
     frames = schema.read_manifest(tiny_data)["splits"]["test"]["frames"]
     assert a["num_clips"] == frames  # the frame model scores every stored frame once
     assert all(v["film"] for v in a["videos"])
+    # Each video's first clip as the model saw it: one frame, or a chunk (shuffled: permuted).
+    assert all(len(v["first_clip"]) == 1 for v in a["videos"])
+    natural = {v["id"]: v["first_clip"] for v in b["videos"]}
+    mixed = {v["id"]: v["first_clip"] for v in shuffled["videos"]}
+    assert all(len(c) == 5 and c == sorted(c) for c in natural.values())
+    assert all(sorted(mixed[k]) == sorted(natural[k]) for k in natural)
+    assert any(mixed[k] != natural[k] for k in natural)
     # `vidrec compare` takes them: different chunk lengths, the same protocol and frames.
     from report.compare import compare
 

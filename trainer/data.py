@@ -259,7 +259,8 @@ def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, order
         n = tf.shape(idx)[0]
         return {"inputs": x, "label": tf.fill([n], rec["label"]),
                 "video_id": tf.fill([n], rec["video_id"]),
-                "frames": tf.fill([n], sampling.frames_key(idx))}
+                "frames": tf.fill([n], sampling.frames_key(idx)),
+                "clip": tf.reshape(idx, [n, -1])}
 
     return ds.map(clips, num_parallel_calls=AUTOTUNE).unbatch()
 
@@ -280,7 +281,9 @@ def eval_examples(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, bat
       dicts {"inputs": `float32 [B, H, W, 3]` (frame model, one frame per clip) or
       `float32 [B, L, H, W, 3]` or `float32 [B, L, D]` (features), "label": `int32 [B]`,
       "video_id": `string [B]`, "frames": `string [B]` (the clip's video's scored frame
-      indices, see `frames_key`)}; the last batch may be smaller.
+      indices, see `sampling.frames_key`), "clip": `int32 [B, L]` (the frame indices of
+      each clip, in the order the model sees them; L = 1 for the frame model)}; the last
+      batch may be smaller.
     """
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")

@@ -31,12 +31,14 @@ class ClipPredictions(NamedTuple):
       labels: `int [N]` true classes.
       ids: `[N]` video ids.
       frames: `[N]` the scored frame indices of each clip's video (`sampling.frames_key`).
+      clips: `[N]` each clip's frame indices in the order the model saw them.
     """
 
     probs: np.ndarray
     labels: np.ndarray
     ids: list[str]
     frames: list[str]
+    clips: list[list[int]]
 
 
 def predict_clips(model, examples) -> ClipPredictions:
@@ -50,16 +52,17 @@ def predict_clips(model, examples) -> ClipPredictions:
     if forward is None:  # one traced function per model, however often it is evaluated
         forward = _FORWARD[model] = tf.function(lambda x: model(x, training=False),
                                                 reduce_retracing=True)
-    probs, labels, ids, frames = [], [], [], []
+    probs, labels, ids, frames, clips = [], [], [], [], []
     for batch in examples:
         probs.append(forward(batch["inputs"]).numpy())
         labels.append(batch["label"].numpy())
         ids.extend(v.decode() for v in batch["video_id"].numpy())
         frames.extend(v.decode() for v in batch["frames"].numpy())
+        clips.extend(c.tolist() for c in batch["clip"].numpy())
     if not probs:
         return ClipPredictions(np.zeros((0, model.output_shape[-1])), np.zeros(0, np.int64),
-                               ids, frames)
-    return ClipPredictions(np.concatenate(probs), np.concatenate(labels), ids, frames)
+                               ids, frames, clips)
+    return ClipPredictions(np.concatenate(probs), np.concatenate(labels), ids, frames, clips)
 
 
 def validation_logs(model, examples, classes: Sequence[str],
@@ -182,9 +185,13 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
         raise ValueError(f"no clips to evaluate in the {split!r} split of {src!r}")
     scores = metrics.compute_metrics(preds.probs, preds.labels, preds.ids, manifest["classes"])
     fingerprints = frame_fingerprints(preds, protocol, manifest_sha)
+    first_clip: dict[str, list[int]] = {}
+    for vid, clip in zip(preds.ids, preds.clips):
+        first_clip.setdefault(vid, clip)
     for video in scores["videos"]:
         video["film"] = film_of(video["id"])
         video["frames_fingerprint"] = fingerprints[video["id"]]
+        video["first_clip"] = first_clip[video["id"]]  # as the model saw it (order ablation)
     summary = summary if summary is not None else _read_summary(run_dir)
     result = {
         "run_dir": run_dir, "run_name": cfg.run_name, "model": cfg.model,
