@@ -2,13 +2,15 @@
 
 Public API: `report.compare.compare(run_dirs, out_dir, ...) -> summary dict` and the
 statistics in `report.stats`. Reads only files that runs wrote, by the names of
-`vidrec.run_folder` (the written contract); imports neither `trainer`, `tuning` nor
-`pipeline`.
+`vidrec.run_folder` (the written contract), and the test videos' frames for its
+pictures through `pipeline.schema` (the record contract) alone; imports neither
+`trainer`, `tuning`, any other `pipeline` module, nor Beam.
 
 Data flows runs -> summary -> words: `runs` (load and check run folders) and
 `curves` (training curves) -> `summary` (one split's numbers, with `stats`,
 `paired`, `ablation`, `roles` of each `kinds` and the answer's three `parts`) and
 `across` (several official splits) ->
-`headline`, `markdown`, `plots` (what is written, formatted by `fmt`) -> `compare`
-(prepare, then write) -> `cli` (`vidrec compare`).
+`headline`, `markdown`, `plots` (what is written, formatted by `fmt`) and `videos` (the
+video pictures: `picks` chooses the videos, `frames` reads them, `videoplots` draws
+them) -> `compare` (prepare, then write) -> `cli` (`vidrec compare`).
 """

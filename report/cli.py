@@ -33,6 +33,13 @@ in words, per-class gains, and a "what differs between these runs" table from
 the runs' recipes: temporal settings are the comparison, any other difference
 is named as a confound in the headline.
 
+Pictures of test videos (report.md's "Videos", REPORT_DIR/mistakes/ and
+REPORT_DIR/videos/, and each run's TensorBoard log dir under report/): each
+run's misclassified videos, the videos where the candidate changed the
+baseline's answer, and those whose prediction flips with shuffled frames, with
+their frames read from the data folder the eval files name (without it, drawn
+without frames and a warning). --no-videos leaves them out.
+
 The headline answers in three parts, each with film-cluster intervals and a
 paired test: 1. do several frames help? (the pooled control, the best
 order-blind multi-frame run: pooled, or attention without positions, vs the
@@ -112,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "for a recurrent run, else --role order_aware=RUN")
     p.add_argument("--baseline", default=None, metavar="RUN",
                    help="the frame run the headline compares with: --role frame=RUN")
+    p.add_argument("--no-videos", dest="videos", action="store_false",
+                   help="leave out the video pictures (each run's mistakes, where the candidate "
+                        "changed the baseline's answer, order flips) and the reading of the "
+                        "test videos' frames they need")
     p.add_argument("--allow-different-frames", action="store_true",
                    help="report runs evaluated under different protocols or on different "
                         "frames instead of refusing them; the report says so at its top")
@@ -133,7 +144,7 @@ def main(args: argparse.Namespace) -> int:
         comparison = compare.prepare(args.run_dirs, args.split, order_classes, args.resamples,
                                      args.seed, args.baseline, args.candidate,
                                      args.allow_different_frames, named)
-    summary = compare.write(comparison, args.out)
+    summary = compare.write(comparison, args.out, args.videos)
     print(summary["headline"] + "\n")
     print("\n".join(differences_section(summary)[2:]).strip())
     print(f"wrote {join(args.out, compare.REPORT_NAME)}")

@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from report import across, headline, markdown, plots
+from report import across, headline, markdown, plots, videos
 from report.runs import Run, load_run
 from report.summary import split_summary
 from vidrec.run_folder import join
@@ -77,20 +77,20 @@ def prepare(run_dirs: Sequence[str], split: str = "test",
     return Comparison(groups, summaries)
 
 
-def write(comparison: Comparison, out_dir: str) -> dict[str, Any]:
+def write(comparison: Comparison, out_dir: str, videos: bool = True) -> dict[str, Any]:
     """Writes the report of a prepared comparison to `out_dir`; returns its summary.
 
     One split: report.md, summary.json and the figures in `out_dir`. Several
     official splits: one such report per split in `out_dir`/split<N>/ and the
-    across-split report.md and summary.json in `out_dir`.
+    across-split report.md and summary.json in `out_dir`. `videos`: as in `compare`.
     """
     if len(comparison.groups) == 1:
         (runs,), (summary,) = comparison.groups.values(), comparison.summaries.values()
-        write_split_report(runs, summary, out_dir)
+        write_split_report(runs, summary, out_dir, videos)
         return summary
     for official, runs in comparison.groups.items():
         write_split_report(runs, comparison.summaries[official],
-                           join(out_dir, f"split{official}"))
+                           join(out_dir, f"split{official}"), videos)
     result = across.summarise(comparison.summaries)
     result["headline"] = across.headline(result)
     write_outputs(result, across.render(result), out_dir)
@@ -101,7 +101,7 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
             order_classes: Sequence[str] | None = None, n_resamples: int = 2000,
             seed: int = 0, baseline: str | None = None, candidate: str | None = None,
             allow_different_frames: bool = False,
-            roles: Mapping[str, str] | None = None) -> dict[str, Any]:
+            roles: Mapping[str, str] | None = None, videos: bool = True) -> dict[str, Any]:
     """Compare runs evaluated on the same videos and frames and write a report.
 
     Args:
@@ -119,6 +119,9 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
         video accuracy (`roles.choose_roles`).
       allow_different_frames: report runs scored on different frames or protocols
         anyway, saying so at the top of the report, instead of refusing them.
+      videos: draw the video pictures (`report.videos`: each run's mistakes, where the
+        candidate changed the baseline's answer, order flips), reading the test videos'
+        frames; False leaves them out (summary["videos"] is then None).
 
     Returns:
       The summary dict written to summary.json; summary["headline"] is the
@@ -130,13 +133,16 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
         role named with a run of the wrong kind.
     """
     return write(prepare(run_dirs, split, order_classes, n_resamples, seed, baseline,
-                         candidate, allow_different_frames, roles), out_dir)
+                         candidate, allow_different_frames, roles), out_dir, videos)
 
 
-def write_split_report(runs: list[Run], summary: dict[str, Any], out_dir: str) -> None:
-    """Draws the figures, sets the headline, writes summary.json and report.md to `out_dir`."""
+def write_split_report(runs: list[Run], summary: dict[str, Any], out_dir: str,
+                       videos_too: bool = True) -> None:
+    """Draws the figures and video pictures, sets the headline, writes summary.json and
+    report.md to `out_dir`."""
     tf.io.gfile.makedirs(out_dir)
     summary["figures"] = plots.draw_figures(runs, summary, out_dir)
+    summary["videos"] = videos.draw_videos(runs, summary, out_dir) if videos_too else None
     summary["headline"] = headline.headline(summary)
     write_outputs(summary, markdown.render(summary), out_dir)
 

@@ -58,6 +58,18 @@ def _tensorboard_curves(log_dir: str) -> Curves:
     return curves
 
 
+def log_dirs(run: Run) -> list[str]:
+    """Where the run's TensorBoard logs may be: train_summary.json's log_dir as written,
+    then (a relative one) under the run dir; [] when the run records none."""
+    log_dir = (run.summary or {}).get("log_dir")
+    if not log_dir:
+        return []
+    candidates = [log_dir]
+    if not log_dir.startswith("gs://") and not posixpath.isabs(log_dir):
+        candidates.append(join(run.run_dir, log_dir))
+    return candidates
+
+
 def read_curves(run: Run) -> tuple[Curves, str]:
     """Per-epoch training curves of a run.
 
@@ -70,15 +82,10 @@ def read_curves(run: Run) -> tuple[Curves, str]:
       "tensorboard", "history" or "none".
     """
     summary = run.summary or {}
-    log_dir = summary.get("log_dir")
-    if log_dir:
-        candidates = [log_dir]
-        if not log_dir.startswith("gs://") and not posixpath.isabs(log_dir):
-            candidates.append(join(run.run_dir, log_dir))
-        for base in candidates:
-            curves = _tensorboard_curves(base)
-            if curves:
-                return _normalise(curves), "tensorboard"
+    for base in log_dirs(run):
+        curves = _tensorboard_curves(base)
+        if curves:
+            return _normalise(curves), "tensorboard"
     history = summary.get("history") or {}
     curves = {k: (list(range(len(v))), [float(x) for x in v])
               for k, v in history.items() if isinstance(v, list)}

@@ -54,9 +54,9 @@ def _verdict(summary: dict[str, Any], key: str, t: dict[str, Any]) -> str:
         return (f"Yes: {claim}." if t["diff"] > 0
                 else f"No: {SIDES[key][1]} does significantly better.")
     return (f"Not significant on {summary['num_videos']} videos of {summary['num_films']} "
-            f"films (95% CI of the difference {points(t['diff_lo'])} to "
-            f"{points(t['diff_hi'])} points): these runs do not show that {claim} "
-            f"(nor that {hurt}).")
+            f"films once adjusted for the headline's tests (unadjusted 95% CI of the difference "
+            f"{points(t['diff_lo'])} to {points(t['diff_hi'])} points): these runs do not show "
+            f"that {claim} (nor that {hurt}).")
 
 
 def _shuffle_words(summary: dict[str, Any], part: dict[str, Any], gained: bool) -> str | None:

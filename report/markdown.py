@@ -242,6 +242,52 @@ def _figures_sections(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _changed_words(d: dict[str, Any], seed: int) -> list[str]:
+    base, cand = d["baseline"], d["candidate"]
+    return ["### Where the temporal model changed the answer", "",
+            f"{cand} against {base}: {d['c']} test videos {base} gets wrong and {cand} right "
+            f"(McNemar's c), {d['b']} the reverse (b). Up to four of each, chosen with seed "
+            f"{seed} and spread over true classes, each with both models' five likeliest "
+            "classes (true class green, a wrong prediction red).", "",
+            f"![where {cand} changed the answer]({d['png']})", ""]
+
+
+def _flips_words(f: dict[str, Any]) -> list[str]:
+    return ["### Order ablation, visible", "",
+            f"{f['run']}'s prediction changes on {f['flips']} of {f['num_videos']} test videos "
+            "when the frames of each clip are shuffled. For up to four of them: the video's "
+            "first clip as the model saw it in natural order (left) and shuffled (right), each "
+            "with the prediction the model made from all the video's clips in that order.", "",
+            f"![order flips of {f['run']}]({f['png']})", ""]
+
+
+def videos_section(summary: dict[str, Any]) -> list[str]:
+    """"Videos": where the candidate changed the answer, order flips, each run's mistakes."""
+    v = summary.get("videos")
+    if not v:
+        return []
+    lines = ["## Videos", ""]
+    if not v["frames"]["read"]:
+        lines += [f"*The frames could not be read ({v['frames']['problem']}): the pictures "
+                  "have no frame strips.*", ""]
+    if v["discordant"]:
+        lines += _changed_words(v["discordant"], v["seed"])
+    if v["order_flips"]:
+        lines += _flips_words(v["order_flips"])
+    lines += ["### Mistakes, per run", "",
+              f"Up to six misclassified test videos per run (seed {v['seed']}; at most one per "
+              "true class until every class with mistakes has had its turn): up to eight of the "
+              "evaluated frames, evenly spaced; the true and predicted class with their "
+              "probabilities; the ten likeliest classes (the true one always among them) and "
+              "the rest as \"other\". Each picture's videos are listed in the JSON beside it. "
+              "TensorBoard shows the same pictures (Images) in each run's log dir under "
+              "`report/`, the comparisons in the candidate's.", ""]
+    for m in v["mistakes"]:
+        lines += [f"**{m['run']}**: {m['misclassified']} of {m['num_videos']} misclassified "
+                  f"([videos]({m['json']})).", "", f"![mistakes of {m['run']}]({m['png']})", ""]
+    return lines
+
+
 def render(summary: dict[str, Any]) -> str:
     """report.md text for a summary dict (headline and figures already set)."""
     lines = _top(summary) + _answer_section(summary) + _roles_section(summary)
@@ -249,7 +295,7 @@ def render(summary: dict[str, Any]) -> str:
     lines += ["", "Clip-level accuracies have no interval: the eval files hold per-video, not "
               "per-clip, predictions, and clips of one video are not independent anyway.", ""]
     for section in (differences_section, _protocol_section, _tests_section, _ablation_section,
-                    _per_class_section, _subset_section, _figures_sections):
+                    _per_class_section, _subset_section, _figures_sections, videos_section):
         lines += section(summary)
     if summary["warnings"]:
         lines += ["## Warnings", ""] + [f"- {w}" for w in summary["warnings"]] + [""]

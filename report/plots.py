@@ -26,11 +26,17 @@ FIGURES = {"curves": "curves.png", "confusion": "confusion.png",
 _ORDER_COLOURS = {"natural": "#4C72B0", "shuffled": "#DD8452", "reversed": "#55A868"}
 
 
-def _save(fig: Figure, path: str) -> str:
+def png_bytes(fig: Figure, crop: bool = True) -> bytes:
+    """The figure as PNG bytes at 110 dpi, cropped to what is drawn unless `crop` is False
+    (a figure whose layout engine already fits everything: one draw instead of two)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight" if crop else None)
+    return buf.getvalue()
+
+
+def _save(fig: Figure, path: str) -> str:
     with tf.io.gfile.GFile(path, "wb") as f:
-        f.write(buf.getvalue())
+        f.write(png_bytes(fig))
     return path
 
 

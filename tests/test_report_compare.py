@@ -1,5 +1,6 @@
 """`vidrec compare` on small handcrafted run dirs: numbers, figures, refusals, CLI."""
 
+import functools
 import json
 
 import matplotlib.image
@@ -17,6 +18,9 @@ CLASSES = ["fade_in", "grow", "shrink", "walk"]
 PER_CLASS = 10  # videos per class: 40 test videos
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RESAMPLES = 500
+# Tests of numbers and refusals leave out the video pictures (a few tenths of a second per
+# run); the others draw them, without frames (their data folder does not exist).
+numbers_only = functools.partial(compare, videos=False)
 
 
 TEMPORAL = {"frame": {"model": "frame", "frames_per_video": 4},
@@ -189,6 +193,18 @@ def test_figures_are_valid_pngs_linked_from_report(runs, tmp_path):
         assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
         assert f"]({name})" in report
     assert summary["order_classes"] is None and "only order tells apart" not in report
+    # No frames where the eval files say ("/data/synth"): the video pictures, without strips.
+    videos = summary["videos"]
+    assert videos["frames"]["read"] is False and "/data/synth" in videos["frames"]["problem"]
+    assert any("frames could not be read" in w for w in summary["warnings"])
+    assert any("lstm's eval files record no first clip" in w for w in summary["warnings"])
+    assert "the pictures have no frame strips" in report
+    pictures = [m["png"] for m in videos["mistakes"]] + [videos["discordant"]["png"],
+                                                         videos["order_flips"]["png"]]
+    assert pictures == ["mistakes/frame.png", "mistakes/pooled.png", "mistakes/lstm.png",
+                        "videos/discordant.png", "videos/order_flips.png"]
+    for name in pictures:
+        assert (out / name).read_bytes()[:8] == PNG_SIGNATURE and f"]({name})" in report
 
 
 def test_curves_read_from_tensorboard_events(runs):
@@ -306,7 +322,7 @@ def _two_recurrent(tmp_path):
 
 def test_headline_roles_come_from_validation_never_from_test(tmp_path):
     dirs = _two_recurrent(tmp_path)
-    summary = compare(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES)
+    summary = numbers_only(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES)
     chosen = summary["roles"]
     assert (chosen["candidate"], chosen["baseline"]) == ("lstm_a", "frame")  # not lstm_b
     assert "validation" in chosen["chosen_by"]
@@ -314,11 +330,11 @@ def test_headline_roles_come_from_validation_never_from_test(tmp_path):
     assert summary["per_class"]["run"] == "lstm_a"
     report = (tmp_path / "out" / "report.md").read_text()
     assert "the test split played no part in the choice" in report
-    named = compare(dirs, str(tmp_path / "o2"), n_resamples=RESAMPLES, candidate="lstm_b",
-                    baseline=dirs[0])
+    named = numbers_only(dirs, str(tmp_path / "o2"), n_resamples=RESAMPLES, candidate="lstm_b",
+                         baseline=dirs[0])
     assert named["roles"]["candidate"] == "lstm_b" and "--candidate" in named["roles"]["chosen_by"]
     with pytest.raises(ValueError, match="--candidate 'nope' is none of the runs compared"):
-        compare(dirs, str(tmp_path / "o3"), candidate="nope")
+        numbers_only(dirs, str(tmp_path / "o3"), candidate="nope")
 
 
 def test_roles_without_validation_accuracy_are_refused_not_guessed(tmp_path):
@@ -328,15 +344,15 @@ def test_roles_without_validation_accuracy_are_refused_not_guessed(tmp_path):
     ev["val_video_top1"] = None
     path.write_text(json.dumps(ev))
     with pytest.raises(ValueError, match="without reading test: lstm_b has no validation"):
-        compare(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES)
-    summary = compare(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES, candidate="lstm_b",
-                      baseline="frame")
+        numbers_only(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES)
+    summary = numbers_only(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES, candidate="lstm_b",
+                           baseline="frame")
     assert summary["roles"]["candidate"] == "lstm_b"
 
 
 def test_headline_p_values_are_holm_adjusted_film_permutation_tests(runs, tmp_path):
-    summary = compare([str(runs[m]) for m in ("frame", "pooled", "lstm")],
-                      str(tmp_path / "out"), n_resamples=RESAMPLES)
+    summary = numbers_only([str(runs[m]) for m in ("frame", "pooled", "lstm")],
+                           str(tmp_path / "out"), n_resamples=RESAMPLES)
     family = summary["headline_tests"]
     assert set(family) == {"frames", "order", "shuffled"}
     raw = [family[k]["p_cluster"] for k in ("frames", "order", "shuffled")]
@@ -356,10 +372,10 @@ def test_intervals_and_tests_resample_source_films(tmp_path):
             d = tmp_path / sub / name
             d.mkdir(parents=True)
             _eval(d, name, model, right, films=grouped)
-    iid = compare([str(tmp_path / "iid" / n) for n in ("frame", "lstm")], str(tmp_path / "a"),
-                  n_resamples=RESAMPLES)
-    grouped = compare([str(tmp_path / "films" / n) for n in ("frame", "lstm")],
-                      str(tmp_path / "b"), n_resamples=RESAMPLES)
+    iid = numbers_only([str(tmp_path / "iid" / n) for n in ("frame", "lstm")], str(tmp_path / "a"),
+                       n_resamples=RESAMPLES)
+    grouped = numbers_only([str(tmp_path / "films" / n) for n in ("frame", "lstm")],
+                           str(tmp_path / "b"), n_resamples=RESAMPLES)
     assert (iid["num_films"], grouped["num_films"]) == (40, 8)
     width = {k: s["runs"][0]["video_top1"]["hi"] - s["runs"][0]["video_top1"]["lo"]
              for k, s in (("iid", iid), ("films", grouped))}
@@ -384,13 +400,13 @@ def test_refuses_runs_evaluated_under_another_protocol_or_on_other_frames(runs, 
     _eval(other, "windowed", "recurrent", 9, protocol="dense-center-8")
     with pytest.raises(ValueError, match="different protocols: 'dense' in .* but "
                                          "'dense-center-8' in") as err:
-        compare([str(runs["frame"]), str(other)], str(tmp_path / "out"))
+        numbers_only([str(runs["frame"]), str(other)], str(tmp_path / "out"))
     assert str(runs["frame"]) in str(err.value) and str(other) in str(err.value)
     moved = tmp_path / "moved"
     moved.mkdir()
     _eval(moved, "moved", "recurrent", 9, fingerprint={"walk/v03": "other-frames"})
     with pytest.raises(ValueError, match="different frames: 1 videos differ .*walk/v03"):
-        compare([str(runs["frame"]), str(moved)], str(tmp_path / "out"))
+        numbers_only([str(runs["frame"]), str(moved)], str(tmp_path / "out"))
     old = tmp_path / "old"
     old.mkdir()
     _eval(old, "old", "recurrent", 9)
@@ -398,9 +414,9 @@ def test_refuses_runs_evaluated_under_another_protocol_or_on_other_frames(runs, 
     del ev["protocol"]
     (old / "eval_test.json").write_text(json.dumps(ev))
     with pytest.raises(ValueError, match="records no evaluation protocol"):
-        compare([str(runs["frame"]), str(old)], str(tmp_path / "out"))
-    summary = compare([str(runs["frame"]), str(other)], str(tmp_path / "anyway"),
-                      allow_different_frames=True, n_resamples=RESAMPLES)
+        numbers_only([str(runs["frame"]), str(old)], str(tmp_path / "out"))
+    summary = numbers_only([str(runs["frame"]), str(other)], str(tmp_path / "anyway"),
+                           allow_different_frames=True, n_resamples=RESAMPLES)
     assert summary["headline"].startswith("WARNING: these runs were NOT all scored on the same")
     report = (tmp_path / "anyway" / "report.md").read_text()
     assert report.splitlines()[2].startswith("**WARNING")
@@ -408,8 +424,8 @@ def test_refuses_runs_evaluated_under_another_protocol_or_on_other_frames(runs, 
 
 
 def test_what_differs_names_confounds_outside_the_temporal_part(runs, tmp_path):
-    fair = compare([str(runs[m]) for m in ("frame", "pooled", "lstm")], str(tmp_path / "fair"),
-                   n_resamples=RESAMPLES)
+    fair = numbers_only([str(runs[m]) for m in ("frame", "pooled", "lstm")], str(tmp_path / "fair"),
+                        n_resamples=RESAMPLES)
     assert fair["confounds"] == []
     assert {r["part"] for r in fair["differences"]} == {"temporal"}
     assert {r["field"] for r in fair["differences"]} >= {"model", "chunk_length", "rnn"}
@@ -419,8 +435,8 @@ def test_what_differs_names_confounds_outside_the_temporal_part(runs, tmp_path):
     tuned.mkdir()
     _eval(tuned, "tuned", "recurrent", 9, val=0.95,
           shared={"augment": "flip,crop", "learning_rate": 0.003})
-    unfair = compare([str(runs["frame"]), str(runs["pooled"]), str(tuned)],
-                     str(tmp_path / "unfair"), n_resamples=RESAMPLES)
+    unfair = numbers_only([str(runs["frame"]), str(runs["pooled"]), str(tuned)],
+                          str(tmp_path / "unfair"), n_resamples=RESAMPLES)
     assert unfair["confounds"] == ["augment", "learning_rate"]
     row = next(r for r in unfair["differences"] if r["field"] == "augment")
     assert row["values"] == {"frame": "none", "pooled": "none", "tuned": "flip,crop"}
@@ -474,6 +490,8 @@ def test_three_official_splits_per_split_tables_and_mean(tmp_path):
         one = json.loads((out / f"split{k}" / "summary.json").read_text())
         assert one["official_split"] == k and one["roles"]["candidate"] == "lstm"
         assert f"split{k}/report.md" in report
+        assert "## Videos" in (out / f"split{k}" / "report.md").read_text()  # each split's own
+        assert (out / f"split{k}" / one["videos"]["discordant"]["png"]).exists()
         lstm_minus_frame[str(k)] = find_test(one["tests"], "lstm", "frame")["diff"]
     assert lstm_minus_frame == pytest.approx({"1": 0.4, "2": 0.3, "3": 0.6})
     assert sum(d > 0 for d in lstm_minus_frame.values()) == 3

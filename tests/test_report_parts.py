@@ -1,5 +1,6 @@
 """The report's answer in three parts: kinds, roles by validation, --role, Holm, splits."""
 
+import functools
 import json
 
 import numpy as np
@@ -7,9 +8,14 @@ import pytest
 from test_report_compare import PER_CLASS, RESAMPLES, _eval
 
 from report import cli, stats
-from report.compare import compare
+from report import compare as compare_module
 from report.fmt import fmt_p
 from report.runs import load_run
+
+# These tests check kinds, roles and the answer's parts: the video pictures, which cost a
+# few tenths of a second per run, are checked in test_report_videos.py and
+# test_report_compare.py.
+compare = functools.partial(compare_module.compare, videos=False)
 
 FRAME = {"takes_chunks": False, "order_aware": False, "recurrent": False}
 BLIND = {"takes_chunks": True, "order_aware": False, "recurrent": False}  # pooled, attn no pos
@@ -154,7 +160,10 @@ def test_roles_named_with_role_flags(tmp_path, capsys):
                             ("lstm", "recurrent", 9, 0.7)])
     out = tmp_path / "out"
     assert cli.main(dirs + ["--out", str(out), "--resamples", "100", "--role",
-                            "non_recurrent=tconv_b", "--role", f"frame={dirs[1]}"]) == 0
+                            "non_recurrent=tconv_b", "--role", f"frame={dirs[1]}",
+                            "--no-videos"]) == 0
+    assert "## Videos" not in (out / "report.md").read_text()
+    assert not (out / "mistakes").exists() and not (out / "videos").exists()
     roles = json.loads((out / "summary.json").read_text())["roles"]
     assert (roles["frame"], roles["non_recurrent"], roles["recurrent"]) == (
         "frame_b", "tconv_b", "lstm")
