@@ -14,7 +14,6 @@ import warnings
 from typing import Any, Iterator, Mapping
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from trainer import data, evaluate
@@ -120,9 +119,10 @@ def quiet_fit() -> Iterator[None]:
         yield
 
 
-def log_val_confusion(cfg: TrainConfig, result: Mapping[str, Any]) -> None:
-    png = evaluate.plot_confusion(np.array(result["confusion_matrix"]), result["classes"],
-                                  title="val (video level)")
+def log_val_confusion(cfg: TrainConfig) -> None:
+    """Logs the confusion matrix PNG of RUN_DIR/eval_val.json (already drawn) to TensorBoard."""
+    with tf.io.gfile.GFile(run_folder.join(cfg.out, run_folder.eval_png("val")), "rb") as f:
+        png = f.read()
     writer = tf.summary.create_file_writer(os.path.join(cfg.log_dir, "validation"))
     with writer.as_default():
         tf.summary.image("confusion_matrix", tf.image.decode_png(png, channels=4)[None], step=0)

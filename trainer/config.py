@@ -266,14 +266,21 @@ def load_config(run_dir: str) -> TrainConfig:
         return TrainConfig.from_dict(json.load(f))
 
 
-def load_frame_run(run_dir: str, flag: str) -> TrainConfig:
+def load_frame_run(run_dir: str, flag: str, encoder: str | None = None) -> TrainConfig:
     """The config of a FRAME run on images: what `--init-from` and `vidrec embed` accept.
 
+    Args:
+      encoder: when given, the run must have this encoder.
+
     Raises:
-      FileNotFoundError: no run there. ValueError: a run of another kind, named.
+      FileNotFoundError: no run there. ValueError: a run of another kind, or with
+        another encoder, named.
     """
     cfg = load_config(run_dir)
     if cfg.kind.takes_chunks or cfg.features:
         kind = f"{cfg.model!r} run" + (" on cached features" if cfg.features else "")
         raise ValueError(f"{flag} {run_dir!r} is a {kind}; it must be a 'frame' run on images")
+    if encoder is not None and cfg.encoder != encoder:
+        raise ValueError(f"{flag} {run_dir!r} has encoder {cfg.encoder!r}, this run has "
+                         f"{encoder!r}")
     return cfg

@@ -198,10 +198,7 @@ def init_encoder_from(model: keras.Model, run_dir: str, freeze: bool = False,
     Raises:
       ValueError: that run is not a frame run, or its encoder differs.
     """
-    src_cfg = load_frame_run(run_dir, "--init-from")
-    if encoder is not None and src_cfg.encoder != encoder:
-        raise ValueError(f"--init-from {run_dir!r} has encoder {src_cfg.encoder!r}, this "
-                         f"model has {encoder!r}")
+    load_frame_run(run_dir, "--init-from", encoder)
     target = model.get_layer("encoder")
     weights = run_folder.load_run_model(run_dir, "--init-from").get_layer("encoder").get_weights()
     want = [tuple(w.shape) for w in target.get_weights()]

@@ -135,10 +135,7 @@ def prepare(cfg: TrainConfig, num_replicas: int) -> dict[str, Any]:
         if cfg.features:
             raise ValueError("--init-from initialises an image encoder; a --features run "
                              "has none")
-        src = load_frame_run(cfg.init_from, "--init-from")
-        if src.encoder != cfg.encoder:
-            raise ValueError(f"--init-from {cfg.init_from!r} has encoder {src.encoder!r}, this "
-                             f"run has {cfg.encoder!r}")
+        load_frame_run(cfg.init_from, "--init-from", cfg.encoder)
     return manifest
 
 
@@ -273,6 +270,6 @@ def _finish(model: keras.Model, cfg: TrainConfig, manifest: Mapping[str, Any],
     }
     val = evaluate.evaluate_model(model, cfg, manifest, run_dir, "val", summary=summary)
     summary["val_video_top1"] = val["video_top1"]
-    callbacks_lib.log_val_confusion(cfg, val)
+    callbacks_lib.log_val_confusion(cfg)
     schema.write_json(run_folder.join(run_dir, run_folder.SUMMARY), summary)
     return summary
