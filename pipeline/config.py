@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any
-
-from apache_beam.options.pipeline_options import (
-    PipelineOptions,
-    SetupOptions,
-    StandardOptions,
-    TestOptions,
-)
+import os
+from typing import TYPE_CHECKING, Any
 
 from pipeline import video
 from vidrec import cli
 
+if TYPE_CHECKING:  # Beam is imported by the functions that need it: --help stays fast
+    from apache_beam.options.pipeline_options import PipelineOptions
+
 PROG = "vidrec convert"
 MIN_FRAMES_DEFAULT = 8
-SHARD_TARGET_VIDEOS = 100  # --num-shards 0: about this many videos per shard...
-MIN_AUTO_SHARDS = 4  # ...but at least this many (readers parallelise across files)
+# --num-shards 0: about this many videos per shard, but at least MIN_AUTO_SHARDS shards
+# per split. Shards are the unit of parallel work (one worker decodes and writes a whole
+# shard) and of reading (readers parallelise across files): HMDB51's split 1 gets about
+# 100 shards of 30-50 MB, enough to keep 2 local workers or 100 Dataflow workers busy.
+SHARD_TARGET_VIDEOS = 50
+MIN_AUTO_SHARDS = 8
+# --max-failed default: HMDB51 loses a handful of its 6,766 clips to decoding in some
+# builds (mmaction2 #101); a wrong codec or folder fails far more than 5%.
+MAX_FAILED_DEFAULT = 0.05
 OFFICIAL_SPLITS = (1, 2, 3)
 COMPRESSIONS = ("none", "gzip")
 DEFAULT_DECODE = video.DecodeOptions(min_frames=MIN_FRAMES_DEFAULT)
@@ -50,7 +54,9 @@ class ConvertConfig:
       seed: seed of the film hash.
       num_shards: shards per split; 0 = auto (`pipeline.convert.shard_counts`).
       compression: ``none`` or ``gzip``.
-      overwrite: replace an earlier conversion in `output` instead of refusing.
+      overwrite: replace an earlier conversion in `output` instead of refusing or resuming.
+      max_failed: the conversion exits 1 when more than this share of the listed
+        videos failed (in [0, 1]).
 
     Raises:
       ValueError: a value out of range, naming the flag and the value.
@@ -67,8 +73,11 @@ class ConvertConfig:
     num_shards: int = 0
     compression: str = "none"
     overwrite: bool = False
+    max_failed: float = MAX_FAILED_DEFAULT
 
     def __post_init__(self):
+        if not 0.0 <= self.max_failed <= 1.0:
+            raise ValueError(f"--max-failed must be in [0, 1], got {self.max_failed}")
         for name in ("val_fraction", "test_fraction"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"--{name.replace('_', '-')} must be in [0, 1), "
@@ -88,6 +97,13 @@ class ConvertConfig:
         flat.update(dataclasses.asdict(self.decode))
         return dict(sorted(flat.items()))
 
+    def output_flags(self) -> dict[str, Any]:
+        """The flags that decide the output's bytes: what a resumed run must repeat."""
+        return {k: v for k, v in self.flags().items() if k not in OUTPUT_NEUTRAL}
+
+
+OUTPUT_NEUTRAL = ("overwrite", "max_failed")  # flags that do not change what is written
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The app flags; defaults are `ConvertConfig`'s."""
@@ -106,8 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
       help="stored frames are SxS (default %(default)s)")
     a("--resize-mode", choices=video.RESIZE_MODES, default=d.resize_mode,
       help="crop: centre square, aspect kept; squash: whole frame (default %(default)s)")
+    a("--resize-filter", choices=video.RESIZE_FILTERS, default=d.resize_filter,
+      help="fast: exact halvings, bilinear to 2x, one 2x2 average: within 40 dB of "
+      "INTER_AREA at a third of its cost; area: OpenCV's INTER_AREA (default %(default)s)")
     a("--fps", type=float, default=d.fps,
-      help=f"resample to this rate (default {d.fps:g} = native)")
+      help=f"default {d.fps:g}: store the frames as decoded, at the native rate. N: place "
+      "frames on a constant-rate grid of min(N, native) frames/s by timestamp, dropping or "
+      "repeating frames, so variable-rate and null-frame clips become constant-rate")
     a("--max-frames", type=int, default=d.max_frames,
       help="keep the first N frames (default %(default)s = all)")
     a("--min-frames", type=int, default=d.min_frames,
@@ -128,7 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     a("--compression", choices=COMPRESSIONS, default=c.compression,
       help="(default %(default)s)")
     a("--overwrite", action="store_true",
-      help="replace an earlier conversion in --output (default: refuse)")
+      help="start over in --output (default: a rerun with the same flags finishes a "
+      "partial conversion, keeping its finished shards; other flags are refused)")
+    a("--max-failed", type=float, default=c.max_failed,
+      help="exit 1 when more than this share of the listed videos failed (default "
+      "%(default)s: real data loses a few clips; a wrong codec or folder loses many)")
     return p
 
 
@@ -137,16 +162,33 @@ def _config(ns: argparse.Namespace) -> ConvertConfig:
     with cli.bad_input(ValueError):
         decode = video.DecodeOptions(
             frame_size=ns.frame_size, resize_mode=ns.resize_mode, fps=ns.fps,
-            max_frames=ns.max_frames, min_frames=ns.min_frames, jpeg_quality=ns.jpeg_quality)
+            max_frames=ns.max_frames, min_frames=ns.min_frames, jpeg_quality=ns.jpeg_quality,
+            resize_filter=ns.resize_filter)
         return ConvertConfig(
             videos=ns.videos, output=ns.output.rstrip("/"), splits=ns.splits, split=ns.split,
             decode=decode, val_fraction=ns.val_fraction, test_fraction=ns.test_fraction,
             seed=ns.seed, num_shards=ns.num_shards, compression=ns.compression,
-            overwrite=ns.overwrite)
+            overwrite=ns.overwrite, max_failed=ns.max_failed)
+
+
+def worker_threads(options: PipelineOptions) -> int:
+    """OpenCV/FFmpeg threads per worker: its share of this machine's cores, 1 on Dataflow.
+
+    Each DirectRunner worker gets cores // --direct_num_workers (at least 1), so N
+    workers do not oversubscribe the cores; each Dataflow SDK thread gets one.
+    """
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    if is_dataflow(options):
+        return 1
+    workers = options.view_as(DirectOptions).direct_num_workers or os.cpu_count() or 1
+    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def is_dataflow(options: PipelineOptions) -> bool:
     """Whether --runner names the DataflowRunner, spelled any way Beam accepts."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
     name = str(options.view_as(StandardOptions).runner or "").rsplit(".", 1)[-1].lower()
     return name in ("dataflow", "dataflowrunner")
 
@@ -157,6 +199,8 @@ def parse_args(argv: list[str]) -> tuple[ConvertConfig, PipelineOptions]:
     Raises:
       vidrec.cli.UsageError: a bad or unknown flag, or a value out of range.
     """
+    from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, TestOptions
+
     ns, rest = build_parser().parse_known_args(argv)
     for flag in rest:  # Beam's own flags use underscores; a dashed one is a typo of ours
         if flag.startswith("--") and "-" in flag.split("=")[0][2:]:

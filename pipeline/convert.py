@@ -2,65 +2,82 @@
 
 Output folder::
 
-    train-00000-of-00004.tfrecord ...   one SequenceExample per video (`pipeline.schema`),
+    train-00000-of-00008.tfrecord ...   one SequenceExample per video (`pipeline.schema`),
     val-*, test-*                       sorted by media id inside a shard
     failures.jsonl                      one {"path", "reason", "class", "split"} per failed video
+    videos.jsonl                        one line per stored video: its shard, stored and
+                                        decoded frames, covered seconds
     label_map.txt                       one class per line, in label order
     manifest.json                       written last: a folder without it is unfinished
 
-Same input and options give byte-identical output: the plan (which video goes to
-which split and shard) is made before the pipeline, shards are written by our
-own DoFn (Beam's `WriteToTFRecord` assigns records to shards at random) and
-records are sorted inside each shard.
+While it runs the folder also holds ``_convert_plan.json`` (the flags and the
+plan's hash) and ``_shards/*.json`` (one sidecar per finished shard); both go
+once the manifest is written.
 
-The conversion in three modules: `pipeline.config` (flags -> `ConvertConfig`),
-this one (listing and planning, output checks, `run` of the pipeline, the
-manifest, `main`) and `pipeline.transforms` (the Beam elements, DoFns and
-composite transforms `run` strings together).
+Same input and options give byte-identical output: the plan (which video goes to
+which split and shard) is made before the pipeline, each shard is written whole
+by one DoFn call in plan order (Beam's `WriteToTFRecord` assigns records to
+shards at random).
+
+**Resume.** A rerun with the same flags on a partial output converts only the
+shards without a valid sidecar; other flags, or inputs that changed the plan,
+are a one-line error naming the difference; ``--overwrite`` starts over. A rerun
+on a finished output says so and exits with the finished run's status.
+
+**Exit status.** 0; 2 for bad input (nothing written); 1 when the conversion ran
+but nothing was written, a split that was planned videos ended with none, or
+more than ``--max-failed`` of the listed videos failed (the manifest is written
+all the same, so the failures can be read).
+
+The conversion in four modules: `pipeline.config` (flags -> `ConvertConfig`),
+this one (planning, output checks and resume, `run`, the manifest, `main`),
+`pipeline.transforms` (the Beam elements and the DoFn that writes a shard) and
+`pipeline.progress` (done/total, rate and ETA on the DirectRunner).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 import posixpath
+import sys
+import tempfile
 import uuid
 
 import apache_beam as beam
-import tensorflow as tf
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, TestOptions
 from apache_beam.runners.runner import PipelineResult
 
-from pipeline import dataflow, schema, splits
+from pipeline import dataflow, fsio, progress, schema, splits
 from pipeline.config import (
     MIN_AUTO_SHARDS,
     PROG,
     SHARD_TARGET_VIDEOS,
     ConvertConfig,
     build_parser,
+    is_dataflow,
     parse_args,
+    worker_threads,
 )
 from pipeline.transforms import (
-    FAILED_TAG,
-    DecodeVideos,
-    ShardStats,
+    SIDECAR_DIR,
+    ConvertShardFn,
+    ConvertShards,
+    ShardPlan,
     VideoItem,
-    WriteAsOneFile,
-    WriteShards,
     failure_lines,
-    read_stats,
+    finished,
     shard_suffix,
-    stats_lines,
-    write_atomically,
-    write_lines,
 )
 from vidrec import cli
 
-__all__ = ["ConvertConfig", "build_manifest", "main", "make_plan", "parse_args", "plan_items",
-           "run", "shard_counts"]
+__all__ = ["ConvertConfig", "build_manifest", "main", "make_plan", "parse_args", "run",
+           "shard_counts", "shard_plans"]
 log = logging.getLogger(__name__)
-STATS_NAME = "_convert_stats.json"  # shard statistics, read into the manifest, then deleted
+PLAN_NAME = "_convert_plan.json"  # flags + plan hash of a conversion in progress
 
 
 def _match(pattern: str) -> list[str]:
@@ -115,7 +132,7 @@ def make_plan(config: ConvertConfig) -> splits.Plan:
             f"no <class>_test_split{config.split}.txt files in {config.splits}")
     with cli.bad_input(ValueError):
         return splits.plan_hmdb(video_files, texts, val_fraction=config.val_fraction,
-                                seed=config.seed)
+                                seed=config.seed, official=config.split)
 
 
 def shard_counts(plan: splits.Plan, requested: int) -> dict[str, int]:
@@ -128,58 +145,102 @@ def shard_counts(plan: splits.Plan, requested: int) -> dict[str, int]:
     return counts
 
 
-def plan_items(plan: splits.Plan, num_shards: dict[str, int]) -> list[VideoItem]:
-    """The planned videos by split, each split's dealt round-robin over its shards."""
-    return [VideoItem(v.path, v.class_name, v.split, v.media_id, i % num_shards[v.split])
-            for split in schema.SPLITS
-            for i, v in enumerate(v for v in plan.videos if v.split == split)]
+def shard_plans(plan: splits.Plan, num_shards: dict[str, int]) -> list[ShardPlan]:
+    """Every shard with its videos: each split's dealt round-robin, sorted by media id."""
+    shards = []
+    for split in schema.SPLITS:
+        mine = [v for v in plan.videos if v.split == split]
+        for shard in range(num_shards[split]):
+            items = sorted((VideoItem(v.path, v.class_name, v.split, v.media_id)
+                            for v in mine[shard::num_shards[split]]), key=lambda v: v.media_id)
+            shards.append(ShardPlan(split, shard, num_shards[split], tuple(items)))
+    return shards
 
 
-def _prepare_output(config: ConvertConfig) -> None:
-    """Checks the output is writable and free (or clears it with --overwrite)."""
+def plan_sha256(shards: list[ShardPlan], plan: splits.Plan) -> str:
+    """Identity of a plan: every shard's videos and the failures found before decoding."""
+    payload = json.dumps([[list(s[:3]), [list(v) for v in s.items]] for s in shards]
+                         + [f.to_json() for f in plan.failures] + list(plan.classes))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _differences(old: dict, new: dict) -> str:
+    """``--fps 0.0 -> 10.0, --frame-size 128 -> 64`` for the flags that differ."""
+    keys = sorted(set(old) | set(new))
+    return ", ".join(f"--{k.replace('_', '-')} {old.get(k)!r} -> {new.get(k)!r}"
+                     for k in keys if old.get(k) != new.get(k))
+
+
+def _check_same(config: ConvertConfig, digest: str, saved: dict, what: str) -> None:
+    """Raises UsageError unless `saved` (plan file or manifest) has our flags and plan."""
+    flags = saved.get("flags") or {k: v for k, v in saved.get("options", {}).items()
+                                   if k in config.output_flags()}
+    diff = _differences(flags, config.output_flags())
+    if diff:
+        raise cli.UsageError(f"{config.output} holds {what} made with other flags ({diff}); "
+                             "rerun with its flags, or pass --overwrite to start over")
+    if saved.get("plan_sha256") != digest:
+        raise cli.UsageError(f"{config.output} holds {what} of other inputs (the videos or "
+                             "split files changed since); pass --overwrite to start over")
+
+
+def _prepare_output(config: ConvertConfig, digest: str) -> str:
+    """Checks the output; returns ``fresh``, ``resume`` or ``complete``.
+
+    Raises:
+      vidrec.cli.UsageError: the output is not writable, or holds a conversion of
+        other flags or inputs (or one without a plan: an older or foreign one).
+    """
     out = config.output
-    old = _match(f"{out}/{schema.MANIFEST_NAME}") + _match(f"{out}/*-of-*.tfrecord*")
+    manifest = fsio.read_json(f"{out}/{schema.MANIFEST_NAME}") if not config.overwrite else None
+    saved = fsio.read_json(f"{out}/{PLAN_NAME}") if not config.overwrite else None
+    if manifest is not None:
+        if "plan_sha256" not in manifest:
+            raise cli.UsageError(f"{out} already holds a conversion ({schema.MANIFEST_NAME}) "
+                                 "that this vidrec cannot resume; pass --overwrite to replace it")
+        _check_same(config, digest, manifest, "a finished conversion")
+        fsio.remove([f"{out}/{PLAN_NAME}"] + _match(f"{out}/.tmp-*"))
+        fsio.remove_tree(f"{out}/{SIDECAR_DIR}")
+        return "complete"
+    if saved is not None:
+        _check_same(config, digest, saved, "a partial conversion")
+        fsio.remove(_match(f"{out}/.tmp-*"))  # pieces of shards being written when it stopped
+        return "resume"
+    old = _match(f"{out}/*-of-*.tfrecord*")
     if old and not config.overwrite:
-        raise cli.UsageError(f"{out} already holds a conversion "
-                             f"({posixpath.basename(old[0])}); pass --overwrite to replace it")
+        raise cli.UsageError(f"{out} already holds shards ({posixpath.basename(old[0])}) "
+                             "but no conversion plan; pass --overwrite to replace them")
     probe = f"{out}/.vidrec-write-probe-{uuid.uuid4().hex}"
     try:
-        tf.io.gfile.makedirs(out)
-        with tf.io.gfile.GFile(probe, "w") as f:
-            f.write("probe")
-        tf.io.gfile.remove(probe)
-    except (tf.errors.OpError, OSError) as e:
+        with FileSystems.create(probe) as f:
+            f.write(b"probe")
+        FileSystems.delete([probe])
+    except (OSError, ValueError) as e:  # Beam's BeamIOError is an IOError
         raise cli.UsageError(f"output {out} is not writable: {str(e).splitlines()[0]}"
                              ) from None
-    stale = (old + _match(f"{out}/{schema.FAILURES_NAME}") + _match(f"{out}/.tmp-*")
-             + _match(f"{out}/{schema.LABEL_MAP_NAME}") + _match(f"{out}/{STATS_NAME}"))
-    for path in sorted(set(stale), key=lambda p: not p.endswith(schema.MANIFEST_NAME)):
-        tf.io.gfile.remove(path)  # the manifest first: from here on the folder is unfinished
+    stale = [f"{out}/{schema.MANIFEST_NAME}"] + old + [  # the manifest first: unfinished now
+        f"{out}/{n}" for n in (schema.FAILURES_NAME, schema.VIDEOS_NAME,
+                               schema.LABEL_MAP_NAME, PLAN_NAME)]
+    fsio.remove(stale + _match(f"{out}/.tmp-*"))
+    fsio.remove_tree(f"{out}/{SIDECAR_DIR}")
+    fsio.write_json(f"{out}/{PLAN_NAME}", {"flags": config.output_flags(), "plan_sha256": digest})
+    return "fresh"
 
 
 def run(config: ConvertConfig, options: PipelineOptions, plan: splits.Plan,
-        num_shards: dict[str, int]) -> PipelineResult:
-    """Builds and runs the Beam pipeline, waiting until it has finished."""
-    out = config.output
+        shards: list[ShardPlan], progress_dir: str | None = None) -> PipelineResult:
+    """Builds and runs the Beam pipeline over `shards`, waiting until it has finished."""
+    fn = ConvertShardFn(config.output, config.decode, plan.classes, config.compression,
+                        threads=worker_threads(options), progress_dir=progress_dir)
     with beam.Pipeline(options=options) as p:
-        decoded = (p | "ListVideos" >> beam.Create(plan_items(plan, num_shards))
-                   | "DecodeVideos" >> DecodeVideos(config.decode, plan.classes))
-        by_split = decoded.records | "PartitionBySplit" >> beam.Partition(
-            lambda v, _: schema.SPLITS.index(v.split), len(schema.SPLITS))
-        stats = [by_split[i] | f"WriteShards[{split}]" >> WriteShards(
-                    out, split, num_shards[split], config.compression)
-                 for i, split in enumerate(schema.SPLITS) if num_shards[split]]
-        stats = stats or [p | "NoShards" >> beam.Create([])]
-        planned_failures = p | "ListPlanFailures" >> beam.Create(list(plan.failures))
-        _ = ((decoded[FAILED_TAG], planned_failures) | "MergeFailures" >> beam.Flatten()
-             | "WriteFailures" >> WriteAsOneFile(f"{out}/{schema.FAILURES_NAME}", failure_lines))
-        _ = (stats | "MergeStats" >> beam.Flatten()
-             | "WriteStats" >> WriteAsOneFile(f"{out}/{STATS_NAME}", stats_lines))
+        _ = (p | "ListShards" >> beam.Create(shards)
+             | "ConvertShards" >> ConvertShards(fn))
     return p.result
 
 
 def build_manifest(config: ConvertConfig, options: PipelineOptions, plan: splits.Plan,
-                   num_shards: dict[str, int], stats: list[ShardStats], failed: int) -> dict:
+                   shards: list[ShardPlan], sidecars: list[dict], failed: int,
+                   digest: str) -> dict:
     """The manifest.json payload (format in the README and `tests/test_convert.py`).
 
     ``totals`` reconcile exactly: ``listed`` = videos the conversion was asked
@@ -190,12 +251,13 @@ def build_manifest(config: ConvertConfig, options: PipelineOptions, plan: splits
     """
     split_info = {}
     for split in schema.SPLITS:
-        mine = [s for s in stats if s.split == split]
-        frames = [n for s in mine for n in s.frames]
+        videos = [v for s in sidecars if s["split"] == split for v in s["videos"]]
+        frames = [v["stored_frames"] for v in videos]
         split_info[split] = {
             "videos": len(frames),
-            "per_class": {c: sum(s.per_class.get(c, 0) for s in mine) for c in plan.classes},
-            "shards": num_shards[split], "frames": sum(frames),
+            "planned": sum(len(s.items) for s in shards if s.split == split),
+            "per_class": {c: sum(v["class"] == c for v in videos) for c in plan.classes},
+            "shards": sum(s.split == split for s in shards), "frames": sum(frames),
             "min_frames": min(frames, default=0), "max_frames": max(frames, default=0),
             "file_pattern": f"{split}-*-of-*{shard_suffix(config.compression)}"}
     written = sum(s["videos"] for s in split_info.values())
@@ -210,38 +272,79 @@ def build_manifest(config: ConvertConfig, options: PipelineOptions, plan: splits
         "resize_mode": config.decode.resize_mode, "fps": config.decode.fps,
         "compression": config.compression, "source": plan.source,
         "split": config.split if plan.source == "hmdb51-splits" else None,
-        "options": {**config.flags(), "beam": beam_opts}}
+        "plan_sha256": digest, "options": {**config.flags(), "beam": beam_opts}}
 
 
 def _finish(config: ConvertConfig, options: PipelineOptions, plan: splits.Plan,
-            num_shards: dict[str, int]) -> dict:
-    """After the pipeline: label map, then the manifest (last), then clean up."""
+            shards: list[ShardPlan], digest: str) -> dict:
+    """After the pipeline: failures, videos, label map, the manifest (last), clean up."""
     out = config.output
-    stats_path = f"{out}/{STATS_NAME}"
-    stats = read_stats(stats_path)
-    with tf.io.gfile.GFile(f"{out}/{schema.FAILURES_NAME}") as f:
-        failed = sum(1 for line in f if line.strip())
-    manifest = build_manifest(config, options, plan, num_shards, stats, failed)
-    write_lines(f"{out}/{schema.LABEL_MAP_NAME}", list(plan.classes))
-    write_atomically(f"{out}/{schema.MANIFEST_NAME}",
-                     lambda tmp: schema.write_json(tmp, manifest))
-    if tf.io.gfile.exists(stats_path):
-        tf.io.gfile.remove(stats_path)
+    sidecars = []
+    for shard in shards:
+        sidecar = finished(out, shard, config.compression)
+        if sidecar is None:
+            raise RuntimeError(f"shard {shard.file_name(config.compression)} was not written "
+                               "completely; rerun the same command to finish it")
+        sidecars.append(sidecar)
+    failures = [f.to_json() for f in plan.failures] + [
+        f for s in sidecars for f in s["failures"]]
+    fsio.write_lines(f"{out}/{schema.FAILURES_NAME}", failure_lines(failures))
+    fsio.write_lines(f"{out}/{schema.VIDEOS_NAME}", [
+        json.dumps({"split": s["split"], "shard": s["file"], **v}, sort_keys=True)
+        for s in sidecars for v in s["videos"]])
+    manifest = build_manifest(config, options, plan, shards, sidecars, len(failures), digest)
+    fsio.write_lines(f"{out}/{schema.LABEL_MAP_NAME}", list(plan.classes))
+    fsio.write_json(f"{out}/{schema.MANIFEST_NAME}", manifest)
+    fsio.remove([f"{out}/{PLAN_NAME}"])
+    fsio.remove_tree(f"{out}/{SIDECAR_DIR}")
     return manifest
 
 
-def _report_dry_run(result: PipelineResult, options: PipelineOptions, plan: splits.Plan,
+def summary(manifest: dict, max_failed: float) -> tuple[list[str], list[str]]:
+    """(lines written/failed per split, problems that make the exit status 1)."""
+    lines, problems = [], []
+    totals = manifest["totals"]
+    for split, info in manifest["splits"].items():
+        lines.append(f"  {split:5s} {info['videos']:>7,} videos written of "
+                     f"{info.get('planned', info['videos']):,} planned, "
+                     f"{info['shards']} shards, {info['frames']:,} frames")
+        if info.get("planned") and not info["videos"]:
+            problems.append(f"the {split} split was planned {info['planned']} videos "
+                            "and none was written")
+    lines.append(f"  total {totals['written']:>7,} written, {totals['failed']:,} failed "
+                 f"of {totals['listed']:,} listed ({totals['unused']:,} unused)")
+    if not totals["written"]:
+        problems.append("nothing was written")
+    share = totals["failed"] / totals["listed"] if totals["listed"] else 0.0
+    if share > max_failed:
+        problems.append(f"{share:.1%} of the listed videos failed, over --max-failed "
+                        f"{max_failed:g}")
+    return lines, problems
+
+
+def _report(config: ConvertConfig, manifest: dict) -> int:
+    """Prints the closing summary; returns the exit status (0, or 1 with the problems)."""
+    lines, problems = summary(manifest, config.max_failed)
+    print(f"{config.output}:\n" + "\n".join(lines))
+    if manifest["totals"]["failed"]:
+        print(f"  failures and their reasons: {config.output}/{schema.FAILURES_NAME}")
+    for problem in problems:
+        print(f"{PROG}: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _report_dry_run(result: PipelineResult, options: PipelineOptions, shards: list[ShardPlan],
                     out: str) -> None:
     """DataflowRunner --dry_run=True built and validated the job only: says so."""
-    print(f"dry run: the pipeline for {len(plan.videos)} videos was built; "
-          f"nothing written to {out}")
+    print(f"dry run: the pipeline for {sum(len(s.items) for s in shards)} videos in "
+          f"{len(shards)} shards was built; nothing written to {out}")
     if options.view_as(DebugOptions).dataflow_job_file:  # Beam skips it in a dry run
         print("job description: " + ", ".join(dataflow.write_job_description(result.job)))
 
 
 @cli.command("convert")
 def main(argv: list[str]) -> int:
-    """`vidrec convert`: returns 0, or 2 after a one-line error (nothing written)."""
+    """`vidrec convert`: returns 0; 1 (see the module docstring); 2 after a one-line error."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)
     if "-h" in argv or "--help" in argv:  # parse_known_args would print it and exit
@@ -249,17 +352,28 @@ def main(argv: list[str]) -> int:
         return 0
     config, options = parse_args(argv)
     plan = make_plan(config)
-    num_shards = shard_counts(plan, config.num_shards)
+    shards = shard_plans(plan, shard_counts(plan, config.num_shards))
+    digest = plan_sha256(shards, plan)
     dry_run = bool(options.view_as(TestOptions).dry_run)
-    if not dry_run:
-        _prepare_output(config)
-    log.info("converting %d videos of %d classes (%s; %d failed before decoding) to %s",
-             len(plan.videos), len(plan.classes), plan.source, len(plan.failures), config.output)
-    result = run(config, options, plan, num_shards)
     if dry_run:
-        _report_dry_run(result, options, plan, config.output)
+        _report_dry_run(run(config, options, plan, shards), options, shards, config.output)
         return 0
-    totals = _finish(config, options, plan, num_shards)["totals"]
-    print(f"written {totals['written']}, failed {totals['failed']}, "
-          f"see {config.output}/{schema.FAILURES_NAME}")
-    return 0
+    state = _prepare_output(config, digest)
+    if state == "complete":
+        print(f"{config.output} already holds this conversion, finished; nothing to do "
+              "(--overwrite redoes it)")
+        return _report(config, fsio.read_json(f"{config.output}/{schema.MANIFEST_NAME}"))
+    todo = [s for s in shards if finished(config.output, s, config.compression) is None]
+    done_videos = sum(len(s.items) for s in shards) - sum(len(s.items) for s in todo)
+    log.info("converting %d videos of %d classes (%s; %d failed before decoding) to %s%s",
+             len(plan.videos), len(plan.classes), plan.source, len(plan.failures),
+             config.output, f": resuming, {len(shards) - len(todo)} of {len(shards)} shards "
+             "already finished" if state == "resume" else "")
+    if todo:
+        if is_dataflow(options):  # Dataflow shows progress in its own UI
+            run(config, options, plan, todo)
+        else:
+            with tempfile.TemporaryDirectory(prefix="vidrec-progress-") as folder, \
+                    progress.Reporter("convert", folder, len(plan.videos), done_videos):
+                run(config, options, plan, todo, progress_dir=folder)
+    return _report(config, _finish(config, options, plan, shards, digest))

@@ -6,10 +6,12 @@ Garden's video input reads (`official/vision/dataloaders/video_input.py`):
 context
     clip/label/index   int64    label index into `manifest.json`'s `classes`
     clip/label/text    bytes    class name
-    clip/media_id      bytes    stable video id (``<class>/<file stem>``)
+    clip/media_id      bytes    unique video id (``<class>/<file name>``, extension kept)
     clip/source_path   bytes    path of the source video
     clip/num_frames    int64    number of frames stored (T)
     clip/fps           float    frame rate of the stored frames
+    clip/decoded_frames int64   frames the source decoded to (before resampling)
+    clip/covered_seconds float  time those frames cover (last timestamp + one frame)
     image/height       int64    stored frame height (H)
     image/width        int64    stored frame width (W)
 feature_list
@@ -26,10 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
-import tensorflow as tf
+
+from pipeline import records
+
+if TYPE_CHECKING:  # TensorFlow is imported by the readers only: writers run without it
+    import tensorflow as tf
 
 SCHEMA_VERSION = 1
 
@@ -39,6 +45,8 @@ MEDIA_ID_KEY = "clip/media_id"
 SOURCE_PATH_KEY = "clip/source_path"
 NUM_FRAMES_KEY = "clip/num_frames"
 FPS_KEY = "clip/fps"
+DECODED_FRAMES_KEY = "clip/decoded_frames"
+COVERED_SECONDS_KEY = "clip/covered_seconds"
 HEIGHT_KEY = "image/height"
 WIDTH_KEY = "image/width"
 IMAGE_KEY = "image/encoded"
@@ -49,79 +57,77 @@ SPLITS = ("train", "val", "test")
 MANIFEST_NAME = "manifest.json"
 LABEL_MAP_NAME = "label_map.txt"
 FAILURES_NAME = "failures.jsonl"
+VIDEOS_NAME = "videos.jsonl"  # one line per stored video: decoded/covered/stored, its shard
 SHARD_SUFFIX = ".tfrecord"
 GZIP_SUFFIX = ".gz"
 
-_CONTEXT_FEATURES = {
-    LABEL_INDEX_KEY: tf.io.FixedLenFeature([], tf.int64),
-    LABEL_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
-    MEDIA_ID_KEY: tf.io.FixedLenFeature([], tf.string),
-    SOURCE_PATH_KEY: tf.io.FixedLenFeature([], tf.string, default_value=""),
-    NUM_FRAMES_KEY: tf.io.FixedLenFeature([], tf.int64),
-    FPS_KEY: tf.io.FixedLenFeature([], tf.float32, default_value=0.0),
-    HEIGHT_KEY: tf.io.FixedLenFeature([], tf.int64),
-    WIDTH_KEY: tf.io.FixedLenFeature([], tf.int64),
-}
+def _context_features() -> dict[str, Any]:
+    """The context features of a record as `tf.io.parse_single_sequence_example` reads them."""
+    import tensorflow as tf
 
-
-def _bytes(values: Sequence[bytes]) -> tf.train.Feature:
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=list(values)))
-
-
-def _int64(value: int) -> tf.train.Feature:
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-
-
-def _float(value: float) -> tf.train.Feature:
-    return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
+    return {
+        LABEL_INDEX_KEY: tf.io.FixedLenFeature([], tf.int64),
+        LABEL_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
+        MEDIA_ID_KEY: tf.io.FixedLenFeature([], tf.string),
+        SOURCE_PATH_KEY: tf.io.FixedLenFeature([], tf.string, default_value=""),
+        NUM_FRAMES_KEY: tf.io.FixedLenFeature([], tf.int64),
+        FPS_KEY: tf.io.FixedLenFeature([], tf.float32, default_value=0.0),
+        DECODED_FRAMES_KEY: tf.io.FixedLenFeature([], tf.int64, default_value=0),
+        COVERED_SECONDS_KEY: tf.io.FixedLenFeature([], tf.float32, default_value=0.0),
+        HEIGHT_KEY: tf.io.FixedLenFeature([], tf.int64),
+        WIDTH_KEY: tf.io.FixedLenFeature([], tf.int64),
+    }
 
 
 def _context(
     *, label: int, label_text: str, media_id: str, source_path: str, num_frames: int,
-    fps: float, height: int, width: int,
-) -> dict[str, tf.train.Feature]:
+    fps: float, height: int, width: int, decoded_frames: int, covered_seconds: float,
+) -> dict[str, records.Value]:
     if num_frames < 1:
         raise ValueError(f"A record needs at least one frame, got num_frames={num_frames}")
     return {
-        LABEL_INDEX_KEY: _int64(label),
-        LABEL_TEXT_KEY: _bytes([label_text.encode()]),
-        MEDIA_ID_KEY: _bytes([media_id.encode()]),
-        SOURCE_PATH_KEY: _bytes([source_path.encode()]),
-        NUM_FRAMES_KEY: _int64(num_frames),
-        FPS_KEY: _float(fps),
-        HEIGHT_KEY: _int64(height),
-        WIDTH_KEY: _int64(width),
+        LABEL_INDEX_KEY: int(label),
+        LABEL_TEXT_KEY: label_text.encode(),
+        MEDIA_ID_KEY: media_id.encode(),
+        SOURCE_PATH_KEY: source_path.encode(),
+        NUM_FRAMES_KEY: int(num_frames),
+        FPS_KEY: float(fps),
+        DECODED_FRAMES_KEY: int(decoded_frames),
+        COVERED_SECONDS_KEY: float(covered_seconds),
+        HEIGHT_KEY: int(height),
+        WIDTH_KEY: int(width),
     }
 
 
 def encode_video(
     jpeg_frames: Sequence[bytes], *, label: int, label_text: str, media_id: str,
-    source_path: str, fps: float, height: int, width: int,
+    source_path: str, fps: float, height: int, width: int, decoded_frames: int = 0,
+    covered_seconds: float = 0.0,
 ) -> bytes:
-    """Serialises one video as a SequenceExample.
+    """Serialises one video as a SequenceExample (`pipeline.records`: no TensorFlow).
 
     Args:
       jpeg_frames: T JPEG-encoded RGB frames of shape [H, W, 3].
       label, label_text: class index and name.
-      media_id: stable id of the video, unique within a dataset.
+      media_id: id of the video, unique within a dataset.
       source_path, fps, height, width: provenance and geometry.
+      decoded_frames, covered_seconds: what the source decoded to (0: unknown).
 
     Returns:
-      The serialised `tf.train.SequenceExample`.
+      The serialised `tf.train.SequenceExample`, as TensorFlow's deterministic
+      serialisation writes it.
     """
     context = _context(
         label=label, label_text=label_text, media_id=media_id, source_path=source_path,
-        num_frames=len(jpeg_frames), fps=fps, height=height, width=width)
-    frames = tf.train.FeatureList(feature=[_bytes([f]) for f in jpeg_frames])
-    example = tf.train.SequenceExample(
-        context=tf.train.Features(feature=context),
-        feature_lists=tf.train.FeatureLists(feature_list={IMAGE_KEY: frames}))
-    return example.SerializeToString(deterministic=True)  # map order fixed
+        num_frames=len(jpeg_frames), fps=fps, height=height, width=width,
+        decoded_frames=decoded_frames, covered_seconds=covered_seconds)
+    return records.sequence_example(context, {IMAGE_KEY: jpeg_frames})
 
 
 def encode_embeddings(
     embeddings: np.ndarray, *, label: int, label_text: str, media_id: str,
-    source_path: str, fps: float, height: int, width: int,
+    source_path: str, fps: float, height: int, width: int, decoded_frames: int = 0,
+    covered_seconds: float = 0.0,
 ) -> bytes:
     """Serialises per-frame embeddings `float [T, D]` of one video (stored as float16)."""
     embeddings = np.asarray(embeddings)
@@ -129,14 +135,11 @@ def encode_embeddings(
         raise ValueError(f"embeddings must be [T, D], got shape {embeddings.shape}")
     context = _context(
         label=label, label_text=label_text, media_id=media_id, source_path=source_path,
-        num_frames=embeddings.shape[0], fps=fps, height=height, width=width)
-    context[EMBEDDING_DIM_KEY] = _int64(embeddings.shape[1])
+        num_frames=embeddings.shape[0], fps=fps, height=height, width=width,
+        decoded_frames=decoded_frames, covered_seconds=covered_seconds)
+    context[EMBEDDING_DIM_KEY] = int(embeddings.shape[1])
     rows = embeddings.astype("<f2")
-    frames = tf.train.FeatureList(feature=[_bytes([r.tobytes()]) for r in rows])
-    example = tf.train.SequenceExample(
-        context=tf.train.Features(feature=context),
-        feature_lists=tf.train.FeatureLists(feature_list={EMBEDDING_KEY: frames}))
-    return example.SerializeToString(deterministic=True)  # map order fixed
+    return records.sequence_example(context, {EMBEDDING_KEY: [r.tobytes() for r in rows]})
 
 
 def parse_video(serialized: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
@@ -145,15 +148,19 @@ def parse_video(serialized: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]
     Returns:
       (context, jpegs): the context features by key, and `string [T]` JPEGs.
     """
+    import tensorflow as tf
+
     context, sequence = tf.io.parse_single_sequence_example(
-        serialized, context_features=_CONTEXT_FEATURES,
+        serialized, context_features=_context_features(),
         sequence_features={IMAGE_KEY: tf.io.FixedLenSequenceFeature([], tf.string)})
     return context, sequence[IMAGE_KEY]
 
 
 def parse_embeddings(serialized: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
     """Parses one feature-cache record into (context, `float32 [T, D]` embeddings)."""
-    features = dict(_CONTEXT_FEATURES)
+    import tensorflow as tf
+
+    features = _context_features()
     features[EMBEDDING_DIM_KEY] = tf.io.FixedLenFeature([], tf.int64)
     context, sequence = tf.io.parse_single_sequence_example(
         serialized, context_features=features,
@@ -164,6 +171,8 @@ def parse_embeddings(serialized: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Te
 
 def decode_frames(jpegs: tf.Tensor) -> tf.Tensor:
     """Decodes `string [T]` JPEGs into `uint8 [T, H, W, 3]` RGB frames."""
+    import tensorflow as tf
+
     return tf.map_fn(
         lambda j: tf.io.decode_jpeg(j, channels=3), jpegs,
         fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
@@ -178,6 +187,8 @@ def shard_pattern(data_dir: str, split: str) -> str:
 
 def read_manifest(data_dir: str) -> dict[str, Any]:
     """Reads `DATA_DIR/manifest.json`, raising a one-line error when it is absent or foreign."""
+    import tensorflow as tf
+
     path = f"{data_dir.rstrip('/')}/{MANIFEST_NAME}"
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(
@@ -198,6 +209,8 @@ def manifest_sha256(data_dir: str) -> str:
     A feature cache (`vidrec embed`) answers with its source conversion's hash,
     so runs on cached embeddings compare with runs on the frames they came from.
     """
+    import tensorflow as tf
+
     path = f"{data_dir.rstrip('/')}/{MANIFEST_NAME}"
     with tf.io.gfile.GFile(path, "rb") as f:
         raw = f.read()
@@ -207,5 +220,7 @@ def manifest_sha256(data_dir: str) -> str:
 
 def write_json(path: str, payload: Mapping[str, Any]) -> None:
     """Writes `payload` as indented JSON to a local or `gs://` path."""
+    import tensorflow as tf
+
     with tf.io.gfile.GFile(path, "w") as f:
         f.write(json.dumps(payload, indent=2, sort_keys=False) + "\n")

@@ -67,8 +67,9 @@ class PlannedVideo:
 
     @property
     def media_id(self) -> str:
-        """Stable id ``<class>/<file stem>``."""
-        return f"{self.class_name}/{file_stem(self.path)}"
+        """Id ``<class>/<file name>``, extension kept: unique by construction, since a
+        plan holds a (class, file name) once (``a.avi`` and ``a.mp4`` are two videos)."""
+        return f"{self.class_name}/{posixpath.basename(self.path)}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,10 +133,13 @@ def parse_split_file(text: str, source: str = "<split file>") -> list[tuple[str,
     whitespace are ignored, and names keep every other character (``#``,
     ``(``, ``!``, ``&``, ``'``...).
 
+    A repeated line is kept once.
+
     Raises:
-      ValueError: a line without an id, or an id other than 0, 1 or 2.
+      ValueError: a line without an id, an id other than 0, 1 or 2, or a file
+        listed twice with different ids (naming both line numbers).
     """
-    entries = []
+    entries, first_line = [], {}
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line:
@@ -143,7 +147,15 @@ def parse_split_file(text: str, source: str = "<split file>") -> list[tuple[str,
         parts = line.rsplit(None, 1)
         if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
             raise ValueError(f"{source}:{number}: expected '<file> <0|1|2>', got {line!r}")
-        entries.append((parts[0], int(parts[1])))
+        name, split_id = parts[0], int(parts[1])
+        if name in first_line:
+            earlier, earlier_id = first_line[name]
+            if earlier_id != split_id:
+                raise ValueError(f"{source}: lines {earlier} and {number} give {name} "
+                                 f"different ids ({earlier_id} and {split_id})")
+            continue
+        first_line[name] = (number, split_id)
+        entries.append((name, split_id))
     return entries
 
 
@@ -235,7 +247,7 @@ def _finish(classes, videos, failures, unused, source) -> Plan:
 
 
 def plan_hmdb(video_files: Mapping[str, Sequence[str]], split_texts: Mapping[str, str],
-              *, val_fraction: float, seed: int) -> Plan:
+              *, val_fraction: float, seed: int, official: int = 1) -> Plan:
     """Plans an HMDB51-style conversion from official split files.
 
     Args:
@@ -244,6 +256,7 @@ def plan_hmdb(video_files: Mapping[str, Sequence[str]], split_texts: Mapping[str
       val_fraction: share of the official train clips (all classes) moved to val,
         whole films at a time, across classes (module docstring).
       seed: seed of the film hash.
+      official: the official split (1-3) the texts are of: names the files in errors.
 
     Returns:
       The plan. A video listed (id 1 or 2) but not found, and a video found but
@@ -255,7 +268,7 @@ def plan_hmdb(video_files: Mapping[str, Sequence[str]], split_texts: Mapping[str
         by_name.setdefault(name, []).append(path)
     videos, failures, seen, unused = [], [], set(), 0
     for class_name in sorted(split_texts):
-        source = f"{class_name}_test_split"
+        source = f"{class_name}_test_split{official}.txt"
         for name, split_id in parse_split_file(split_texts[class_name], source):
             if (class_name, name) in seen:
                 continue  # a repeated line
@@ -269,7 +282,7 @@ def plan_hmdb(video_files: Mapping[str, Sequence[str]], split_texts: Mapping[str
                 path = by_name[name][0]  # filed under another folder, found by name
             if path is None:
                 failures.append(Failure(
-                    f"{class_name}/{name}", f"listed in {source} file but no such video",
+                    f"{class_name}/{name}", f"listed in {source} but no such video",
                     class_name, split))
                 continue
             videos.append(PlannedVideo(path, class_name, split, film_key(name, class_name)))

@@ -1,72 +1,72 @@
-"""The Beam side of `vidrec convert`: its elements, DoFns and composite transforms.
+"""The Beam side of `vidrec convert`: its elements and the DoFn that writes a shard.
 
 `pipeline.convert.run` strings them together::
 
-    ListVideos -> DecodeVideos -> PartitionBySplit -> WriteShards[train|val|test]
-    (failed videos + ListPlanFailures) -> MergeFailures -> WriteFailures
-    (shard stats) -> MergeStats -> WriteStats
+    ListShards -> Spread (Reshuffle) -> ConvertShards
+
+The shard plan is made before the pipeline runs (`pipeline.convert.shard_plans`),
+so a shard is one element: `ConvertShardFn` decodes its videos in plan order
+(sorted by media id) and streams each record into the shard file as soon as it
+is encoded. Nothing groups encoded videos, so memory does not grow with the
+dataset, and parallelism comes from shards (``Spread`` lets Dataflow hand them
+to different workers).
+
+A finished shard is renamed into place atomically, then its *sidecar*
+``_shards/<shard file>.json`` is written (atomically too): the videos planned,
+what was written (per video: stored, decoded frames, covered seconds), the
+failures with their reasons and the shard's byte count. A shard with a valid
+sidecar is finished; a rerun (`pipeline.convert`) skips it. After the pipeline
+the sidecars become failures.jsonl, videos.jsonl and the manifest.
 
 Elements are NamedTuples defined here, at module level, so that Beam pickles
-them by reference on every runner (DirectRunner processes, Dataflow workers):
-`VideoItem` (a planned video), `EncodedVideo` (a decoded one, with its
-SequenceExample) and `ShardStats` (what one written shard holds). Failures
-travel as `splits.Failure`.
-
-Shards are written by our own DoFn, not Beam's `WriteToTFRecord` (which assigns
-records to shards at random), with the records of a shard sorted by media id:
-the same input gives byte-identical files.
+them by reference on every runner: `VideoItem` (a planned video) and
+`ShardPlan` (one shard's videos).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import posixpath
+import os
+import time
 import uuid
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import apache_beam as beam
 import cv2
-import tensorflow as tf
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipeline import schema, splits, video
+from pipeline import fsio, records, schema, splits, video
 
 log = logging.getLogger(__name__)
-FAILED_TAG = "failed"
-PROGRESS_EVERY = 50
+SIDECAR_DIR = "_shards"  # under the output; removed once the manifest is written
+PROGRESS_WRITE_SECONDS = 1.0
 
 
 class VideoItem(NamedTuple):
-    """A planned video, the element of ``ListVideos``: where it is and where it goes."""
+    """A planned video: where it is and where it goes."""
 
     path: str
     class_name: str
     split: str
     media_id: str
-    shard: int
 
 
-class EncodedVideo(NamedTuple):
-    """A decoded video: its place in the output and its serialised SequenceExample."""
-
-    split: str
-    shard: int
-    media_id: str
-    class_name: str
-    num_frames: int
-    record: bytes
-
-
-class ShardStats(NamedTuple):
-    """What one written shard holds: videos per class and each video's frame count."""
+class ShardPlan(NamedTuple):
+    """One shard to write: its place and its videos, sorted by media id."""
 
     split: str
     shard: int
-    per_class: dict[str, int]
-    frames: list[int]
+    num_shards: int
+    items: tuple[VideoItem, ...]
+
+    def file_name(self, compression: str) -> str:
+        return shard_name(self.split, self.shard, self.num_shards, compression)
+
+    def media_ids(self) -> list[str]:
+        return [v.media_id for v in self.items]
 
 
 def shard_suffix(compression: str) -> str:
@@ -79,151 +79,154 @@ def shard_name(split: str, shard: int, num_shards: int, compression: str) -> str
     return f"{split}-{shard:05d}-of-{num_shards:05d}{shard_suffix(compression)}"
 
 
-def _beam_open(path: str):
-    """Opens `path` for reading through Beam's FileSystems, bytes as stored."""
-    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+def sidecar_path(out: str, file_name: str) -> str:
+    """Where the sidecar of shard file `file_name` lives."""
+    return f"{out}/{SIDECAR_DIR}/{file_name}.json"
 
 
-def write_atomically(path: str, write: Callable[[str], None]) -> None:
-    """Calls `write(tmp)` on a temporary name next to `path`, then renames it to `path`."""
-    tmp = f"{posixpath.dirname(path)}/.tmp-{uuid.uuid4().hex}-{posixpath.basename(path)}"
-    write(tmp)
-    tf.io.gfile.rename(tmp, path, overwrite=True)
+class ProgressFile:
+    """One worker's running totals, in a local file the main process sums (DirectRunner).
+
+    Written at most every `PROGRESS_WRITE_SECONDS` and at each shard's end, by
+    rename, so a reader never sees half a file. `folder` None (Dataflow) writes nothing.
+    """
+
+    def __init__(self, folder: str | None):
+        self._path = f"{folder}/{os.getpid()}-{uuid.uuid4().hex}.json" if folder else None
+        self.videos = self.frames = 0
+        self._written = 0.0
+
+    def add(self, videos: int, frames: int, force: bool = False) -> None:
+        self.videos += videos
+        self.frames += frames
+        now = time.monotonic()
+        if self._path and (force or now - self._written >= PROGRESS_WRITE_SECONDS):
+            self._written = now
+            with open(self._path + ".tmp", "w") as f:
+                json.dump({"videos": self.videos, "frames": self.frames}, f)
+            os.replace(self._path + ".tmp", self._path)
 
 
-def write_lines(path: str, lines: list[str]) -> None:
-    """Writes `lines`, each ended by a newline, atomically."""
-    def write(tmp):
-        with tf.io.gfile.GFile(tmp, "w") as f:
-            f.write("".join(line + "\n" for line in lines))
+class ConvertShardFn(beam.DoFn):
+    """`ShardPlan` -> its shard file and sidecar, written atomically; yields the shard's name.
 
-    write_atomically(path, write)
+    Args:
+      out: the conversion's output folder.
+      options: how a video becomes stored frames.
+      classes: class names in label order.
+      compression: ``none`` or ``gzip``.
+      threads: OpenCV and FFmpeg threads of this worker (0 = OpenCV's default).
+        `pipeline.convert` gives each DirectRunner worker its share of the cores
+        and each Dataflow worker thread one, so workers do not oversubscribe.
+      progress_dir: local folder for `ProgressFile`s (None: no progress files).
+    """
 
-
-class DecodeVideoFn(beam.DoFn):
-    """`VideoItem` -> `EncodedVideo`, or a `splits.Failure` tagged ``failed``."""
-
-    def __init__(self, options: video.DecodeOptions, classes: tuple[str, ...]):
-        self._options = options
-        self._classes = classes
+    def __init__(self, out: str, options: video.DecodeOptions, classes: tuple[str, ...],
+                 compression: str, threads: int = 0, progress_dir: str | None = None):
+        self._out, self._options, self._classes = out, options, classes
+        self._compression, self._threads, self._progress_dir = compression, threads, progress_dir
 
     def setup(self):
+        if self._threads:
+            cv2.setNumThreads(self._threads)
         self._videos = Metrics.counter("vidrec", "videos_written")
         self._failed = Metrics.counter("vidrec", "videos_failed")
         self._frames = Metrics.counter("vidrec", "frames_written")
-        self._seen = 0
+        self._shards = Metrics.counter("vidrec", "shards_written")
+        self._progress = ProgressFile(self._progress_dir)
 
-    def _fail(self, item: VideoItem, reason: str) -> beam.pvalue.TaggedOutput:
+    def _decode(self, item: VideoItem) -> video.DecodedVideo:
+        if not FileSystems.exists(item.path):
+            raise video.VideoError("file does not exist")
+        # Local inputs are copied too: one code path for every filesystem, and
+        # copying a clip costs far less than decoding it.
+        with video.local_copy(item.path, fsio.open_read) as local:
+            return video.decode(local, self._options, threads=self._threads)
+
+    def _fail(self, item: VideoItem, reason: str) -> dict[str, Any]:
         self._failed.inc()
         category = reason.split(":")[0].strip().replace(" ", "_")[:60]
         Metrics.counter("vidrec", f"failed_{category}").inc()
-        return beam.pvalue.TaggedOutput(FAILED_TAG, splits.Failure(
-            item.path, reason, item.class_name, item.split))
+        return splits.Failure(item.path, reason, item.class_name, item.split).to_json()
 
-    def process(self, item: VideoItem) -> Iterator[Any]:
-        self._seen += 1
-        if self._seen % PROGRESS_EVERY == 0:
-            log.info("this worker has decoded %d videos", self._seen)
-        try:
-            if not FileSystems.exists(item.path):
-                raise video.VideoError("file does not exist")
-            # Local inputs are copied too: one code path for every filesystem, and
-            # copying a clip costs far less than decoding it.
-            with video.local_copy(item.path, _beam_open) as local:
-                decoded = video.decode(local, self._options)
-        except video.VideoError as e:
-            yield self._fail(item, e.reason)
-            return
-        except (cv2.error, Exception) as e:  # one bad video never stops the job
-            yield self._fail(item, f"unexpected {type(e).__name__}: {str(e).splitlines()[0]}")
-            return
+    def _record(self, item: VideoItem, decoded: video.DecodedVideo) -> bytes:
         size = self._options.frame_size
-        record = schema.encode_video(
+        return schema.encode_video(
             decoded.jpegs, label=self._classes.index(item.class_name),
             label_text=item.class_name, media_id=item.media_id, source_path=item.path,
-            fps=decoded.fps, height=size, width=size)
-        self._videos.inc()
-        self._frames.inc(len(decoded.jpegs))
-        yield EncodedVideo(item.split, item.shard, item.media_id, item.class_name,
-                           len(decoded.jpegs), record)
+            fps=decoded.fps, height=size, width=size, decoded_frames=decoded.decoded_frames,
+            covered_seconds=decoded.covered_seconds)
+
+    def _decode_or_fail(self, item: VideoItem) -> video.DecodedVideo | str:
+        """The decoded video, or the reason it failed (one bad video never stops the job)."""
+        try:
+            return self._decode(item)
+        except video.VideoError as e:
+            return e.reason
+        except Exception as e:  # noqa: BLE001
+            return f"unexpected {type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
+
+    def process(self, plan: ShardPlan) -> Iterator[str]:
+        name = plan.file_name(self._compression)
+        path = f"{self._out}/{name}"
+        written, failures = [], []
+
+        def write(f):
+            for item, decoded in zip(plan.items, map(self._decode_or_fail, plan.items)):
+                if isinstance(decoded, str):
+                    failures.append(self._fail(item, decoded))
+                    self._progress.add(1, 0)
+                    continue
+                records.write(f, self._record(item, decoded))
+                n = len(decoded.jpegs)
+                written.append({
+                    "media_id": item.media_id, "class": item.class_name, "path": item.path,
+                    "stored_frames": n, "decoded_frames": decoded.decoded_frames,
+                    "covered_seconds": decoded.covered_seconds,
+                    "native_fps": round(decoded.native_fps, 3), "fps": round(decoded.fps, 3)})
+                self._videos.inc()
+                self._frames.inc(n)
+                self._progress.add(1, n)
+
+        fsio.write_atomically(path, write, compression=(
+            CompressionTypes.GZIP if self._compression == "gzip" else fsio.RAW))
+        sidecar = {"file": name, "split": plan.split, "shard": plan.shard,
+                   "num_shards": plan.num_shards, "planned": plan.media_ids(),
+                   "bytes": fsio.size(path), "videos": written, "failures": failures}
+        fsio.write_json(sidecar_path(self._out, name), sidecar)
+        self._shards.inc()
+        self._progress.add(0, 0, force=True)
+        yield name
 
 
-class WriteShardFn(beam.DoFn):
-    """(shard, videos) -> one TFRecord file, records sorted by media id; yields `ShardStats`."""
+def finished(out: str, plan: ShardPlan, compression: str) -> dict[str, Any] | None:
+    """The sidecar of `plan`'s shard when that shard is finished and matches the plan.
 
-    def __init__(self, out: str, split: str, num_shards: int, compression: str):
-        self._out, self._split, self._n, self._compression = out, split, num_shards, compression
-
-    def process(self, element: tuple[int, Iterable[EncodedVideo | None]]
-                ) -> Iterator[ShardStats]:
-        shard, values = element
-        videos = sorted((v for v in values if v is not None), key=lambda v: v.media_id)
-        path = f"{self._out}/{shard_name(self._split, shard, self._n, self._compression)}"
-        options = "GZIP" if self._compression == "gzip" else None
-
-        def write(tmp):
-            with tf.io.TFRecordWriter(tmp, options=options) as writer:
-                for v in videos:
-                    writer.write(v.record)
-
-        write_atomically(path, write)
-        Metrics.counter("vidrec", "shards_written").inc()
-        per_class: dict[str, int] = {}
-        for v in videos:
-            per_class[v.class_name] = per_class.get(v.class_name, 0) + 1
-        yield ShardStats(self._split, shard, per_class, [v.num_frames for v in videos])
+    Finished: the sidecar lists exactly the planned media ids and the shard file
+    exists with the byte count the sidecar recorded. Anything else is redone.
+    """
+    name = plan.file_name(compression)
+    try:
+        sidecar = fsio.read_json(sidecar_path(out, name))
+    except ValueError:  # unreadable: redone
+        return None
+    if not sidecar or sidecar.get("planned") != plan.media_ids():
+        return None
+    return sidecar if fsio.size(f"{out}/{name}") == sidecar.get("bytes") else None
 
 
-class DecodeVideos(beam.PTransform):
-    """`VideoItem`s -> `EncodedVideo`s (main output) and `splits.Failure`s (tagged ``failed``)."""
+class ConvertShards(beam.PTransform):
+    """`ShardPlan`s -> shard files + sidecars; outputs the written shards' names."""
 
-    def __init__(self, options: video.DecodeOptions, classes: tuple[str, ...]):
+    def __init__(self, fn: ConvertShardFn):
         super().__init__()
-        self._fn = DecodeVideoFn(options, classes)
+        self._fn = fn
 
-    def expand(self, items):
-        return items | "Decode" >> beam.ParDo(self._fn).with_outputs(FAILED_TAG, main="records")
-
-
-class WriteShards(beam.PTransform):
-    """`EncodedVideo`s of one split -> `num_shards` files, every shard written even when empty."""
-
-    def __init__(self, out: str, split: str, num_shards: int, compression: str):
-        super().__init__()
-        self._fn = WriteShardFn(out, split, num_shards, compression)
-        self._n = num_shards
-
-    def expand(self, records):
-        keyed = records | "KeyByShard" >> beam.Map(lambda v: (v.shard, v))
-        empty = records.pipeline | "EveryShard" >> beam.Create([(i, None) for i in range(self._n)])
-        return ((keyed, empty) | "Merge" >> beam.Flatten()
-                | "GroupByShard" >> beam.GroupByKey() | "Write" >> beam.ParDo(self._fn))
+    def expand(self, shard_plans):
+        return (shard_plans | "Spread" >> beam.Reshuffle()
+                | "Convert" >> beam.ParDo(self._fn))
 
 
-def failure_lines(failures: list[splits.Failure]) -> list[str]:
+def failure_lines(failures: list[dict]) -> list[str]:
     """failures.jsonl: one sorted-key JSON object a failure, the lines sorted."""
-    return sorted(json.dumps(f.to_json(), sort_keys=True) for f in failures)
-
-
-def stats_lines(stats: list[ShardStats]) -> list[str]:
-    """The stats file: one JSON list of every shard's stats, by split and shard."""
-    return [json.dumps([s._asdict() for s in sorted(stats, key=lambda s: (s.split, s.shard))])]
-
-
-def read_stats(path: str) -> list[ShardStats]:
-    """The `ShardStats` a `stats_lines` file holds."""
-    with tf.io.gfile.GFile(path) as f:
-        return [ShardStats(**s) for s in json.load(f)]
-
-
-class WriteAsOneFile(beam.PTransform):
-    """A whole (small) PCollection -> one file; `render` turns the element list into lines."""
-
-    def __init__(self, path: str, render: Callable[[list[Any]], list[str]]):
-        super().__init__()
-        self._path, self._render = path, render
-
-    def expand(self, pcoll):
-        return (pcoll | "Collect" >> beam.combiners.ToList()
-                | "Write" >> beam.Map(lambda items, path, render: write_lines(
-                    path, render(items)), self._path, self._render))
+    return sorted(json.dumps(f, sort_keys=True) for f in failures)

@@ -59,8 +59,8 @@ def test_end_to_end_matches_manifest_opencv_and_splits(dataset, tmp_path):
     assert manifest["totals"] == {"listed": 15, "written": 15, "failed": 0, "unused": 3}
     assert manifest["options"] == {  # every app flag, sorted, then Beam's non-default options
         "compression": "none", "fps": 0.0, "frame_size": 32, "jpeg_quality": 90,
-        "max_frames": 0, "min_frames": 8, "num_shards": 0, "output": out, "overwrite": False,
-        "resize_mode": "crop", "seed": 0, "split": 1, "splits": f"{dataset}/splits",
+        "max_failed": 0.05, "max_frames": 0, "min_frames": 8, "num_shards": 0, "output": out,
+        "overwrite": False, "resize_filter": "fast", "resize_mode": "crop", "seed": 0, "split": 1, "splits": f"{dataset}/splits",
         "test_fraction": 0.3, "val_fraction": 0.15, "videos": f"{dataset}/videos",
         "beam": {"save_main_session": False}}
     *flags, last = manifest["options"]
@@ -139,7 +139,8 @@ def test_failures_are_recorded_and_totals_reconcile(dataset, tmp_path):
     shutil.copytree(dataset, root)
     _add_failure_cases(root)
     out = str(tmp_path / "out")
-    assert _convert(f"{root}/videos", out, splits_dir=f"{root}/splits") == 0
+    assert _convert(f"{root}/videos", out, "--max-failed", "0.3",
+                    splits_dir=f"{root}/splits") == 0
     with open(f"{out}/{schema.FAILURES_NAME}") as f:
         failures = [json.loads(line) for line in f]
     reasons = {os.path.basename(f["path"]).split("_")[0]: f["reason"] for f in failures}
@@ -149,7 +150,7 @@ def test_failures_are_recorded_and_totals_reconcile(dataset, tmp_path):
     assert reasons["Noise"].startswith("OpenCV cannot open it")
     assert reasons["Short"] == "too short: 3 frames < --min-frames 8"
     assert reasons["Stray"] == "video in no split file"
-    assert reasons["Ghost"].startswith("listed in grow_test_split file but no such video")
+    assert reasons["Ghost"] == "listed in grow_test_split1.txt but no such video"
     assert all(set(f) == {"path", "reason", "class", "split"} for f in failures)
     assert failures == sorted(failures, key=lambda f: json.dumps(f, sort_keys=True))
     totals = schema.read_manifest(out)["totals"]
@@ -178,6 +179,15 @@ def test_folder_per_class_gzip_keeps_red_red_and_blue_blue(tmp_path):
             rgb = schema.decode_frames(jpegs).numpy().mean(axis=(1, 2))
             assert rgb[0, 0] > 200 and rgb[0, 2] < 40  # red
             assert rgb[-1, 2] > 200 and rgb[-1, 0] < 40  # blue
+    from trainer import data  # and as the trainer's tf.data input reads them
+    from trainer.config import TrainConfig
+
+    cfg = TrainConfig(data=out, out=str(tmp_path / "run"), model="frame", augment="none")
+    batch = next(iter(data.eval_examples(cfg, manifest, "test", batch=16)))
+    rgb = batch["inputs"].numpy().mean(axis=(1, 2))  # one frame per clip, in order
+    top = rgb.max()
+    assert rgb[0, 0] > 0.8 * top and rgb[0, 2] < 0.2 * top  # red
+    assert rgb[7, 2] > 0.8 * top and rgb[7, 0] < 0.2 * top  # blue
 
 
 def _fatal(capsys, argv, expect):

@@ -39,11 +39,8 @@ DATAFLOW = ["--runner", "DataflowRunner", "--dry_run", "True", "--project", "my-
             "--region", "us-central1", "--temp_location", "gs://my-bucket-123/tmp"]
 IN_PROCESS = ["--runner", "DirectRunner", "--direct_num_workers", "1",
               "--direct_running_mode", "in_memory"]
-OUR_TRANSFORMS = {"ListVideos", "DecodeVideos", "DecodeVideos/Decode", "PartitionBySplit",
-                  "WriteShards[train]", "WriteShards[val]", "WriteShards[test]",
-                  "WriteShards[train]/GroupByShard", "WriteShards[train]/Write",
-                  "ListPlanFailures", "MergeFailures", "WriteFailures", "MergeStats",
-                  "WriteStats"}
+OUR_TRANSFORMS = {"ListShards", "ConvertShards", "ConvertShards/Spread",
+                  "ConvertShards/Convert"}
 
 
 @pytest.fixture(scope="module")
@@ -134,13 +131,11 @@ def test_dataflow_job_file_is_written_offline_and_describes_our_job(
     assert docker.container_image == IMAGE
 
     fns = _pipeline_fns(proto)  # the pickled DoFns load back with their configuration
-    decode = fns["DecodeVideos/Decode/ParDo(DecodeVideoFn)"]
-    assert isinstance(decode, transforms.DecodeVideoFn)
-    assert decode._options == video.DecodeOptions(frame_size=32, min_frames=8)
-    assert decode._classes == CLASSES
-    write = fns["WriteShards[val]/Write"]
-    assert isinstance(write, transforms.WriteShardFn)
-    assert (write._out, write._split) == (out, "val")
+    convert_fn = fns["ConvertShards/Convert"]
+    assert isinstance(convert_fn, transforms.ConvertShardFn)
+    assert convert_fn._options == video.DecodeOptions(frame_size=32, min_frames=8)
+    assert (convert_fn._classes, convert_fn._out) == (CLASSES, out)
+    assert convert_fn._threads == 1 and convert_fn._progress_dir is None  # one per SDK thread
 
 
 def test_dry_run_is_refused_on_runners_that_would_run_the_job(dataset, tmp_path, capsys):
@@ -312,14 +307,14 @@ def test_every_input_and_output_path_goes_through_a_filesystem(dataset, tmp_path
     local_out = str(tmp_path / "out")
     roots = [f"{dataset}/", local_out]
     with _no_direct_io(monkeypatch, roots) as calls:
-        assert _convert(dataset, local_out, *IN_PROCESS) == 0
+        assert _convert(dataset, local_out, *IN_PROCESS, "--max-failed", "0.5") == 0
     assert calls == []
 
     ram = f"ram://vidrec-{uuid.uuid4().hex}"
     _copy_to_ram(dataset, f"{ram}/data")
     RamFileSystem.opened.clear()
     with _no_direct_io(monkeypatch, ["ram://"]) as calls:
-        assert _convert(f"{ram}/data", f"{ram}/out", *IN_PROCESS) == 0
+        assert _convert(f"{ram}/data", f"{ram}/out", *IN_PROCESS, "--max-failed", "0.5") == 0
     assert calls == []
     opened = set(RamFileSystem.opened)  # read through Beam: the split files, every video
     assert set(tf.io.gfile.glob(f"{ram}/data/splits/*_test_split1.txt")) <= opened

@@ -129,7 +129,7 @@ def test_plan_hmdb_records_missing_and_unlisted_videos():
     plan = splits.plan_hmdb(video_files, texts, val_fraction=0.15, seed=0)
     reasons = {f.path: (f.reason, f.class_name, f.split) for f in plan.failures}
     assert reasons == {
-        f"wave/{missing}": ("listed in wave_test_split file but no such video", "wave", "test"),
+        f"wave/{missing}": ("listed in wave_test_split1.txt but no such video", "wave", "test"),
         "/v/wave/stray_clip.avi": ("video in no split file", "wave", None),
     }
     assert plan.listed == len(plan.videos) + 2 == 13

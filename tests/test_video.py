@@ -95,3 +95,102 @@ def test_bad_videos_raise_video_error_with_reason(tmp_path, clip, kind, reason):
 def test_too_short_video_fails_with_min_frames(clip):
     with pytest.raises(video.VideoError, match="too short: 12 frames < --min-frames 13"):
         video.decode(clip, video.DecodeOptions(frame_size=16, min_frames=13))
+
+
+# --------------------------------------------------------------------------- resize quality
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255.0 ** 2 / mse)
+
+
+@pytest.mark.parametrize("h,w", [(240, 320), (480, 640), (144, 176), (360, 480)])
+def test_fast_resize_is_within_38_db_of_inter_area_on_textured_frames(h, w):
+    import cv2
+
+    from pipeline import synth
+
+    frames = synth.textured_clip(4, h, w, seed=h)
+    for frame in frames:
+        square = video.centre_square(frame)
+        area = cv2.resize(square, (128, 128), interpolation=cv2.INTER_AREA)
+        fast = video.resize(frame, 128, "crop")
+        assert fast.shape == area.shape == (128, 128, 3)
+        assert _psnr(fast, area) >= 38.0
+        if min(h, w) >= 1.5 * 128:  # what the fast filter is for: bilinear alone aliases
+            linear = cv2.resize(square, (128, 128), interpolation=cv2.INTER_LINEAR)
+            assert _psnr(fast, area) > _psnr(linear, area) + 3
+    assert np.array_equal(video.resize(frames[0], 128, "crop", "area"),
+                          cv2.resize(video.centre_square(frames[0]), (128, 128),
+                                     interpolation=cv2.INTER_AREA))
+
+
+# --------------------------------------------------------------------------- timestamps
+
+
+def _gap_clip(tmp_path, null_frames=range(5, 12)) -> tuple[str, np.ndarray]:
+    """20 frames at 10 fps, frame i of brightness 10 * i; `null_frames` are left empty."""
+    from helpers.avi import write_mjpg_avi
+
+    frames = np.stack([np.full((24, 32, 3), 10 * i, np.uint8) for i in range(20)])
+    path = str(tmp_path / "gaps.avi")
+    write_mjpg_avi(path, frames, 10.0, null_frames=set(null_frames))
+    return path, frames
+
+
+def _levels(decoded) -> list[int]:
+    return [int(round(_rgb(j).mean() / 10)) for j in decoded.jpegs]
+
+
+def test_a_clip_with_timestamp_gaps_is_stored_as_decoded_and_not_called_truncated(tmp_path):
+    path, _ = _gap_clip(tmp_path)
+    decoded = video.decode(path, video.DecodeOptions(frame_size=16))
+    assert _levels(decoded) == [0, 1, 2, 3, 4] + list(range(12, 20))  # what decodes
+    assert decoded.decoded_frames == 13 and decoded.covered_seconds == pytest.approx(2.0)
+    assert decoded.fps == pytest.approx(10.0)
+
+
+def test_fps_puts_a_gappy_clip_on_a_constant_rate_grid(tmp_path):
+    path, _ = _gap_clip(tmp_path)
+    same = video.decode(path, video.DecodeOptions(frame_size=16, fps=10.0))
+    # each grid time takes the first frame shown at or after it: the gap is filled by 12
+    assert _levels(same) == [0, 1, 2, 3, 4] + [12] * 8 + list(range(13, 20))
+    half = video.decode(path, video.DecodeOptions(frame_size=16, fps=5.0))
+    assert _levels(half) == [0, 2, 4, 12, 12, 12, 12, 14, 16, 18]
+    assert half.fps == pytest.approx(5.0) and half.decoded_frames == 13
+
+
+def test_a_cut_file_is_truncated_by_the_time_it_covers(tmp_path):
+    path, _ = _gap_clip(tmp_path, null_frames=())
+    data = open(path, "rb").read()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[:len(data) * 2 // 5])
+    with pytest.raises(video.VideoError, match=r"truncated or corrupt: its \d+ decoded frames "
+                                               r"cover [\d.]+ s of the 2.00 s"):
+        video.decode(str(cut), video.DecodeOptions(frame_size=16))
+
+
+def test_frames_dropped_by_fps_are_grabbed_but_never_retrieved(tmp_path, monkeypatch):
+    path, _ = _gap_clip(tmp_path, null_frames=())
+    calls = {"grab": 0, "retrieve": 0}
+    real_open = video._open
+
+    class Counting:
+        def __init__(self, capture):
+            self._capture = capture
+
+        def grab(self):
+            calls["grab"] += 1
+            return self._capture.grab()
+
+        def retrieve(self):
+            calls["retrieve"] += 1
+            return self._capture.retrieve()
+
+        def __getattr__(self, name):
+            return getattr(self._capture, name)
+
+    monkeypatch.setattr(video, "_open", lambda p, t: Counting(real_open(p, t)))
+    decoded = video.decode(path, video.DecodeOptions(frame_size=16, fps=5.0))
+    assert len(decoded.jpegs) == 10 and calls == {"grab": 21, "retrieve": 10}
