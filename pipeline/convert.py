@@ -60,7 +60,6 @@ from pipeline.config import (
     build_parser,
     is_dataflow,
     parse_args,
-    worker_threads,
 )
 from pipeline.transforms import (
     SIDECAR_DIR,
@@ -231,7 +230,7 @@ def run(config: ConvertConfig, options: PipelineOptions, plan: splits.Plan,
         shards: list[ShardPlan], progress_dir: str | None = None) -> PipelineResult:
     """Builds and runs the Beam pipeline over `shards`, waiting until it has finished."""
     fn = ConvertShardFn(config.output, config.decode, plan.classes, config.compression,
-                        threads=worker_threads(options), progress_dir=progress_dir)
+                        progress_dir=progress_dir)
     with beam.Pipeline(options=options) as p:
         _ = (p | "ListShards" >> beam.Create(shards)
              | "ConvertShards" >> ConvertShards(fn))

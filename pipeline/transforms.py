@@ -115,14 +115,15 @@ class ConvertShardFn(beam.DoFn):
       options: how a video becomes stored frames.
       classes: class names in label order.
       compression: ``none`` or ``gzip``.
-      threads: OpenCV and FFmpeg threads of this worker (0 = OpenCV's default).
-        `pipeline.convert` gives each DirectRunner worker its share of the cores
-        and each Dataflow worker thread one, so workers do not oversubscribe.
+      threads: OpenCV and FFmpeg threads of this worker (0 = OpenCV's default:
+        one per core). One: parallelism comes from workers (one per core on the
+        DirectRunner by default, `pipeline.config`; one per vCPU on Dataflow), so
+        N workers never oversubscribe the cores.
       progress_dir: local folder for `ProgressFile`s (None: no progress files).
     """
 
     def __init__(self, out: str, options: video.DecodeOptions, classes: tuple[str, ...],
-                 compression: str, threads: int = 0, progress_dir: str | None = None):
+                 compression: str, threads: int = 1, progress_dir: str | None = None):
         self._out, self._options, self._classes = out, options, classes
         self._compression, self._threads, self._progress_dir = compression, threads, progress_dir
 

@@ -60,9 +60,11 @@ def test_end_to_end_matches_manifest_opencv_and_splits(dataset, tmp_path):
     assert manifest["options"] == {  # every app flag, sorted, then Beam's non-default options
         "compression": "none", "fps": 0.0, "frame_size": 32, "jpeg_quality": 90,
         "max_failed": 0.05, "max_frames": 0, "min_frames": 8, "num_shards": 0, "output": out,
-        "overwrite": False, "resize_filter": "fast", "resize_mode": "crop", "seed": 0, "split": 1, "splits": f"{dataset}/splits",
+        "overwrite": False, "resize_filter": "fast", "resize_mode": "crop", "seed": 0,
+        "split": 1, "splits": f"{dataset}/splits",
         "test_fraction": 0.3, "val_fraction": 0.15, "videos": f"{dataset}/videos",
-        "beam": {"save_main_session": False}}
+        "beam": {"direct_num_workers": os.cpu_count(), "direct_running_mode": "multi_threading",
+                 "save_main_session": False}}  # one worker per core, as threads, by default
     *flags, last = manifest["options"]
     assert flags == sorted(flags) and last == "beam"
     ids = _split_ids(dataset)
