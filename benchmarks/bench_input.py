@@ -1,7 +1,13 @@
 """Input-pipeline benchmark (not a test): is tf.data fast enough, and is its memory bounded?
 
-1. Throughput of `trainer.data.train_dataset` alone (recurrent chunks): frames
-   decoded/s and chunks/s.
+1. Augmentation cost, in one run on the same shards (recurrent chunks of 8 at
+   128x128, batch 16): frames/s of a bare tf.data loop (read, parse, decode_jpeg
+   of 8 frames per video, batch), of `trainer.data.train_dataset` with
+   `--augment none` and with the default augmentation, and of the default
+   augmentation applied after batching (`augment.augment_batch`), each as a
+   ratio to the bare loop (goal: default >= 0.6x). The variants alternate over
+   several rounds and the median is kept, so load that comes and goes on the
+   machine hits them alike.
 2. What a training step of the small_cnn recurrent model consumes (chunks/s),
    timed on one batch held in memory so the input is not in the measurement.
 3. Peak RSS of a fresh process that iterates one pass of the input over N and
@@ -26,11 +32,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-FRAMES, SIZE, CHUNK, BATCH = 48, 64, 8, 16
+FRAMES, SIZE, CHUNK, BATCH = 48, 128, 8, 16
+GOAL = 0.6  # default augmentation vs the bare decode loop
 CLASSES = ("grow", "shrink", "fade_in", "fade_out")
 
 
-def write_data(out: str, videos: int) -> str:
+def write_data(out: str, videos: int, frames: int = FRAMES, size: int = SIZE) -> str:
     """`videos` synthetic training videos (+ a small val split) written with the schema writer."""
     import cv2
     import numpy as np
@@ -38,7 +45,7 @@ def write_data(out: str, videos: int) -> str:
 
     from pipeline import schema, synth
 
-    cfg = synth.SynthConfig(out="", classes=CLASSES, frames=FRAMES, size=SIZE)
+    cfg = synth.SynthConfig(out="", classes=CLASSES, frames=frames, size=size)
     os.makedirs(out, exist_ok=True)
     splits = {}
     for split, n in (("train", videos), ("val", 8)):
@@ -52,22 +59,84 @@ def write_data(out: str, videos: int) -> str:
                      for f in clip]
             writers[i % shards].write(schema.encode_video(
                 jpegs, label=label, label_text=CLASSES[label], media_id=f"{split}/{i}",
-                source_path="", fps=10.0, height=SIZE, width=SIZE))
+                source_path="", fps=10.0, height=size, width=size))
         for w in writers:
             w.close()
-        splits[split] = {"videos": n, "shards": shards, "frames": n * FRAMES,
-                         "min_frames": FRAMES, "max_frames": FRAMES}
+        splits[split] = {"videos": n, "shards": shards, "frames": n * frames,
+                         "min_frames": frames, "max_frames": frames,
+                         "file_pattern": f"{split}-*-of-{shards:05d}.tfrecord"}
     schema.write_json(f"{out}/manifest.json", {
         "schema_version": schema.SCHEMA_VERSION, "classes": list(CLASSES), "splits": splits,
-        "frame_size": SIZE, "compression": "none"})
+        "frame_size": size, "compression": "none"})
     return out
 
 
-def _cfg(data_dir: str):
-    from trainer.config import TrainConfig
+def _cfg(data_dir: str, augment: str | None = None):
+    from trainer.config import DEFAULT_AUGMENT, TrainConfig
 
     return TrainConfig(data=data_dir, out="/tmp/unused", model="recurrent", chunk_length=CHUNK,
-                       batch_size=BATCH, hidden=64)
+                       batch_size=BATCH, hidden=64, augment=augment or DEFAULT_AUGMENT)
+
+
+def _bare_loop(data_dir: str):
+    """The reference: read, parse and decode_jpeg CHUNK frames per video, batch; no trainer."""
+    import tensorflow as tf
+
+    from pipeline import schema
+    from trainer import data
+
+    files = data.match_files(data_dir, "train")
+    ds = tf.data.Dataset.from_tensor_slices(files).repeat().interleave(
+        tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    ds = ds.map(lambda s: schema.decode_frames(schema.parse_video(s)[1][:CHUNK]),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    return ds.batch(BATCH, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _augment_after_batching(data_dir: str, manifest: dict):
+    """`--augment none` batches, then the default augmentation over each whole batch."""
+    import tensorflow as tf
+
+    from trainer import augment, data
+    from trainer.config import DEFAULT_AUGMENT, augment_list
+
+    ops = augment_list(DEFAULT_AUGMENT)
+    ds = data.train_dataset(_cfg(data_dir, "none"), manifest, BATCH)
+    seeds = tf.data.Dataset.random(seed=1).batch(2)
+    ds = tf.data.Dataset.zip((ds, seeds)).map(
+        lambda xy, s: (augment.augment_batch(xy[0], s, ops), xy[1]),
+        num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+VARIANTS = ("bare", "none", "default", "after_batching")
+
+
+def augmentation_cost(data_dir: str, batches: int, rounds: int) -> dict:
+    """Median frames/s of each of VARIANTS over `rounds` alternating rounds."""
+    import numpy as np
+
+    from pipeline import schema
+    from trainer import data
+
+    manifest = schema.read_manifest(data_dir)
+    make = {"bare": lambda: _bare_loop(data_dir),
+            "none": lambda: data.train_dataset(_cfg(data_dir, "none"), manifest, BATCH),
+            "default": lambda: data.train_dataset(_cfg(data_dir), manifest, BATCH),
+            "after_batching": lambda: _augment_after_batching(data_dir, manifest)}
+    rates = {k: [] for k in VARIANTS}
+    for _ in range(rounds):
+        for name in VARIANTS:
+            it = iter(make[name]())
+            for _ in range(5):  # warm-up: thread pools, autotune, XLA compilation
+                next(it)
+            start = time.perf_counter()
+            for _ in range(batches):
+                next(it)
+            rates[name].append(batches * BATCH * CHUNK / (time.perf_counter() - start))
+            del it
+    return {k: float(np.median(v)) for k, v in rates.items()} | {"rounds": rates}
 
 
 def input_throughput(data_dir: str, batches: int) -> dict:
@@ -126,10 +195,35 @@ def _peak_in_fresh_process(data_dir: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _augmentation_lines(aug: dict) -> list[str]:
+    from trainer.config import DEFAULT_AUGMENT
+
+    bare = aug["bare"]
+    ratio = aug["default"] / bare
+    names = {"bare": "bare tf.data loop: read, parse, decode_jpeg (no trainer code)",
+             "none": "trainer input, `--augment none`",
+             "default": f"trainer input, default `--augment {DEFAULT_AUGMENT}` (per chunk)",
+             "after_batching": "`--augment none` + the default augmentation after batching "
+                               "(`augment_batch`)"}
+    rows = []
+    for k in VARIANTS:
+        goal = (f" (goal >= {GOAL}: {'met' if ratio >= GOAL else 'NOT met'})"
+                if k == "default" else "")
+        runs = ", ".join(f"{r:.0f}" for r in aug["rounds"][k])
+        rows.append(f"| {names[k]} | {aug[k]:.0f} | {aug[k] / bare:.2f}{goal} | {runs} |")
+    return ["## Augmentation cost (same shards, same run)", "",
+            f"Recurrent chunks of {CHUNK} frames of {SIZE}x{SIZE}, batch {BATCH}; frames/s "
+            "delivered, median over alternating rounds.", "",
+            "| pipeline | frames/s | vs bare loop | each round |", "|---|---:|---:|---|",
+            *rows, ""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=48, help="N (memory also at 4N)")
     parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds of the augmentation-cost variants")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -139,6 +233,7 @@ def main() -> None:
         small = write_data(f"{tmp}/n1", args.videos)
         large = write_data(f"{tmp}/n4", 4 * args.videos)
         mem1, mem4 = _peak_in_fresh_process(small), _peak_in_fresh_process(large)
+        aug = augmentation_cost(large, 2 * args.batches, args.rounds)
         inp = input_throughput(large, args.batches)
         step = step_consumption(small, 20)
     import tensorflow as tf
@@ -151,9 +246,11 @@ def main() -> None:
         f"frames of {SIZE}x{SIZE}, batch {BATCH}, synthetic videos of {FRAMES} frames "
         "(JPEG, 4 shards per split).",
         "",
+        *_augmentation_lines(aug),
+        "## Input vs training step, memory", "",
         "| measurement | value |",
         "|---|---|",
-        f"| input alone: chunks/s | {inp['chunks_per_s']:.0f} |",
+        f"| input alone (default augmentation): chunks/s | {inp['chunks_per_s']:.0f} |",
         f"| input alone: frames decoded/s | {inp['frames_per_s']:.0f} |",
         f"| train step (batch in memory): chunks/s consumed | {step['chunks_per_s']:.0f} |",
         f"| train step time | {step['step_ms']:.0f} ms |",

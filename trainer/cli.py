@@ -74,6 +74,8 @@ _HELP = {
     "devices": "comma list of devices for MirroredStrategy, e.g. /gpu:0,/gpu:1 "
                "(default: all GPUs, else the CPU)",
     "mixed_precision": "float16 compute on GPU (ignored on CPU)",
+    "jit_compile": "compile the train and evaluation steps with XLA (faster on GPUs for "
+                   "many models; off by default)",
     "init_from": "a trained FRAME run whose encoder weights initialise this model's encoder",
     "freeze_encoder": "with --init-from: keep that encoder frozen",
     "features": "a feature cache from `vidrec embed`: train only the temporal part and head "
@@ -238,6 +240,11 @@ def build_embed_parser() -> argparse.ArgumentParser:
     parser.add_argument("--encoder", required=True, help="a trained frame run folder")
     parser.add_argument("--out", required=True, help="the feature cache folder to write")
     parser.add_argument("--batch-size", type=int, default=64, help="frames per encoder batch")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a feature cache already in --out (finished, or "
+                             "unfinished with other flags); a folder that holds no feature "
+                             "cache is never cleared. Without it, an unfinished cache of the "
+                             "same flags resumes, keeping its finished shards")
     return parser
 
 
@@ -248,6 +255,9 @@ def embed_main(args: argparse.Namespace) -> int:
 
     with cli.bad_input():
         source = embed.open_source(args.data, args.encoder, args.batch_size)
-    manifest = embed.write_cache(source, args.out)
+        if embed.check_out(source, args.out, args.overwrite) == "resume":
+            print(f"vidrec embed: resuming the unfinished feature cache in {args.out}",
+                  flush=True)
+    manifest = embed.write_cache(source, args.out, args.overwrite)
     print(f"vidrec embed: {manifest['features']['dim']}-d embeddings -> {args.out}")
     return 0

@@ -7,8 +7,6 @@ import json
 import os
 from typing import Any
 
-import tensorflow as tf
-
 from trainer import registry
 from vidrec import run_folder
 
@@ -24,8 +22,9 @@ CONFIG_NAME = run_folder.CONFIG
 
 # The temporal part of each model: the only settings a fair comparison lets differ.
 TEMPORAL_FIELDS = {name: spec.temporal_fields for name, spec in registry.MODELS.items()}
-# Where a run lives and which devices it uses: not what it learns (global batch is recorded).
-PLACEMENT_FIELDS = ("data", "out", "log_root", "cpu_replicas", "devices")
+# Where a run lives, which devices it uses and how its steps are compiled: not what it
+# learns (the global batch is recorded).
+PLACEMENT_FIELDS = ("data", "out", "log_root", "cpu_replicas", "devices", "jit_compile")
 # Replaced in a run's recipe by the encoder it effectively uses (see trainer.recipe).
 ENCODER_SOURCE_FIELDS = ("encoder", "weights", "trainable_top_layers", "init_from",
                          "freeze_encoder", "features")
@@ -115,6 +114,9 @@ class TrainConfig:
       cpu_replicas: >0 splits the CPU into that many logical devices.
       devices: explicit device names for MirroredStrategy (default: all GPUs).
       mixed_precision: float16 compute on GPU.
+      jit_compile: compile the train and evaluation steps with XLA (Keras'
+        ``jit_compile``); off by default (Keras' "auto" turns it off under a
+        distribution strategy anyway).
       init_from: a frame run whose encoder initialises this model's encoder.
       freeze_encoder: keep that encoder frozen.
       features: a feature cache from `vidrec embed`; trains only the temporal
@@ -157,6 +159,7 @@ class TrainConfig:
     cpu_replicas: int = 0
     devices: tuple[str, ...] = ()
     mixed_precision: bool = False
+    jit_compile: bool = False
     init_from: str = ""
     freeze_encoder: bool = False
     features: str = ""
@@ -253,12 +256,16 @@ def augment_list(spec: str) -> tuple[str, ...]:
 
 
 def save_config(cfg: TrainConfig, run_dir: str) -> None:
+    import tensorflow as tf  # here, not at the top: `vidrec train --help` needs no TensorFlow
+
     tf.io.gfile.makedirs(run_dir)
     with tf.io.gfile.GFile(f"{run_dir.rstrip('/')}/{CONFIG_NAME}", "w") as f:
         json.dump(cfg.to_dict(), f, indent=2)
 
 
 def load_config(run_dir: str) -> TrainConfig:
+    import tensorflow as tf
+
     path = f"{run_dir.rstrip('/')}/{CONFIG_NAME}"
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(f"{run_dir!r} is not a vidrec run: no {CONFIG_NAME}")
