@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline import synth
 from vidrec import cli
 
 
 def build_synth_parser() -> argparse.ArgumentParser:
+    from pipeline import synth  # here: `vidrec convert` does not need it
+
     p = cli.CommandParser(
         prog="vidrec synth",
         description="Write a synthetic action dataset in exactly the HMDB51 layout: "
@@ -38,6 +39,8 @@ def build_synth_parser() -> argparse.ArgumentParser:
 @cli.command("synth", build_synth_parser)
 def synth_main(args: argparse.Namespace) -> int:
     """`vidrec synth`: returns 0, or 2 after a one-line error (nothing written)."""
+    from pipeline import synth
+
     with cli.bad_input(ValueError):
         cfg = synth.SynthConfig(
             out=args.out, classes=tuple(c for c in args.classes.split(",") if c),
@@ -50,6 +53,12 @@ def synth_main(args: argparse.Namespace) -> int:
 
 
 def convert_main(argv: list[str]) -> int:
-    from pipeline import convert  # Beam is imported only for the conversion
+    """`vidrec convert`: its --help from the light `pipeline.config`, without Beam."""
+    if cli.wants_help(argv):
+        from pipeline import config
+
+        config.build_parser().print_help()
+        return 0
+    from pipeline import convert  # Beam and TensorFlow are imported only for the conversion
 
     return convert.main(argv)

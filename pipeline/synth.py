@@ -30,7 +30,6 @@ from typing import Callable, Sequence
 
 import cv2
 import numpy as np
-import tensorflow as tf
 
 from pipeline import video
 
@@ -199,6 +198,8 @@ def split_ids(cfg: SynthConfig, names: Sequence[str], split: int) -> list[int]:
 
 def generate(cfg: SynthConfig) -> dict[str, int]:
     """Writes the dataset; returns the number of clips written per class."""
+    import tensorflow as tf  # here, not at the top: `vidrec synth --help` needs no TensorFlow
+
     root = cfg.out.rstrip("/")
     tf.io.gfile.makedirs(f"{root}/splits")
     counts = {}

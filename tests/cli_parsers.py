@@ -11,6 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline import cli as pipeline_cli
 from pipeline import config as convert_config
 from report import cli as report_cli
+from report import inspect_data
 from trainer import cli as trainer_cli
 from tuning import cli as tuning_cli
 from vidrec import demo
@@ -42,6 +43,7 @@ PARSERS = {
     "embed": lambda a: trainer_cli.build_embed_parser().parse_args(a),
     "tune": _parse_tune,
     "compare": lambda a: report_cli.build_parser().parse_args(a),
+    "inspect": lambda a: inspect_data.build_parser().parse_args(a),
     "demo": lambda a: demo.build_parser().parse_args(a),
 }
 

@@ -81,3 +81,32 @@ def test_split_flag():
     cmds = demo.commands("o", demo.SMALLEST, split=(1, 2))
     assert [c[c.index("--split") + 1] for c in cmds if c[0] == "convert"] == ["1", "2"]
     assert cmds[-1][0] == "compare" and len([w for w in cmds[-1] if "/split" in w]) == 12
+
+
+def test_a_rerun_refreshes_an_earlier_demo_output(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "demo"
+    for name in ("raw/videos/grow/a.avi", "split1/data/manifest.json", "report/report.md"):
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("old")
+    ran = []
+
+    def first_stage_fails(argv):  # stop after the first stage: enough to see what it met
+        ran.append((argv[0], sorted(os.listdir(out))))
+        return 1
+
+    monkeypatch.setattr(demo, "_run", first_stage_fails)
+    assert demo.main(["--smallest", "--out", str(out)]) == 1
+    assert ran == [("synth", [])]  # the earlier output was cleared before anything ran
+    assert f"cleared the earlier demo output in {out}" in capsys.readouterr().out
+    assert demo.main(["--smallest", "--out", str(tmp_path / "new")]) == 1  # nothing to clear
+
+
+def test_a_folder_the_demo_did_not_write_is_never_cleared(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "mine"
+    (out / "split1").mkdir(parents=True)
+    (out / "thesis.tex").write_text("keep me")
+    monkeypatch.setattr(demo, "_run", lambda argv: pytest.fail("a stage ran"))
+    assert demo.main(["--smallest", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds thesis.tex, which the demo does not write" in err
+    assert sorted(os.listdir(out)) == ["split1", "thesis.tex"]

@@ -88,12 +88,28 @@ def steps_per_epoch(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch:
 # --------------------------------------------------------------------------- files + records
 
 
-def match_files(data_dir: str, split: str) -> list[str]:
-    """Sorted shard paths of `split`; FileNotFoundError naming the glob if none."""
-    pattern = schema.shard_pattern(data_dir, split)
-    files = sorted(tf.io.gfile.glob(pattern))
+def match_files(data_dir: str, split: str,
+                manifest: Mapping[str, Any] | None = None) -> list[str]:
+    """The paths of `split`'s shards that the manifest lists, in shard order.
+
+    Args:
+      data_dir: a conversion or feature cache folder.
+      split: train, val or test.
+      manifest: its manifest (default: read from `data_dir`).
+
+    Raises:
+      FileNotFoundError: the split has no shards, or a listed shard is missing.
+    """
+    if manifest is None:
+        manifest = schema.read_manifest(data_dir)
+    root = data_dir.rstrip("/")
+    files = [f"{root}/{name}" for name in schema.shard_names(manifest, split)]
     if not files:
-        raise FileNotFoundError(f"no shard matches {pattern!r}")
+        raise FileNotFoundError(f"the manifest of {data_dir!r} lists no {split!r} shard")
+    missing = [f for f in files if not tf.io.gfile.exists(f)]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of the {len(files)} {split!r} shards the "
+                                f"manifest lists are missing, e.g. {missing[0]!r}")
     return files
 
 
@@ -120,7 +136,7 @@ def _records(data_dir: str, manifest: Mapping[str, Any], split: str, *, shuffle:
     `shard` = (num_workers, worker_index) keeps this worker's part, whole records
     only (see `shard_policy`); None reads everything.
     """
-    files = match_files(data_dir, split)
+    files = match_files(data_dir, split, manifest)
     policy = "NONE"
     if shard is not None and shard[0] > 1:
         num, index = shard

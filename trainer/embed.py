@@ -5,12 +5,22 @@ output shard per input shard, uncompressed), records written with
 `schema.encode_embeddings` (float16), and a copy of the source manifest with
 ``"features": {"encoder_run", "dim", "dtype": "float16"}`` added, written LAST
 so a half-written cache has no manifest.
+
+Nothing is silently reused or lost (`check_out`): ``embedding.json`` (what the
+cache is made from: data, its manifest's hash, the encoder run and its weights'
+hash, the batch size) is written FIRST, and each shard is written under a
+temporary name and renamed when complete. So a killed `vidrec embed` started
+again with the same flags keeps its finished shards and embeds only the rest;
+with other flags it is a one-line error naming them. A finished cache is
+replaced only with ``--overwrite``, and a folder that holds no feature cache is
+never written into or cleared.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, NamedTuple
+import hashlib
+import json
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -20,6 +30,14 @@ from trainer import data
 from trainer.config import TrainConfig, load_frame_run
 from trainer.recipe import absolute
 from vidrec import run_folder
+from vidrec.progress import Progress
+
+STATE_NAME = "embedding.json"  # written first: what the (possibly unfinished) cache is made of
+PARTIAL_SUFFIX = ".partial"
+
+
+class EmbedDirError(ValueError):
+    """--out is not a folder this embedding may write into (finished, other flags, foreign)."""
 
 
 def _encoder(run_dir: str):
@@ -32,8 +50,14 @@ def _encoder(run_dir: str):
     return encoder, forward, cfg
 
 
-def _embed_shard(path: str, out_path: str, compression: str, forward, batch_size: int) -> int:
-    """Embeds one shard; returns the number of videos written."""
+def _embed_shard(path: str, out_path: str, compression: str, forward, batch_size: int,
+                 on_video: Callable[[], None] = lambda: None) -> int:
+    """Embeds one shard into `out_path` (complete, or absent); returns the videos written.
+
+    Writes `out_path` + PARTIAL_SUFFIX and renames it when the shard is done, so a
+    killed run never leaves a shard that looks finished. `on_video` runs per video.
+    """
+    partial = out_path + PARTIAL_SUFFIX
     records = tf.data.TFRecordDataset(path, compression_type=compression)
     parsed = records.map(schema.parse_video)
     # Every frame of the shard, in order, batched across videos; decoded once.
@@ -44,7 +68,7 @@ def _embed_shard(path: str, out_path: str, compression: str, forward, batch_size
     embeddings = iter(forward(b).numpy() for b in frames)
     buffer = np.zeros((0, 0), np.float32)
     written = 0
-    with tf.io.TFRecordWriter(out_path) as writer:
+    with tf.io.TFRecordWriter(partial) as writer:
         for ctx, _ in parsed:  # contexts only: cheap, no decoding
             n = int(ctx[schema.NUM_FRAMES_KEY])
             while len(buffer) < n:
@@ -59,7 +83,13 @@ def _embed_shard(path: str, out_path: str, compression: str, forward, batch_size
                 fps=float(ctx[schema.FPS_KEY]), height=int(ctx[schema.HEIGHT_KEY]),
                 width=int(ctx[schema.WIDTH_KEY])))
             written += 1
+            on_video()
+    tf.io.gfile.rename(partial, out_path, overwrite=True)
     return written
+
+
+def _count_records(path: str) -> int:
+    return sum(1 for _ in tf.data.TFRecordDataset(path))
 
 
 class Source(NamedTuple):
@@ -87,26 +117,109 @@ def open_source(data_dir: str, encoder_run: str, batch_size: int = 64) -> Source
     return Source(data_dir, manifest, encoder_run, encoder, forward, cfg, batch_size)
 
 
-def write_cache(src: Source, out: str) -> dict[str, Any]:
-    """Embeds every shard of `src` into `out`; writes the cache's manifest last; returns it."""
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with tf.io.gfile.GFile(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def identity(src: Source) -> dict[str, Any]:
+    """What a cache is made from: equal identities give equal caches (``embedding.json``)."""
+    return {"source_data": absolute(src.data_dir),
+            "source_manifest_sha256": schema.manifest_sha256(src.data_dir),
+            "encoder_run": absolute(src.encoder_run),
+            "encoder_model_sha256": _file_sha256(run_folder.join(src.encoder_run,
+                                                                 run_folder.MODEL)),
+            "batch_size": src.batch_size}
+
+
+def _read_json(path: str) -> dict[str, Any] | None:
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def check_out(src: Source, out: str, overwrite: bool = False) -> str:
+    """Decides what embedding into `out` means; never reuses or clears a folder silently.
+
+    Returns:
+      ``new`` (no folder, or an empty one), ``resume`` (an unfinished cache of the
+      same source: its finished shards are kept) or ``overwrite`` (a feature cache,
+      finished or not, is there and `overwrite` is set: `write_cache` clears it).
+
+    Raises:
+      EmbedDirError: a finished cache without `overwrite`; an unfinished one of
+        another source (naming the fields) without `overwrite`; or a non-empty
+        folder that holds no feature cache (never cleared, even with `overwrite`).
+    """
+    out = out.rstrip("/")
+    if not tf.io.gfile.exists(out) or not tf.io.gfile.listdir(out):
+        return "new"
+    manifest = _read_json(f"{out}/{schema.MANIFEST_NAME}")
+    state = _read_json(f"{out}/{STATE_NAME}")
+    if manifest is not None and "features" in manifest:
+        if overwrite:
+            return "overwrite"
+        raise EmbedDirError(f"--out {out!r} already holds a finished feature cache "
+                            f"({schema.MANIFEST_NAME}); use --overwrite to replace it, or "
+                            "another --out")
+    if manifest is not None or state is None:
+        raise EmbedDirError(f"--out {out!r} is not empty and holds no vidrec feature cache: "
+                            "refusing to write into it or clear it; choose an empty or new "
+                            "folder")
+    if overwrite:
+        return "overwrite"
+    now = identity(src)
+    shown = run_folder.differences({k: state.get(k) for k in now}, now)
+    if shown:
+        raise EmbedDirError(f"--out {out!r} holds an unfinished feature cache of another "
+                            f"source ({shown}); run it with its own flags to finish it, or use "
+                            "--overwrite to replace it")
+    return "resume"
+
+
+def write_cache(src: Source, out: str, overwrite: bool = False) -> dict[str, Any]:
+    """Embeds every shard of `src` into `out`; writes the cache's manifest last; returns it.
+
+    Resumes an unfinished cache of the same source (see `check_out`, which raises
+    EmbedDirError for a folder it must not use). Prints progress (videos done,
+    rate, ETA) to stderr every few seconds.
+    """
     manifest = src.manifest
+    out = out.rstrip("/")
     compression = "GZIP" if manifest.get("compression") == "gzip" else ""
+    if check_out(src, out, overwrite) == "overwrite":
+        print(f"vidrec embed: --overwrite: clearing the feature cache in {out}", flush=True)
+        tf.io.gfile.rmtree(out)
     tf.io.gfile.makedirs(out)
-    if tf.io.gfile.exists(os.path.join(out, schema.MANIFEST_NAME)):
-        tf.io.gfile.remove(os.path.join(out, schema.MANIFEST_NAME))
+    schema.write_json(f"{out}/{STATE_NAME}", identity(src))
+    progress = Progress("vidrec embed", sum(int(i.get("videos") or 0)
+                                            for i in manifest["splits"].values()))
     splits = {}
     for split, info in manifest["splits"].items():
         if not info.get("videos"):
             splits[split] = dict(info)
             continue
-        files = data.match_files(src.data_dir, split)
+        files = data.match_files(src.data_dir, split, manifest)
         for k, path in enumerate(files):
             name = f"{split}-{k:05d}-of-{len(files):05d}{schema.SHARD_SUFFIX}"
-            count = _embed_shard(path, os.path.join(out, name), compression, src.forward,
-                                 src.batch_size)
-            print(f"vidrec embed: {split} shard {k + 1}/{len(files)}: {count} videos")
+            target = f"{out}/{name}"
+            if tf.io.gfile.exists(target):  # finished by an interrupted run: kept
+                count = _count_records(target)
+                progress.skip(count)
+                print(f"vidrec embed: {split} shard {k + 1}/{len(files)}: {count} videos "
+                      "(kept from the interrupted run)", flush=True)
+                continue
+            count = _embed_shard(path, target, compression, src.forward, src.batch_size,
+                                 progress.advance)
+            print(f"vidrec embed: {split} shard {k + 1}/{len(files)}: {count} videos",
+                  flush=True)
         splits[split] = {**info, "shards": len(files),
                          "file_pattern": f"{split}-*-of-{len(files):05d}{schema.SHARD_SUFFIX}"}
+    progress.close()
     cfg = src.cfg
     result = {**manifest, "splits": splits, "compression": "none",
               "features": {"encoder_run": absolute(src.encoder_run),
@@ -115,11 +228,12 @@ def write_cache(src: Source, out: str) -> dict[str, Any]:
                            "dim": int(src.encoder.output.shape[-1]), "dtype": "float16",
                            "source_data": absolute(src.data_dir),
                            "source_manifest_sha256": schema.manifest_sha256(src.data_dir)}}
-    schema.write_json(os.path.join(out, schema.MANIFEST_NAME), result)
+    schema.write_json(f"{out}/{schema.MANIFEST_NAME}", result)
     return result
 
 
-def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64) -> dict[str, Any]:
+def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64,
+          overwrite: bool = False) -> dict[str, Any]:
     """Writes the feature cache of `data_dir` under `out`; returns its manifest.
 
     Args:
@@ -127,5 +241,6 @@ def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64) -> di
       encoder_run: a trained frame run (its layer "encoder" is used).
       out: the cache folder (created).
       batch_size: frames per encoder call.
+      overwrite: replace a feature cache already in `out` (see `check_out`).
     """
-    return write_cache(open_source(data_dir, encoder_run, batch_size), out)
+    return write_cache(open_source(data_dir, encoder_run, batch_size), out, overwrite)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline import schema
 from trainer import cli as trainer_cli
-from trainer import data
-from tuning import search, space
+from tuning import space
 from vidrec import cli
+
+# The parser builds without Keras (`vidrec tune --help`): these are `tuning.search`'s
+# TUNERS and its objectives, checked equal by tests/test_cli_start.py.
+TUNERS = ("random", "bayesian", "hyperband")
+VIDEO_OBJECTIVE = "val_video_accuracy"
 
 DESCRIPTION = """\
 KerasTuner search over the temporal part: by default the recurrent model's RNN
@@ -57,12 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     trainer_cli.add_train_flags(p)
     p.set_defaults(model="recurrent")
     g = p.add_argument_group("search")
-    g.add_argument("--tuner", default="random", choices=search.TUNERS,
+    g.add_argument("--tuner", default="random", choices=TUNERS,
                    help="KerasTuner oracle (default %(default)s)")
     g.add_argument("--max-trials", type=int, default=6,
                    help="trials to run in total, counting resumed ones (default %(default)s)")
-    g.add_argument("--objective", default=search.VIDEO_OBJECTIVE,
-                   choices=(search.VIDEO_OBJECTIVE, "val_accuracy"),
+    g.add_argument("--objective", default=VIDEO_OBJECTIVE,
+                   choices=(VIDEO_OBJECTIVE, "val_accuracy"),
                    help="validation metric to maximise: video level (softmax averaged "
                    "over a video's chunks) or clip level (default %(default)s)")
     g.add_argument("--trial-epochs", type=int, default=0,
@@ -80,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 @cli.command("tune", build_parser)
 def main(args: argparse.Namespace) -> int:
     """`vidrec tune`: bad input is one line and exit status 2; the search itself is not."""
+    from tuning import search  # imports Keras and KerasTuner
+
     with cli.bad_input(ValueError, FileNotFoundError, RuntimeError):
         cfg, strategy = _setup(args)
     result = search.search(cfg, strategy)
@@ -93,7 +98,9 @@ def main(args: argparse.Namespace) -> int:
 
 def _setup(args: argparse.Namespace):
     """The search's config and strategy from the flags, every input checked."""
-    from trainer import distribute
+    from pipeline import schema
+    from trainer import data, distribute
+    from tuning import search
 
     base = trainer_cli.config_from_args(args)
     manifest = schema.read_manifest(data.source_dir(base))
@@ -104,6 +111,7 @@ def _setup(args: argparse.Namespace):
         retrain_best=not args.no_retrain, max_failed_trials=args.max_failed_trials,
         trial_epochs=args.trial_epochs)
     search.validate(cfg)
-    search.tuner_role()
+    if search.tuner_role() != "worker" and search.check_resume(cfg) == "resume":
+        print(f"vidrec tune: resuming the search in {args.out}", flush=True)
     distribute.configure_devices(base.cpu_replicas)
     return cfg, distribute.make_strategy(base)

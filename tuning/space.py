@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import keras_tuner
+if TYPE_CHECKING:  # annotations only: `vidrec tune --help` needs no KerasTuner
+    import keras_tuner
 
 from trainer.config import RNNS, TrainConfig
 

@@ -4,8 +4,8 @@ Each stage is one `vidrec` command (printed before it runs, so the demo is
 also a tutorial), run in this process through the dispatcher. Per official
 split (`--split 1` by default, `--split 1,2,3` for all three):
 
-  convert (Beam) -> train the encoder (a frame model on images) -> embed (its
-  frozen encoder's per-frame embeddings) -> train frame, pooled, recurrent
+  convert (Beam) -> train the encoder (a frame model on images) -> inspect the data ->
+  embed (its frozen encoder's per-frame embeddings) -> train frame, pooled, recurrent
   on those embeddings with one recipe, with temporal convolutions and attention
   beside them -> tune the recurrent model on them ->
   evaluate everything (natural, and shuffled / reversed for the multi-frame
@@ -27,6 +27,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import shutil
 import sys
 import time
 
@@ -35,6 +37,9 @@ from vidrec import cli
 ORDER_ONLY = "grow,shrink,fade_in,fade_out,move_up,move_down"
 # run folder name -> --model: single frames, the order-blind control, recurrence, and two
 # order-aware models that are not recurrent (the report's third question).
+# What `vidrec demo --out OUT` writes directly in OUT: a folder holding nothing else is an
+# earlier demo's output, which a rerun clears (`clear_previous`).
+DEMO_ENTRIES = frozenset({"raw", "report", "split1", "split2", "split3"})
 COMPARED = {"frame": "frame", "pooled": "pooled", "recurrent": "recurrent",
             "conv": "temporal_conv", "attention": "attention"}
 
@@ -106,6 +111,10 @@ def split_commands(out: str, s: DemoSettings, videos: str, splits_dir: str,
             ["train", "--data", data, "--model", "frame", "--out", f"{runs}/encoder",
              "--encoder", s.encoder, "--weights", s.weights, "--trainable-top-layers",
              str(s.trainable_top_layers), "--epochs", str(s.encoder_epochs), *budget],
+            # Counts, lengths, failures, a contact sheet (DATA/inspect). After the first
+            # training: the demo runs every stage in one process, and --cpu-replicas must
+            # split the CPU before any TensorFlow op runs.
+            ["inspect", data],
             ["embed", "--data", data, "--encoder", f"{runs}/encoder", "--out", feats]]
     for name, model in COMPARED.items():
         cmds.append(["train", *recipe, "--model", model, "--out", f"{runs}/{name}"])
@@ -178,6 +187,34 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def clear_previous(out: str) -> bool:
+    """Clears an earlier demo's output in `out`, so that the demo runs again from scratch.
+
+    A folder is an earlier demo's when every entry in it is one the demo writes
+    (`DEMO_ENTRIES`); an empty or absent folder needs nothing. Returns whether
+    something was cleared.
+
+    Raises:
+      cli.UsageError: `out` holds anything else (never cleared).
+    """
+    if not os.path.isdir(out) or not os.listdir(out):
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise cli.UsageError(f"--out {out!r} is a file, not a folder")
+        return False
+    foreign = sorted(set(os.listdir(out)) - DEMO_ENTRIES)
+    if foreign:
+        raise cli.UsageError(f"--out {out!r} holds {', '.join(foreign[:3])}"
+                             f"{', ...' if len(foreign) > 3 else ''}, which the demo does not "
+                             "write: refusing to clear it; choose another --out")
+    for name in os.listdir(out):
+        path = os.path.join(out, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    return True
+
+
 def _split_summaries(out: str, split: list[int]) -> list[dict]:
     if len(split) == 1:
         paths = [f"{out}/report/summary.json"]
@@ -198,6 +235,8 @@ def main(args: argparse.Namespace) -> int:
         split = parse_splits(args.split)
     settings = REAL_DATA if args.videos else (SMALLEST if args.smallest else DemoSettings())
     out = args.out.rstrip("/")
+    if clear_previous(out):  # a rerun refreshes the whole demo (its commands refuse reuse)
+        print(f"vidrec demo: cleared the earlier demo output in {out}", flush=True)
     start = time.time()
     cmds = commands(out, settings, args.videos, args.splits, tuple(split))
     for i, argv_i in enumerate(cmds, 1):
@@ -208,7 +247,7 @@ def main(args: argparse.Namespace) -> int:
     with open(f"{out}/report/summary.json") as f:
         summary = json.load(f)
     print(f"\n{'=' * 70}\n{summary['headline']}\n\nreport: {out}/report/report.md\n"
-          f"all runs side by side: tensorboard --logdir {out}\n"
+          f"all runs side by side (HParams, Images, Text): tensorboard --logdir {out}\n"
           f"finished in {time.time() - start:.0f}s")
     if settings.check:
         for one in _split_summaries(out, split):

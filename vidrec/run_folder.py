@@ -17,6 +17,8 @@ Every module that writes or reads a run folder takes its names from here::
 
 from __future__ import annotations
 
+from typing import Any, Collection, Mapping
+
 CONFIG = "config.json"
 HISTORY = "history.csv"
 BEST = "best.keras"
@@ -51,6 +53,20 @@ def eval_json(split: str, order: str = "natural") -> str:
 def eval_png(split: str, order: str = "natural") -> str:
     """File name of an evaluation's confusion matrix."""
     return eval_stem(split, order) + ".png"
+
+
+def differences(saved: Mapping[str, Any], now: Mapping[str, Any], ignore: Collection[str] = (),
+                as_flags: bool = False) -> str:
+    """``key old -> new, ...`` for the keys whose values differ ('' when none).
+
+    What a resumed run, search, cache or conversion says when its saved settings are
+    not the ones it was started with again. `as_flags` names the keys as flags
+    (``--frame-size``).
+    """
+    keys = [k for k in sorted(set(saved) | set(now))
+            if k not in ignore and saved.get(k) != now.get(k)]
+    name = (lambda k: f"--{k.replace('_', '-')}") if as_flags else str
+    return ", ".join(f"{name(k)} {saved.get(k)!r} -> {now.get(k)!r}" for k in keys)
 
 
 def load_run_model(run_dir: str, flag: str = "run"):

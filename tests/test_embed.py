@@ -1,0 +1,181 @@
+"""`vidrec embed` never reuses or clears a folder silently, resumes an unfinished cache of
+the same source, and shows progress; `vidrec evaluate` shows progress too; the progress
+line itself."""
+
+import io
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from pipeline import schema
+from trainer import cli, data, embed, evaluate, train
+from trainer.config import TrainConfig
+from vidrec import progress
+
+SMALL = dict(hidden=8, head_units=(16, 8), chunk_length=4, batch_size=4,
+             epochs=1, steps_per_epoch=2, augment="none")
+
+
+@pytest.fixture(scope="module")
+def frame_run(tiny_data, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("embed_frame") / "frame")
+    train.train(TrainConfig(data=tiny_data, out=out, model="frame", **SMALL))
+    return out
+
+
+@pytest.fixture(scope="module")
+def cache(tiny_data, frame_run, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("embed_cache") / "feats")
+    embed.embed(tiny_data, frame_run, out, batch_size=16)
+    return out
+
+
+def read_cache(folder):
+    """{video id: float32 [T, D] embeddings} of every shard the manifest lists."""
+    import tensorflow as tf
+
+    manifest = schema.read_manifest(folder)
+    videos = {}
+    for split, info in manifest["splits"].items():
+        if not info.get("videos"):
+            continue
+        for path in data.match_files(folder, split, manifest):
+            for record in tf.data.TFRecordDataset(path):
+                ctx, rows = schema.parse_embeddings(record)
+                videos[ctx[schema.MEDIA_ID_KEY].numpy().decode()] = rows.numpy()
+    return videos
+
+
+def _embed(tiny_data, frame_run, out, *flags):
+    return cli.embed_main(["--data", tiny_data, "--encoder", frame_run, "--out", out,
+                           "--batch-size", "16", *flags])
+
+
+def test_a_finished_cache_is_replaced_only_with_overwrite(tiny_data, frame_run, cache,
+                                                           tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(progress, "EVERY_S", 0.0)  # a line per video, as on a large split
+    total = sum(i["videos"] for i in schema.read_manifest(tiny_data)["splits"].values())
+    out = str(tmp_path / "feats")
+    shutil.copytree(cache, out)
+    # A leftover of an earlier cache with more shards: the old glob read it as well.
+    leftover = f"{out}/train-00000-of-00009{schema.SHARD_SUFFIX}"
+    shutil.copy(data.match_files(out, "train")[0], leftover)
+    assert _embed(tiny_data, frame_run, out) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already holds a finished feature cache" in err
+    assert os.path.exists(leftover)  # untouched
+    assert _embed(tiny_data, frame_run, out, "--overwrite") == 0
+    assert not os.path.exists(leftover)  # cleared first
+    printed = capsys.readouterr()
+    assert "clearing the feature cache" in printed.out
+    assert f"vidrec embed: 1/{total} videos" in printed.err and "ETA" in printed.err
+    assert f"vidrec embed: {total}/{total} videos (100%)" in printed.err
+    before, after = read_cache(cache), read_cache(out)
+    assert sorted(after) == sorted(before)
+    for vid, rows in before.items():
+        np.testing.assert_array_equal(after[vid], rows)
+
+
+def test_a_folder_that_holds_no_cache_is_never_used_or_cleared(tiny_data, frame_run,
+                                                                tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    for flags in ([], ["--overwrite"]):
+        assert _embed(tiny_data, frame_run, str(out), *flags) == 2
+        assert "holds no vidrec feature cache" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "keep me" and len(list(out.iterdir())) == 1
+    # A conversion is not a feature cache either: never cleared.
+    assert _embed(tiny_data, frame_run, tiny_data, "--overwrite") == 2
+    assert "holds no vidrec feature cache" in capsys.readouterr().err
+
+
+def test_an_unfinished_cache_resumes_keeping_its_finished_shards(tiny_data, frame_run, cache,
+                                                                 tmp_path, capsys):
+    # What a killed run leaves: the state file, finished shards, a partial one, no manifest.
+    out = str(tmp_path / "feats")
+    os.makedirs(out)
+    shutil.copy(f"{cache}/{embed.STATE_NAME}", out)
+    kept = data.match_files(cache, "train")[0]
+    shutil.copy(kept, out)
+    kept_copy = f"{out}/{os.path.basename(kept)}"
+    mtime = os.stat(kept_copy).st_mtime_ns
+    second = os.path.basename(data.match_files(cache, "train")[1])
+    with open(f"{out}/{second}{embed.PARTIAL_SUFFIX}", "wb") as f:
+        f.write(b"half a shard")
+    # Other flags: one line naming the difference, nothing touched.
+    assert _embed(tiny_data, frame_run, out, "--batch-size", "8") == 2
+    err = capsys.readouterr().err
+    assert "unfinished feature cache of another source (batch_size 16 -> 8)" in err
+    assert _embed(tiny_data, frame_run, out) == 0
+    printed = capsys.readouterr().out
+    assert f"resuming the unfinished feature cache in {out}" in printed
+    assert "(kept from the interrupted run)" in printed
+    assert os.stat(kept_copy).st_mtime_ns == mtime  # not embedded again
+    assert not [n for n in os.listdir(out) if n.endswith(embed.PARTIAL_SUFFIX)]
+    before, after = read_cache(cache), read_cache(out)
+    assert sorted(after) == sorted(before)
+    for vid, rows in before.items():
+        np.testing.assert_array_equal(after[vid], rows)
+
+
+def test_evaluate_prints_progress(frame_run, capsys, monkeypatch):
+    monkeypatch.setattr(progress, "EVERY_S", 0.0)  # a line per video, as on a large split
+    run = evaluate.open_run(frame_run)
+    evaluate.evaluate_model(run.model, run.cfg, run.manifest, frame_run, "val",
+                            pictures=False)
+    err = capsys.readouterr().err
+    n = run.manifest["splits"]["val"]["videos"]
+    assert f"vidrec evaluate: val: {n}/{n} videos (100%)" in err
+    assert err.count("vidrec evaluate: val:") == n  # one line per video, none twice
+
+
+def test_progress_line_rate_and_eta():
+    now = [100.0]
+    out = io.StringIO()
+    p = progress.Progress("vidrec embed", total=400, every_s=5, stream=out,
+                          clock=lambda: now[0])
+    p.skip(100)  # done by an interrupted run: counted, not in the rate
+    for _ in range(10):
+        now[0] += 1
+        p.advance(10)
+    assert out.getvalue().splitlines() == [
+        "vidrec embed: 150/400 videos (38%), 10.0 videos/s, ETA 25s",
+        "vidrec embed: 200/400 videos (50%), 10.0 videos/s, ETA 20s"]
+    now[0] += 200
+    p.advance(200)
+    p.close()
+    assert (out.getvalue().splitlines()[-1]
+            == "vidrec embed: 400/400 videos (100%), 1.4 videos/s, 3m 30s")
+    quiet = progress.Progress("x", total=3, every_s=5, stream=out, clock=lambda: now[0])
+    quiet.advance(3)
+    quiet.close()  # short work prints nothing
+    assert quiet.lines == 0
+    unknown = progress.Progress("x", total=0, every_s=0, stream=io.StringIO(),
+                                clock=lambda: now[0])
+    unknown.advance(2)
+    assert unknown.line() == "x: 2 videos, 0.0 videos/s, 0s"
+
+
+def test_embed_killed_after_a_shard_resumes_to_the_uninterrupted_cache(tiny_data, frame_run,
+                                                                       cache, tmp_path,
+                                                                       capsys):
+    from helpers.slowed import run_killed
+
+    out = str(tmp_path / "feats")
+    argv = ["embed", "--data", tiny_data, "--encoder", frame_run, "--out", out,
+            "--batch-size", "16"]
+    first = f"{out}/{os.path.basename(data.match_files(cache, 'train')[0])}"
+    run_killed("shard", 3, argv, lambda: os.path.exists(first))
+    assert not os.path.exists(f"{out}/{schema.MANIFEST_NAME}")
+    mtime = os.stat(first).st_mtime_ns
+    assert _embed(tiny_data, frame_run, out) == 0
+    assert "(kept from the interrupted run)" in capsys.readouterr().out
+    assert os.stat(first).st_mtime_ns == mtime
+    # The same videos and the same embeddings as the uninterrupted cache.
+    before, after = read_cache(cache), read_cache(out)
+    assert sorted(after) == sorted(before)
+    for vid, rows in before.items():
+        np.testing.assert_array_equal(after[vid], rows)
