@@ -12,5 +12,7 @@ Data flows runs -> summary -> words: `runs` (load and check run folders) and
 `across` (several official splits) ->
 `headline`, `markdown`, `plots` (what is written, formatted by `fmt`) and `videos` (the
 video pictures: `picks` chooses the videos, `frames` reads them, `videoplots` draws
-them) -> `compare` (prepare, then write) -> `cli` (`vidrec compare`).
+them) and `board` (the headline and report as TensorBoard text) -> `compare` (prepare,
+then write) -> `cli` (`vidrec compare`). `inspect_data` (`vidrec inspect`) looks at a
+converted dataset before any training: manifest, failures and a sample of its records.
 """

@@ -33,6 +33,9 @@ in words, per-class gains, and a "what differs between these runs" table from
 the runs' recipes: temporal settings are the comparison, any other difference
 is named as a confound in the headline.
 
+The headline and report.md also go to TensorBoard as text (the Text tab), in a
+run "compare" under the log root holding the runs' TensorBoard logs.
+
 Pictures of test videos (report.md's "Videos", REPORT_DIR/mistakes/ and
 REPORT_DIR/videos/, and each run's TensorBoard log dir under report/): each
 run's misclassified videos, the videos where the candidate changed the
@@ -148,6 +151,9 @@ def main(args: argparse.Namespace) -> int:
     print(summary["headline"] + "\n")
     print("\n".join(differences_section(summary)[2:]).strip())
     print(f"wrote {join(args.out, compare.REPORT_NAME)}")
+    if summary.get("tensorboard_text"):
+        print(f"TensorBoard: the headline and report are in the Text tab of "
+              f"{summary['tensorboard_text']}")
     return 0
 
 

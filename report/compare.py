@@ -18,7 +18,9 @@ official splits get one report per split and the across-split mean ± std
 
 Two steps, so that a caller can tell bad input from a failure to write:
 `prepare` reads and checks the runs and computes every number, writing
-nothing; `write` draws the figures and writes the reports. `compare` does both.
+nothing; `write` draws the figures and writes the reports, and the headline and
+report as TensorBoard text under the runs' log root (`report.board`). `compare`
+does both.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from report import across, headline, markdown, plots, videos
+from report import across, board, headline, markdown, plots, videos
 from report.runs import Run, load_run
 from report.summary import split_summary
 from vidrec.run_folder import join
@@ -86,15 +88,25 @@ def write(comparison: Comparison, out_dir: str, videos: bool = True) -> dict[str
     """
     if len(comparison.groups) == 1:
         (runs,), (summary,) = comparison.groups.values(), comparison.summaries.values()
-        write_split_report(runs, summary, out_dir, videos)
+        write_split_report(runs, summary, out_dir, videos, text=True)
         return summary
     for official, runs in comparison.groups.items():
         write_split_report(runs, comparison.summaries[official],
                            join(out_dir, f"split{official}"), videos)
     result = across.summarise(comparison.summaries)
     result["headline"] = across.headline(result)
-    write_outputs(result, across.render(result), out_dir)
+    result.setdefault("warnings", [])
+    runs = [run for group in comparison.groups.values() for run in group]
+    write_outputs(result, _with_text(runs, result, across.render), out_dir)
     return result
+
+
+def _with_text(runs: Sequence[Run], summary: dict[str, Any], render) -> str:
+    """Writes the headline and report to TensorBoard (`report.board`), records where in
+    summary["tensorboard_text"]; returns the report rendered with any warning it added."""
+    summary["tensorboard_text"] = board.log_report(runs, summary["headline"], render(summary),
+                                                   summary["warnings"])
+    return render(summary)
 
 
 def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
@@ -137,14 +149,15 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
 
 
 def write_split_report(runs: list[Run], summary: dict[str, Any], out_dir: str,
-                       videos_too: bool = True) -> None:
+                       videos_too: bool = True, text: bool = False) -> None:
     """Draws the figures and video pictures, sets the headline, writes summary.json and
-    report.md to `out_dir`."""
+    report.md to `out_dir` (and with `text`, the headline and report to TensorBoard)."""
     tf.io.gfile.makedirs(out_dir)
     summary["figures"] = plots.draw_figures(runs, summary, out_dir)
     summary["videos"] = videos.draw_videos(runs, summary, out_dir) if videos_too else None
     summary["headline"] = headline.headline(summary)
-    write_outputs(summary, markdown.render(summary), out_dir)
+    report = _with_text(runs, summary, markdown.render) if text else markdown.render(summary)
+    write_outputs(summary, report, out_dir)
 
 
 def write_outputs(summary: dict[str, Any], report: str, out_dir: str) -> None:

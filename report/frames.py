@@ -47,7 +47,7 @@ def read_videos(data_dir: str, split: str, ids: Iterable[str]) -> dict[str, list
     if not wanted:
         return {}
     src, manifest = frames_dir(data_dir)
-    files = sorted(tf.io.gfile.glob(schema.shard_pattern(src, split)))
+    files = [f"{src.rstrip('/')}/{name}" for name in schema.shard_names(manifest, split)]
     if not files:
         raise FileNotFoundError(f"no {split} shards in {src!r}")
     compression = "GZIP" if manifest.get("compression") == "gzip" else ""

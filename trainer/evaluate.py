@@ -16,9 +16,10 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline import schema, splits
-from trainer import data, metrics, models  # noqa: F401  (models registers the vidrec layers)
+from trainer import data, metrics, models, tb  # noqa: F401  (models registers the vidrec layers)
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, load_config
 from vidrec import run_folder
+from vidrec.progress import Progress
 
 _FORWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -41,12 +42,13 @@ class ClipPredictions(NamedTuple):
     clips: list[list[int]]
 
 
-def predict_clips(model, examples) -> ClipPredictions:
+def predict_clips(model, examples, progress: Progress | None = None) -> ClipPredictions:
     """Runs `model` over `data.eval_examples` batches.
 
     N may be 0 (a worker whose share of a split is empty). Calls the model
     directly (not `predict_on_batch`, which under MirroredStrategy feeds the whole
-    batch to every replica).
+    batch to every replica). `progress` counts the videos begun (clips come in
+    video order).
     """
     forward = _FORWARD.get(model)
     if forward is None:  # one traced function per model, however often it is evaluated
@@ -56,7 +58,10 @@ def predict_clips(model, examples) -> ClipPredictions:
     for batch in examples:
         probs.append(forward(batch["inputs"]).numpy())
         labels.append(batch["label"].numpy())
-        ids.extend(v.decode() for v in batch["video_id"].numpy())
+        new = [v.decode() for v in batch["video_id"].numpy()]
+        if progress is not None and new:
+            progress.advance(len(set(new) - set(ids[-1:])))
+        ids.extend(new)
         frames.extend(v.decode() for v in batch["frames"].numpy())
         clips.extend(c.tolist() for c in batch["clip"].numpy())
     if not probs:
@@ -167,8 +172,14 @@ def _read_summary(run_dir: str) -> dict[str, Any]:
 def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: str,
                    split: str = "test", order: str = "natural",
                    protocol: EvalProtocol = EvalProtocol(), batch_size: int | None = None,
-                   summary: dict[str, Any] | None = None) -> dict[str, Any]:
+                   summary: dict[str, Any] | None = None, pictures: bool = True
+                   ) -> dict[str, Any]:
     """Evaluates a loaded `model` of run `cfg` on `split`; writes the JSON and confusion PNG.
+
+    Also writes to the run's TensorBoard log dir (`trainer.tb`): the clip and video
+    top-1 as metrics of its HParams session and, with `pictures`, the first clip of a
+    few of the videos scored (``inputs/<split>[_<order>]``). A log that cannot be
+    written is a warning; the evaluation stands.
 
     Returns:
       The dict written to RUN_DIR/eval_<split>[_<order>].json: metrics, per-video
@@ -180,7 +191,10 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
     manifest_sha = schema.manifest_sha256(src)
     examples = data.eval_examples(cfg, manifest, split, batch_size or cfg.batch_size, order,
                                   protocol=protocol)
-    preds = predict_clips(model, examples)
+    progress = Progress(f"vidrec evaluate: {split}",
+                        int(manifest["splits"].get(split, {}).get("videos") or 0))
+    preds = predict_clips(model, examples, progress)
+    progress.close()
     if not len(preds.probs):
         raise ValueError(f"no clips to evaluate in the {split!r} split of {src!r}")
     scores = metrics.compute_metrics(preds.probs, preds.labels, preds.ids, manifest["classes"])
@@ -216,7 +230,25 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
                    title=f"{cfg.run_name} {split} {order} video top-1 "
                          f"{scores['video_top1']:.3f}",
                    path=run_folder.join(run_dir, run_folder.eval_png(split, order)))
+    _log(cfg, manifest, tb.run_log_dir(cfg, summary, run_dir), result, protocol, pictures)
     return result
+
+
+def _log(cfg: TrainConfig, manifest: dict[str, Any], log_dir: str, result: dict[str, Any],
+         protocol: EvalProtocol, pictures: bool) -> None:
+    """The evaluation's metrics (and pictures) in the run's TensorBoard log dir."""
+    shown = {}
+    if pictures:
+        try:
+            shown = tb.eval_pictures(cfg, manifest, result["split"], result["order"], protocol)
+        except (OSError, ValueError, tf.errors.OpError) as err:
+            tb.warn("vidrec evaluate", "input pictures", err)
+    try:
+        with tb.writing(log_dir):
+            tb.metrics(tb.eval_metrics(result))
+            tb.images(shown)
+    except (OSError, tf.errors.OpError) as err:
+        tb.warn("vidrec evaluate", "metrics", err)
 
 
 class OpenRun(NamedTuple):

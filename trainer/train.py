@@ -16,7 +16,8 @@ A run folder is never silently reused (`check_run_dir`): an unfinished run
 with the same config resumes; a finished run, or one with another config, is an
 error unless `overwrite` clears the folder first.
 
-TensorBoard logs go to `cfg.log_dir` (scalars, learning rate, and the
+TensorBoard logs go to `cfg.log_dir` (scalars, learning rate, the run's
+HParams session with its metrics, what the model sees (`trainer.tb`) and the
 validation confusion matrix image at the end). Early stopping, the
 learning-rate schedule and the recorded val video accuracy (which `vidrec
 compare` uses to pick the runs its headline names) read the VAL split; the test
@@ -34,7 +35,7 @@ import tensorflow as tf
 
 from pipeline import schema
 from trainer import callbacks as callbacks_lib
-from trainer import data, evaluate, loop, metrics, models, recipe
+from trainer import data, evaluate, loop, metrics, models, recipe, tb
 from trainer.config import TrainConfig, load_config, load_frame_run, save_config
 from trainer.distribute import (
     all_reduce_sum,
@@ -57,7 +58,7 @@ def compile_model(model: keras.Model, cfg: TrainConfig, num_classes: int) -> ker
     """
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
                   loss="sparse_categorical_crossentropy",
-                  metrics=metrics.compile_metrics(num_classes))
+                  metrics=metrics.compile_metrics(num_classes), jit_compile=cfg.jit_compile)
     return model
 
 
@@ -110,9 +111,9 @@ def check_run_dir(cfg: TrainConfig, overwrite: bool = False) -> str:
         raise RunDirError(f"--out {run_dir!r} already holds a finished run ({finished[0]}); "
                           "use --overwrite to replace it, or another --out")
     saved, now = load_config(run_dir).to_dict(), cfg.to_dict()
-    differ = [k for k in now if k not in RESUMABLE_DIFFERENCES and saved.get(k) != now[k]]
-    if differ:
-        shown = ", ".join(f"{k} {saved.get(k)!r} -> {now[k]!r}" for k in differ)
+    shown = run_folder.differences({k: saved.get(k) for k in now}, now,
+                                   ignore=RESUMABLE_DIFFERENCES)
+    if shown:
         raise RunDirError(f"--out {run_dir!r} holds an unfinished run with another config "
                           f"({shown}); start it with its own flags to resume it, or use "
                           "--overwrite to replace it")
@@ -232,6 +233,8 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
           f"{replicas} replica(s){workers}, global batch {global_batch} -> {run_dir}\n"
           f"vidrec train: encoder {_describe_layers(cfg, encoder_layers)}",
           flush=True)
+    if chief:
+        _log_inputs(cfg, manifest)
     start = time.time()
     fit_model(model, strategy, cfg, manifest, epochs=cfg.epochs, steps_per_epoch=steps,
               callbacks=callbacks)
@@ -240,6 +243,18 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
         return {"train_time_s": round(train_time, 3), "num_replicas": replicas, "chief": False}
     return _finish(model, cfg, manifest, encoder_layers, train_time, replicas,
                    worker_count() if is_multi_worker(strategy) else 1)
+
+
+def _log_inputs(cfg: TrainConfig, manifest: Mapping[str, Any]) -> None:
+    """What the model sees, in TensorBoard (`tb.input_pictures`); a picture that cannot be
+    made (e.g. a feature cache whose source frames moved) is a warning, not a failure."""
+    try:
+        pictures = tb.input_pictures(cfg, manifest)
+    except (OSError, ValueError, tf.errors.OpError) as err:
+        tb.warn("vidrec train", "input pictures", err)
+        return
+    with tb.writing(cfg.log_dir):
+        tb.images(pictures)
 
 
 def _finish(model: keras.Model, cfg: TrainConfig, manifest: Mapping[str, Any],
@@ -268,7 +283,8 @@ def _finish(model: keras.Model, cfg: TrainConfig, manifest: Mapping[str, Any],
         "num_workers": workers,
         "recipe": recipe.recipe(cfg, manifest, replicas),
     }
-    val = evaluate.evaluate_model(model, cfg, manifest, run_dir, "val", summary=summary)
+    val = evaluate.evaluate_model(model, cfg, manifest, run_dir, "val", summary=summary,
+                                  pictures=False)  # inputs/val: written at the start
     summary["val_video_top1"] = val["video_top1"]
     callbacks_lib.log_val_confusion(cfg)
     schema.write_json(run_folder.join(run_dir, run_folder.SUMMARY), summary)

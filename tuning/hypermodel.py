@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+import os
+from typing import Any, Mapping
 
 import keras
 import keras_tuner
 import tensorflow as tf
 
 from trainer import callbacks as callbacks_lib
-from trainer import data, train
+from trainer import data, tb, train
 from trainer.config import TrainConfig
 from tuning import space as space_lib
 from tuning.space import SearchSpace
@@ -35,6 +36,28 @@ class FailOnNaN(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             self.model.stop_training = True
             raise keras_tuner.errors.FailedTrialError(f"loss became {loss} at batch {batch}")
+
+
+def own_hparams(callbacks: list[keras.callbacks.Callback], cfg: TrainConfig,
+                manifest: Mapping[str, Any]) -> list[keras.callbacks.Callback]:
+    """KerasTuner's HParams callback swapped for the trainer's (`trainer.tb.HParams`).
+
+    KerasTuner 1.4.8 adds `hparams_api.KerasCallback` beside each TensorBoard callback
+    it points at ``<log root>/<trial id>/execution<k>``, with the trial's sampled
+    values only. The trial's session gets every run's hyperparameters instead, named
+    as `vidrec train` names them, so trials and runs share one HParams table; the
+    session group is the trial's folder (its executions are averaged into one row).
+    """
+    from tensorboard.plugins.hparams import api as hp_api
+
+    kept = [c for c in callbacks if not isinstance(c, hp_api.KerasCallback)]
+    boards = [c for c in kept if isinstance(c, keras.callbacks.TensorBoard)]
+    for board in boards:
+        trial_dir = os.path.dirname(str(board.log_dir).rstrip("/"))
+        run = f"{cfg.run_name}/trial {os.path.basename(trial_dir)}"
+        kept.append(tb.HParams(tb.hparams(cfg, manifest, run=run), str(board.log_dir),
+                               group=trial_dir))
+    return kept
 
 
 class TemporalHyperModel(keras_tuner.HyperModel):
@@ -74,7 +97,7 @@ class TemporalHyperModel(keras_tuner.HyperModel):
         steps = data.steps_per_epoch(cfg, self.manifest, global_batch)
         # Validation first: it adds val_video_accuracy, which KerasTuner's callbacks read.
         callbacks = [callbacks_lib.Validation(cfg, self.manifest, self.strategy), FailOnNaN()]
-        callbacks += list(kwargs.pop("callbacks", []))
+        callbacks += own_hparams(list(kwargs.pop("callbacks", [])), cfg, self.manifest)
         epochs, verbose = kwargs.pop("epochs", cfg.epochs), kwargs.pop("verbose", 2)
         try:
             return train.fit_model(model, self.strategy, cfg, self.manifest, epochs=epochs,

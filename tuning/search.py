@@ -4,7 +4,8 @@ Layout of the search folder OUT::
 
     OUT/search_config.json     the resolved trainer config and search space
     OUT/search/                KerasTuner's project (oracle state, trials): resume lives here
-    OUT/tensorboard/<trial>/   per-trial scalars + HParams (tensorboard --logdir OUT/tensorboard)
+    OUT/tensorboard/<trial>/   per-trial scalars + HParams, named as every run's
+                               (`trainer.tb`: trials and runs share one HParams table)
     OUT/trials.csv             every trial: status, values, score, failure reason
     OUT/tensorboard/best/      the retrained best run's logs, beside the trials
     OUT/best/                  the best configuration retrained by `trainer.train.train`,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import os
 import tempfile
 from typing import Any
@@ -29,9 +31,18 @@ from trainer import data, distribute, evaluate, train
 from trainer.config import TrainConfig
 from tuning.hypermodel import VIDEO_OBJECTIVE, TemporalHyperModel
 from tuning.space import HYPERPARAMETERS, SearchSpace
+from vidrec import run_folder
 
 TUNERS = ("random", "bayesian", "hyperband")
 PROJECT_NAME = "search"  # stable, so a restarted search finds its own state
+CONFIG_NAME = "search_config.json"
+# Flags a resumed search may change: --max-trials extends (or ends) it, and the trainer's
+# device flags change where trials run, not what they are (as for `vidrec train`).
+RESUMABLE_DIFFERENCES = ("max_trials",) + tuple(f"base.{k}" for k in train.RESUMABLE_DIFFERENCES)
+
+
+class SearchConfigError(ValueError):
+    """--out holds a search started with other flags (and --fresh is not set)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +75,48 @@ class TuneConfig:
         if not self.base.kind.takes_chunks:
             raise ValueError(f"vidrec tune searches temporal models; --model {self.base.model} "
                              "makes no sense here")
+
+
+def search_config(cfg: TuneConfig) -> dict[str, Any]:
+    """The resolved search configuration, as OUT/search_config.json records it."""
+    return json.loads(json.dumps({
+        "tuner": cfg.tuner, "max_trials": cfg.max_trials, "epochs": cfg.base.epochs,
+        "trial_epochs": cfg.epochs_per_trial,
+        "objective": cfg.objective, "space": dataclasses.asdict(cfg.space),
+        "base": cfg.base.to_dict()}))  # JSON's own types: tuples become lists
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in d.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_resume(cfg: TuneConfig) -> str:
+    """Decides what searching into `cfg.out` means: ``new``, ``resume`` or ``fresh``.
+
+    Raises:
+      SearchConfigError: OUT holds a search whose saved configuration differs from
+        these flags (naming the fields) and --fresh is not set.
+    """
+    path = f"{cfg.out.rstrip('/')}/{CONFIG_NAME}"
+    if cfg.fresh:
+        return "fresh"
+    if not tf.io.gfile.exists(path):
+        return "new"
+    with tf.io.gfile.GFile(path) as f:
+        saved = _flatten(json.load(f))
+    now = _flatten(search_config(cfg))
+    shown = run_folder.differences(saved, now, ignore=RESUMABLE_DIFFERENCES)
+    if shown:
+        raise SearchConfigError(f"--out {cfg.out!r} holds a search started with other flags "
+                                f"({shown}); start it with its own flags to resume it, or use "
+                                "--fresh to start over")
+    return "resume"
 
 
 def tuner_role() -> str:
@@ -224,12 +277,9 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
     chief = distribute.is_chief()
     directory = out
     if chief and role != "worker":
+        check_resume(cfg)
         tf.io.gfile.makedirs(out)
-        schema.write_json(f"{out}/search_config.json", {
-            "tuner": cfg.tuner, "max_trials": cfg.max_trials, "epochs": cfg.base.epochs,
-            "trial_epochs": cfg.epochs_per_trial,
-            "objective": cfg.objective, "space": dataclasses.asdict(cfg.space),
-            "base": cfg.base.to_dict()})
+        schema.write_json(f"{out}/{CONFIG_NAME}", search_config(cfg))
     if distribute.is_multi_worker(strategy):
         if not chief:
             directory = tempfile.mkdtemp(prefix="vidrec_tune_worker_")

@@ -1,0 +1,402 @@
+"""`vidrec inspect DATA`: look at a converted dataset before spending GPU hours on it.
+
+Fast on large sets: the counts come from ``manifest.json``, the failures from
+``failures.jsonl``, every video's length from ``videos.jsonl`` when the conversion
+wrote it; records are read only for the contact sheet (shard after shard, the splits'
+first shards first, until every class has a video: a shard holds most classes) and, for
+a conversion without ``videos.jsonl``, for the lengths of a sample (`--sample`
+records, whole shards spread over the splits). Only the contact sheet's frames are
+decoded. Everything goes through `pipeline.schema` (the record contract) and
+`tf.io.gfile`, so gs:// works wherever a local path does. A feature cache (`vidrec
+embed`) is inspected through the frames it was made from (its ``source_data``).
+
+Writes to ``--out`` (default DATA/inspect)::
+
+    summary.json           counts per split and class, failures by reason, lengths
+    summary.md             the same as tables, with the pictures
+    class_counts.png       videos per class, stacked by split
+    frames_per_video.png   histogram of stored frames per video, per split
+    duration.png           histogram of stored seconds per video, per split
+    contact_sheet.png      one chunk per class: --chunk-length consecutive frames from
+                           the middle of one of its videos, in order
+
+and prints a short summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import json
+import sys
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from vidrec.cli import CommandParser, UsageError, bad_input, command
+
+FIGURES = {"class_counts": "class_counts.png", "frames_per_video": "frames_per_video.png",
+           "duration": "duration.png", "contact_sheet": "contact_sheet.png"}
+SUMMARY_JSON, SUMMARY_MD = "summary.json", "summary.md"
+THUMB = 64  # largest side of a contact-sheet frame, pixels
+EXAMPLES = 3  # failures shown per reason
+_COLOURS = {"train": "#4C72B0", "val": "#DD8452", "test": "#55A868"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The flags of `vidrec inspect` (a bad one raises `vidrec.cli.UsageError`)."""
+    p = CommandParser(prog="vidrec inspect", description=__doc__.split("\n\n")[0] + (
+        " Per-split and per-class counts, frames-per-video and duration histograms, "
+        "failures grouped by reason and a contact sheet with one chunk per class, as PNGs "
+        "and summary.md / summary.json in --out."))
+    p.add_argument("data", metavar="DATA", help="a `vidrec convert` output (local or gs://)")
+    p.add_argument("--out", default=None,
+                   help="where the PNGs and summaries go (default: DATA/inspect)")
+    p.add_argument("--sample", type=int, default=200,
+                   help="records read for the lengths when DATA has no videos.jsonl "
+                   "(default %(default)s)")
+    p.add_argument("--chunk-length", type=int, default=8,
+                   help="frames per class in the contact sheet (default %(default)s)")
+    return p
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _lines(path: str) -> list[dict[str, Any]]:
+    import tensorflow as tf
+
+    if not tf.io.gfile.exists(path):
+        return []
+    with tf.io.gfile.GFile(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def failures_by_reason(failures: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """failures.jsonl grouped by the reason's kind (its words before the first colon),
+    most frequent first: {kind: {"count", "examples": the first few lines}}."""
+    groups: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    for f in failures:
+        groups[str(f.get("reason", "unknown")).split(":")[0].strip() or "unknown"].append(f)
+    return {kind: {"count": len(items), "examples": items[:EXAMPLES]}
+            for kind, items in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))}
+
+
+def _shard_order(src: str, manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """(split, shard file) of every shard the manifest lists, the splits' first shards first."""
+    from pipeline import schema
+
+    per_split = {s: [f"{src.rstrip('/')}/{name}" for name in schema.shard_names(manifest, s)]
+                 for s in schema.SPLITS if manifest["splits"].get(s, {}).get("videos")}
+    most = max((len(v) for v in per_split.values()), default=0)
+    return [(s, files[k]) for k in range(most) for s, files in per_split.items()
+            if k < len(files)]
+
+
+def read_records(src: str, manifest: dict[str, Any], sample: int
+                 ) -> tuple[list[dict[str, Any]], dict[int, tuple[str, list[bytes]]]]:
+    """Reads whole shards, spread over the splits, until `sample` records are read and
+    every class has a video; only those records' context and one video's JPEGs per class
+    are kept.
+
+    Returns:
+      (lengths, videos): lengths, one {"split", "class", "frames", "fps"} per record
+      read; videos, label index -> (media id, T JPEGs) of the first video of each class.
+    """
+    import tensorflow as tf
+
+    from pipeline import schema
+
+    classes = manifest["classes"]
+    compression = "GZIP" if manifest.get("compression") == "gzip" else ""
+    lengths: list[dict[str, Any]] = []
+    videos: dict[int, tuple[str, list[bytes]]] = {}
+    for split, path in _shard_order(src, manifest):
+        if len(lengths) >= sample and len(videos) == len(classes):
+            break
+        for serialized in tf.data.TFRecordDataset(path, compression_type=compression):
+            context, jpegs = schema.parse_video(serialized)
+            label = int(context[schema.LABEL_INDEX_KEY])
+            lengths.append({"split": split, "class": classes[label],
+                            "frames": int(context[schema.NUM_FRAMES_KEY]),
+                            "fps": float(context[schema.FPS_KEY])})
+            if label not in videos:
+                videos[label] = (context[schema.MEDIA_ID_KEY].numpy().decode(),
+                                 list(jpegs.numpy()))
+            if not sample and len(videos) == len(classes):
+                break  # only the contact sheet's videos were wanted
+    return lengths, videos
+
+
+def lengths_from_index(index: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """videos.jsonl lines -> one {"split", "class", "frames", "fps"} per stored video."""
+    return [{"split": v.get("split"), "class": v.get("class"),
+             "frames": int(v.get("stored_frames", 0)), "fps": float(v.get("fps") or 0.0)}
+            for v in index]
+
+
+def _stats(values: Sequence[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    v = np.asarray(values, float)
+    return {"min": float(v.min()), "median": float(np.median(v)), "mean": float(v.mean()),
+            "max": float(v.max())}
+
+
+def length_stats(lengths: Sequence[dict[str, Any]], chunk_length: int) -> dict[str, Any]:
+    """Frames and seconds per video (seconds: frames / fps, where the fps is known), and
+    how many videos are shorter than a chunk."""
+    seconds = [r["frames"] / r["fps"] for r in lengths if r["fps"] > 0]
+    return {"videos": len(lengths), "frames_per_video": _stats([r["frames"] for r in lengths]),
+            "seconds_per_video": _stats(seconds),
+            "shorter_than_chunk": sum(r["frames"] < chunk_length for r in lengths)}
+
+
+def contact_rows(videos: dict[int, tuple[str, list[bytes]]], classes: Sequence[str],
+                 chunk_length: int) -> list[tuple[str, str, np.ndarray | None]]:
+    """(class, media id, uint8 [L, h, w, 3] or None) per class: the middle `chunk_length`
+    consecutive frames of its video (looped when shorter, as training loops it)."""
+    import tensorflow as tf
+
+    from pipeline import schema
+
+    rows = []
+    for label, name in enumerate(classes):
+        if label not in videos:
+            rows.append((name, "", None))
+            continue
+        media_id, jpegs = videos[label]
+        start = max(0, (len(jpegs) - chunk_length) // 2)
+        picked = [jpegs[(start + i) % len(jpegs)] for i in range(chunk_length)]
+        frames = schema.decode_frames(tf.constant(picked))
+        scale = THUMB / max(frames.shape[1], frames.shape[2])
+        if scale < 1:
+            size = [max(1, round(frames.shape[1] * scale)), max(1, round(frames.shape[2] * scale))]
+            frames = tf.cast(tf.image.resize(frames, size, method="area"), tf.uint8)
+        rows.append((name, media_id, frames.numpy()))
+    return rows
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def class_counts_png(manifest: dict[str, Any]) -> bytes:
+    """Horizontal bars: videos per class, stacked by split."""
+    from matplotlib.figure import Figure
+
+    classes = list(manifest["classes"])
+    fig = Figure(figsize=(7, 1.2 + 0.22 * len(classes)))
+    ax = fig.subplots()
+    left = np.zeros(len(classes))
+    for split, info in manifest["splits"].items():
+        counts = np.array([info.get("per_class", {}).get(c, 0) for c in classes], float)
+        ax.barh(range(len(classes)), counts, left=left, label=f"{split} ({int(counts.sum())})",
+                color=_COLOURS.get(split))
+        left += counts
+    ax.set_yticks(range(len(classes)), classes, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("videos")
+    ax.set_title("Videos per class and split", fontsize=10)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def histogram_png(lengths: Sequence[dict[str, Any]], key: str, source: str) -> bytes:
+    """Histogram of frames (`key` "frames") or seconds ("seconds") per video, per split."""
+    from matplotlib.figure import Figure
+
+    def value(r):
+        return r["frames"] if key == "frames" else (r["frames"] / r["fps"] if r["fps"] > 0
+                                                     else None)
+
+    per_split = {s: [v for r in lengths if r["split"] == s and (v := value(r)) is not None]
+                 for s in _COLOURS}
+    per_split = {s: v for s, v in per_split.items() if v}
+    fig = Figure(figsize=(7, 3.2))
+    ax = fig.subplots()
+    if per_split:
+        ax.hist(list(per_split.values()), bins=min(30, max(5, len(lengths) // 5)),
+                label=[f"{s} ({len(v)})" for s, v in per_split.items()],
+                color=[_COLOURS[s] for s in per_split])
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no frame rate recorded", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set_xlabel("stored frames per video" if key == "frames" else "seconds per video "
+                  "(stored frames / fps)")
+    ax.set_ylabel("videos")
+    ax.set_title(f"{'Frames' if key == 'frames' else 'Duration'} per video ({source})",
+                 fontsize=10)
+    return _png(fig)
+
+
+def contact_sheet_png(rows: Sequence[tuple[str, str, np.ndarray | None]],
+                      chunk_length: int) -> bytes:
+    """One row per class: its chunk's frames left to right, class and video on the left."""
+    from matplotlib.figure import Figure
+
+    shapes = [r[2].shape[1:3] for r in rows if r[2] is not None]
+    h, w = (max(s[0] for s in shapes), max(s[1] for s in shapes)) if shapes else (THUMB, THUMB)
+    gap = 2
+    sheet = np.full((len(rows) * (h + gap), chunk_length * (w + gap), 3), 255, np.uint8)
+    for i, (_, _, frames) in enumerate(rows):
+        for j, frame in enumerate(frames if frames is not None else []):
+            y, x = i * (h + gap), j * (w + gap)
+            sheet[y:y + frame.shape[0], x:x + frame.shape[1]] = frame
+    fig = Figure(figsize=(1.5 + sheet.shape[1] / 60, 0.6 + sheet.shape[0] / 60))
+    ax = fig.subplots()
+    ax.imshow(sheet, interpolation="nearest")
+    labels = [f"{name}  {media_id.rsplit('/', 1)[-1][:28]}" if frames is not None
+              else f"{name}  (no video read)" for name, media_id, frames in rows]
+    ax.set_yticks([i * (h + gap) + h / 2 for i in range(len(rows))], labels, fontsize=7)
+    ax.set_xticks([j * (w + gap) + w / 2 for j in range(chunk_length)],
+                  [str(j + 1) for j in range(chunk_length)], fontsize=7)
+    ax.tick_params(length=0)
+    ax.set_title(f"One chunk per class: {chunk_length} consecutive frames from the middle of "
+                 "one video", fontsize=9)
+    return _png(fig)
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def _count_rows(manifest: dict[str, Any]) -> Iterator[list[Any]]:
+    for split, info in manifest["splits"].items():
+        yield [split, info.get("videos", 0), info.get("shards", 0), info.get("frames", 0),
+               f"{info.get('min_frames', 0)}-{info.get('max_frames', 0)}"]
+
+
+def render(s: dict[str, Any]) -> str:
+    """summary.md of an inspection."""
+    from report.fmt import table
+
+    splits = list(s["splits"])
+    lines = [f"# {s['data']}", "", s["headline"], "", "## Videos per split", ""]
+    lines += table(["Split", "Videos", "Shards", "Frames", "Frames per video (min-max)"],
+                   s["count_rows"])
+    lines += ["", "## Videos per class", ""]
+    lines += table(["Class", *splits], [[c, *(n.get(sp, 0) for sp in splits)]
+                                        for c, n in s["per_class"].items()])
+    lines += ["", f"![videos per class]({FIGURES['class_counts']})", "", "## Failures", ""]
+    if s["failures"]["by_reason"]:
+        lines += table(["Reason", "Videos", "Examples"], [
+            [kind, g["count"], "; ".join(f"`{e.get('path', '')}`" for e in g["examples"])]
+            for kind, g in s["failures"]["by_reason"].items()])
+    else:
+        lines += ["No video failed."]
+    lengths = s["lengths"]
+    lines += ["", f"## Lengths ({lengths['source']})", ""]
+    for key, unit in (("frames_per_video", "frames"), ("seconds_per_video", "s")):
+        st = lengths[key]
+        lines += [f"- {key.replace('_', ' ')}: " + (
+            f"median {st['median']:.3g} {unit} (min {st['min']:.3g}, mean {st['mean']:.3g}, "
+            f"max {st['max']:.3g})" if st else "unknown (no frame rate recorded)")]
+    lines += ["", f"![frames per video]({FIGURES['frames_per_video']})", "",
+              f"![duration]({FIGURES['duration']})", "", "## Contact sheet", "",
+              f"One chunk of {s['chunk_length']} consecutive frames per class, from the middle "
+              "of the first of its videos read.", "",
+              f"![contact sheet]({FIGURES['contact_sheet']})", ""]
+    return "\n".join(lines)
+
+
+def inspect(data: str, out: str, sample: int = 200, chunk_length: int = 8) -> dict[str, Any]:
+    """Inspects the conversion in `data` into `out`; returns the summary written.
+
+    Raises:
+      FileNotFoundError, ValueError: no manifest, a foreign one, no records.
+    """
+    import tensorflow as tf
+
+    from pipeline import schema
+    from report.frames import frames_dir
+
+    manifest = schema.read_manifest(data)
+    src, src_manifest = frames_dir(data)
+    classes = list(src_manifest["classes"])
+    index = _lines(f"{src.rstrip('/')}/{schema.VIDEOS_NAME}")
+    lengths, videos = read_records(src, src_manifest, 0 if index else sample)
+    if not lengths:
+        raise ValueError(f"no records in the shards of {src!r}")
+    total = sum(info.get("videos", 0) for info in manifest["splits"].values())
+    source = (f"every video, from {schema.VIDEOS_NAME}" if index else
+              f"a sample: {len(lengths)} of {total} videos, whole shards")
+    if index:
+        lengths = lengths_from_index(index)
+    failures = _lines(f"{src.rstrip('/')}/{schema.FAILURES_NAME}")
+    per_class = {c: {sp: info.get("per_class", {}).get(c, 0)
+                     for sp, info in manifest["splits"].items()} for c in classes}
+    stats = {**length_stats(lengths, chunk_length), "source": source}
+    summary = {
+        "data": data, "frames_from": src, "classes": classes,
+        "splits": {sp: {k: v for k, v in info.items() if k != "per_class"}
+                   for sp, info in manifest["splits"].items()},
+        "count_rows": list(_count_rows(manifest)), "per_class": per_class,
+        "totals": manifest.get("totals"),
+        "failures": {"total": len(failures), "by_reason": failures_by_reason(failures)},
+        "lengths": stats, "chunk_length": chunk_length,
+        "contact_sheet": {c: videos[i][0] if i in videos else None
+                          for i, c in enumerate(classes)},
+        "figures": dict(FIGURES)}
+    summary["headline"] = headline(summary)
+    pictures = {
+        "class_counts": class_counts_png(manifest),
+        "frames_per_video": histogram_png(lengths, "frames", source),
+        "duration": histogram_png(lengths, "seconds", source),
+        "contact_sheet": contact_sheet_png(contact_rows(videos, classes, chunk_length),
+                                           chunk_length)}
+    tf.io.gfile.makedirs(out)
+    for key, png in pictures.items():
+        with tf.io.gfile.GFile(f"{out.rstrip('/')}/{FIGURES[key]}", "wb") as f:
+            f.write(png)
+    schema.write_json(f"{out.rstrip('/')}/{SUMMARY_JSON}", summary)
+    with tf.io.gfile.GFile(f"{out.rstrip('/')}/{SUMMARY_MD}", "w") as f:
+        f.write(render(summary))
+    return summary
+
+
+def headline(s: dict[str, Any]) -> str:
+    """One paragraph: classes, videos per split, failures, lengths."""
+    videos = ", ".join(f"{sp} {info.get('videos', 0):,}" for sp, info in s["splits"].items())
+    per_class = [sum(n.values()) for n in s["per_class"].values()]
+    fails = s["failures"]
+    reasons = ", ".join(f"{k} {g['count']}" for k, g in fails["by_reason"].items())
+    frames, seconds = s["lengths"]["frames_per_video"], s["lengths"]["seconds_per_video"]
+    words = [f"{len(s['classes'])} classes; videos: {videos}; "
+             f"{min(per_class, default=0)}-{max(per_class, default=0)} videos per class.",
+             f"{fails['total']} failed" + (f" ({reasons})." if reasons else ".")]
+    if frames:
+        words.append(f"Frames per video: median {frames['median']:.0f} "
+                     f"({frames['min']:.0f}-{frames['max']:.0f})"
+                     + (f", {seconds['median']:.1f} s" if seconds else "")
+                     + f" ({s['lengths']['source']}); {s['lengths']['shorter_than_chunk']} "
+                     f"shorter than {s['chunk_length']} frames (looped in training).")
+    return " ".join(words)
+
+
+@command("inspect", build_parser)
+def main(args: argparse.Namespace) -> int:
+    """Entry point of `vidrec inspect`; bad input is one line and exit status 2."""
+    if args.sample < 1:
+        raise UsageError(f"--sample must be >= 1, got {args.sample}")
+    if args.chunk_length < 1:
+        raise UsageError(f"--chunk-length must be >= 1, got {args.chunk_length}")
+    out = args.out or f"{args.data.rstrip('/')}/inspect"
+    from pipeline import schema
+
+    with bad_input():
+        schema.read_manifest(args.data)
+    summary = inspect(args.data, out, args.sample, args.chunk_length)
+    print(summary["headline"])
+    print(f"wrote {out.rstrip('/')}/{SUMMARY_MD} and {len(FIGURES)} PNGs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
