@@ -71,7 +71,7 @@ from pipeline.transforms import (
     finished,
     shard_suffix,
 )
-from vidrec import cli
+from vidrec import cli, run_folder
 
 __all__ = ["ConvertConfig", "build_manifest", "main", "make_plan", "parse_args", "run",
            "shard_counts", "shard_plans"]
@@ -163,18 +163,11 @@ def plan_sha256(shards: list[ShardPlan], plan: splits.Plan) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _differences(old: dict, new: dict) -> str:
-    """``--fps 0.0 -> 10.0, --frame-size 128 -> 64`` for the flags that differ."""
-    keys = sorted(set(old) | set(new))
-    return ", ".join(f"--{k.replace('_', '-')} {old.get(k)!r} -> {new.get(k)!r}"
-                     for k in keys if old.get(k) != new.get(k))
-
-
 def _check_same(config: ConvertConfig, digest: str, saved: dict, what: str) -> None:
     """Raises UsageError unless `saved` (plan file or manifest) has our flags and plan."""
     flags = saved.get("flags") or {k: v for k, v in saved.get("options", {}).items()
                                    if k in config.output_flags()}
-    diff = _differences(flags, config.output_flags())
+    diff = run_folder.differences(flags, config.output_flags(), as_flags=True)
     if diff:
         raise cli.UsageError(f"{config.output} holds {what} made with other flags ({diff}); "
                              "rerun with its flags, or pass --overwrite to start over")

@@ -179,10 +179,35 @@ def decode_frames(jpegs: tf.Tensor) -> tf.Tensor:
 
 
 def shard_pattern(data_dir: str, split: str) -> str:
-    """Glob matching every shard of `split` under `data_dir`."""
+    """Glob matching every shard of `split` under `data_dir` (for tools and tests: readers
+    read exactly the shards `shard_names` lists)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     return f"{data_dir.rstrip('/')}/{split}-*-of-*{SHARD_SUFFIX}*"
+
+
+def shard_names(manifest: Mapping[str, Any], split: str) -> list[str]:
+    """The file names of `split`'s shards, exactly as the manifest lists them.
+
+    Derived from the split's ``shards`` count and its ``file_pattern`` (e.g.
+    ``train-*-of-*.tfrecord`` -> ``train-00000-of-00004.tfrecord`` ...), never by
+    globbing: a file the manifest does not list (a leftover of an earlier write into
+    the folder) is never read.
+
+    Raises:
+      ValueError: the manifest has no such split, or no shard count and pattern.
+    """
+    info = manifest.get("splits", {}).get(split)
+    if info is None:
+        raise ValueError(f"the manifest has no {split!r} split")
+    count, pattern = info.get("shards"), info.get("file_pattern", "")
+    parts = pattern.split("*")
+    if not isinstance(count, int) or len(parts) not in (2, 3):
+        raise ValueError(f"the manifest's {split!r} split has no shard count and file pattern "
+                         f"(shards {count!r}, file_pattern {pattern!r})")
+    if len(parts) == 2:  # the count is spelled out: train-*-of-00004.tfrecord
+        return [f"{parts[0]}{k:05d}{parts[1]}" for k in range(count)]
+    return [f"{parts[0]}{k:05d}{parts[1]}{count:05d}{parts[2]}" for k in range(count)]
 
 
 def read_manifest(data_dir: str) -> dict[str, Any]:

@@ -217,3 +217,16 @@ def test_progress_lines_count_videos_frames_and_eta(tmp_path, capsys, monkeypatc
              if line.startswith("convert: ")]
     assert lines and all(re.fullmatch(r"convert: \d/8 videos \(\d+%\), [\d,]+ frames/s"
                                       r"(, ETA \d+s)?", line) for line in lines), lines
+
+
+def test_a_conversion_imports_no_tensorflow(tmp_path):
+    videos = _broken_folder(tmp_path, good=2, bad=0)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "vidrec", "convert", "--videos", videos,
+         "--output", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHONPATH": ROOT})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(r"\|\s+apache_beam$", proc.stderr, re.M)  # the check can see imports
+    assert not re.search(r"\|\s+(tensorflow|keras)(\.|$)", proc.stderr, re.M)
+    assert "cuInit" not in proc.stderr and "oneDNN" not in proc.stderr
+    assert schema.read_manifest(str(tmp_path / "out"))["totals"]["written"] == 4
