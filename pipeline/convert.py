@@ -87,13 +87,12 @@ def _match(pattern: str) -> list[str]:
         names the pattern and the underlying error.
     """
     try:
-        results = FileSystems.match([pattern])
+        return fsio.match(pattern)
     except (OSError, ValueError) as e:  # Beam wraps each pattern's error in a BeamIOError
         cause = next(iter((getattr(e, "exception_details", None) or {}).values()), e)
         first_line = (str(cause).splitlines() or [""])[0]
         raise cli.UsageError(f"cannot list {pattern}: {type(cause).__name__}: {first_line}"
                              ) from e
-    return sorted(m.path for r in results for m in r.metadata_list)
 
 
 def _read_text(path: str) -> str:

@@ -293,7 +293,6 @@ def _decode_open(capture: cv2.VideoCapture, options: DecodeOptions) -> DecodedVi
     rate = min(options.fps, src_fps) if options.fps and src_fps else options.fps
     grid = _Grid(1000.0 / rate if rate else 0.0)
     params = [int(cv2.IMWRITE_JPEG_QUALITY), options.jpeg_quality]
-    size, resizer = options.frame_size, RESIZERS[options.resize_filter]
     jpegs: list[bytes] = []
     decoded, last_ts, capped = 0, 0.0, False
     while not capped and capture.grab():
@@ -308,8 +307,7 @@ def _decode_open(capture: cv2.VideoCapture, options: DecodeOptions) -> DecodedVi
         if not ok or frame is None:
             decoded -= 1
             break
-        small = resizer(centre_square(frame) if options.resize_mode == "crop" else frame,
-                        size, size)
+        small = resize(frame, options.frame_size, options.resize_mode, options.resize_filter)
         ok, buf = cv2.imencode(".jpg", small, params)  # BGR in, standard JPEG out
         if not ok:
             raise VideoError(f"JPEG encoding failed at frame {decoded - 1}")

@@ -112,6 +112,21 @@ def loopback_tf_config(ports, index):
                        "task": {"type": "worker", "index": index}})
 
 
+HMDB_LAYOUT_CLASSES = ("grow", "shrink", "square")
+
+
+@pytest.fixture(scope="module")
+def hmdb_layout(tmp_path_factory):
+    """Raw synthetic videos and split files in the HMDB51 layout, before conversion:
+    `HMDB_LAYOUT_CLASSES`, 6 clips of 8 frames at 32x32 each, 2 clips a film."""
+    from pipeline import synth
+
+    root = str(tmp_path_factory.mktemp("synth"))
+    synth.generate(synth.SynthConfig(root, clips_per_class=6, frames=8, size=32,
+                                     clips_per_film=2, classes=HMDB_LAYOUT_CLASSES))
+    return root
+
+
 def synth_dataset(root, classes, clips_per_class, frames, size):
     """synth videos -> the real Beam conversion (`vidrec convert`); returns the data dir."""
     from pipeline import convert, synth

@@ -12,20 +12,12 @@ import pytest
 import tensorflow as tf
 from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
-from conftest import opencv_frame_count
+from conftest import HMDB_LAYOUT_CLASSES, opencv_frame_count
 
 from pipeline import cli as pipeline_cli
-from pipeline import config, convert, schema, splits, synth, video
+from pipeline import config, convert, schema, splits, video
 
-CLASSES = ("grow", "shrink", "square")
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp("synth"))
-    synth.generate(synth.SynthConfig(root, clips_per_class=6, frames=8, size=32,
-                                     clips_per_film=2, classes=CLASSES))
-    return root
+CLASSES = HMDB_LAYOUT_CLASSES
 
 
 def _convert(videos, out, *extra, splits_dir=None, split=1):
@@ -48,9 +40,9 @@ def _split_ids(root, split=1):
     return ids
 
 
-def test_end_to_end_matches_manifest_opencv_and_splits(dataset, tmp_path):
+def test_end_to_end_matches_manifest_opencv_and_splits(hmdb_layout, tmp_path):
     out = str(tmp_path / "out")
-    assert _convert(f"{dataset}/videos", out, splits_dir=f"{dataset}/splits") == 0
+    assert _convert(f"{hmdb_layout}/videos", out, splits_dir=f"{hmdb_layout}/splits") == 0
     manifest = schema.read_manifest(out)
     assert manifest["classes"] == list(CLASSES)
     assert manifest["source"] == "hmdb51-splits" and manifest["split"] == 1
@@ -61,13 +53,13 @@ def test_end_to_end_matches_manifest_opencv_and_splits(dataset, tmp_path):
         "compression": "none", "fps": 0.0, "frame_size": 32, "jpeg_quality": 90,
         "max_failed": 0.05, "max_frames": 0, "min_frames": 8, "num_shards": 0, "output": out,
         "overwrite": False, "resize_filter": "fast", "resize_mode": "crop", "seed": 0,
-        "split": 1, "splits": f"{dataset}/splits",
-        "test_fraction": 0.3, "val_fraction": 0.15, "videos": f"{dataset}/videos",
+        "split": 1, "splits": f"{hmdb_layout}/splits",
+        "test_fraction": 0.3, "val_fraction": 0.15, "videos": f"{hmdb_layout}/videos",
         "beam": {"direct_num_workers": os.cpu_count(), "direct_running_mode": "multi_threading",
                  "save_main_session": False}}  # one worker per core, as threads, by default
     *flags, last = manifest["options"]
     assert flags == sorted(flags) and last == "beam"
-    ids = _split_ids(dataset)
+    ids = _split_ids(hmdb_layout)
     films = {}
     for split in schema.SPLITS:
         info = manifest["splits"][split]
@@ -91,12 +83,12 @@ def test_end_to_end_matches_manifest_opencv_and_splits(dataset, tmp_path):
         assert films[(c, "val")] and not films[(c, "val")] & films[(c, "train")]
 
 
-def test_second_run_is_byte_identical_also_with_two_workers(dataset, tmp_path):
+def test_second_run_is_byte_identical_also_with_two_workers(hmdb_layout, tmp_path):
     outs = [str(tmp_path / "a"), str(tmp_path / "b")]
-    assert _convert(f"{dataset}/videos", outs[0], splits_dir=f"{dataset}/splits") == 0
-    assert _convert(f"{dataset}/videos", outs[1], "--direct_num_workers", "2",
+    assert _convert(f"{hmdb_layout}/videos", outs[0], splits_dir=f"{hmdb_layout}/splits") == 0
+    assert _convert(f"{hmdb_layout}/videos", outs[1], "--direct_num_workers", "2",
                     "--direct_running_mode", "multi_processing",
-                    splits_dir=f"{dataset}/splits") == 0
+                    splits_dir=f"{hmdb_layout}/splits") == 0
     names = [sorted(os.listdir(o)) for o in outs]
     assert names[0] == names[1] and len(names[0]) > 5
     for name in names[0]:
@@ -136,9 +128,9 @@ def _add_failure_cases(root):
         f.write("Ghost_grow_u_cm_np1_fr_med_0.avi 2\n")
 
 
-def test_failures_are_recorded_and_totals_reconcile(dataset, tmp_path):
+def test_failures_are_recorded_and_totals_reconcile(hmdb_layout, tmp_path):
     root = str(tmp_path / "data")
-    shutil.copytree(dataset, root)
+    shutil.copytree(hmdb_layout, root)
     _add_failure_cases(root)
     out = str(tmp_path / "out")
     assert _convert(f"{root}/videos", out, "--max-failed", "0.3",
@@ -199,9 +191,9 @@ def _fatal(capsys, argv, expect):
     assert re.search(expect, err[0]), err[0]
 
 
-def test_fatal_errors_exit_2_and_write_nothing(dataset, tmp_path, capsys):
+def test_fatal_errors_exit_2_and_write_nothing(hmdb_layout, tmp_path, capsys):
     out = str(tmp_path / "out")
-    ok = ["--videos", f"{dataset}/videos", "--splits", f"{dataset}/splits", "--output", out]
+    ok = ["--videos", f"{hmdb_layout}/videos", "--splits", f"{hmdb_layout}/splits", "--output", out]
     empty = tmp_path / "empty"
     empty.mkdir()
     cases = [
@@ -213,7 +205,7 @@ def test_fatal_errors_exit_2_and_write_nothing(dataset, tmp_path, capsys):
         (ok + ["--resize-mode", "stretch"], "invalid choice"),
         (ok + ["--frame-sise", "64"], "unrecognized argument"),
         (ok + ["--max-frames", "4"], "below --min-frames"),
-        (ok[:-1] + [f"{dataset}/splits/grow_test_split1.txt/out"], "not writable"),
+        (ok[:-1] + [f"{hmdb_layout}/splits/grow_test_split1.txt/out"], "not writable"),
         (ok[2:], "required: --videos"),
     ]
     for argv, expect in cases:
@@ -226,16 +218,17 @@ def test_fatal_errors_exit_2_and_write_nothing(dataset, tmp_path, capsys):
     assert os.listdir(out) == [schema.MANIFEST_NAME]
 
 
-def test_dataflow_dry_run_builds_the_job_offline(dataset, tmp_path, capsys):
+def test_dataflow_dry_run_builds_the_job_offline(hmdb_layout, tmp_path, capsys):
     out = str(tmp_path / "out")
-    assert _convert(f"{dataset}/videos", out, "--runner", "DataflowRunner", "--dry_run", "True",
+    assert _convert(f"{hmdb_layout}/videos", out, "--runner", "DataflowRunner", "--dry_run", "True",
                     "--project", "my-project-123", "--region", "us-central1",
-                    "--temp_location", "gs://my-bucket/tmp", splits_dir=f"{dataset}/splits") == 0
+                    "--temp_location", "gs://my-bucket/tmp",
+                    splits_dir=f"{hmdb_layout}/splits") == 0
     assert "dry run" in capsys.readouterr().out
     assert not os.path.exists(out)
 
 
-def test_unlistable_inputs_name_the_real_error_not_no_videos(dataset, tmp_path, capsys,
+def test_unlistable_inputs_name_the_real_error_not_no_videos(hmdb_layout, tmp_path, capsys,
                                                             monkeypatch):
     out = str(tmp_path / "out")
     _fatal(capsys, ["--videos", "nofs://bucket/videos", "--output", out],
@@ -247,12 +240,12 @@ def test_unlistable_inputs_name_the_real_error_not_no_videos(dataset, tmp_path, 
             13, "caller does not have storage.objects.list access") for p in patterns})
 
     monkeypatch.setattr(FileSystems, "match", forbidden)
-    _fatal(capsys, ["--videos", f"{dataset}/videos/", "--output", out],
-           rf"cannot list {re.escape(dataset)}/videos/\*/\*: PermissionError: \[Errno 13\] "
+    _fatal(capsys, ["--videos", f"{hmdb_layout}/videos/", "--output", out],
+           rf"cannot list {re.escape(hmdb_layout)}/videos/\*/\*: PermissionError: \[Errno 13\] "
            "caller does not have storage.objects.list access$")
     monkeypatch.setattr(FileSystems, "match", lambda patterns: 1 / 0)
     with pytest.raises(ZeroDivisionError):  # a bug, not bad input: its traceback is kept
-        convert.main(["--videos", f"{dataset}/videos", "--output", out])
+        convert.main(["--videos", f"{hmdb_layout}/videos", "--output", out])
     assert not os.path.exists(out)
 
 

@@ -17,10 +17,9 @@ import time
 import numpy as np
 import pytest
 
-from pipeline import convert, progress, schema, splits, synth, transforms, video
+from pipeline import convert, progress, schema, splits, transforms, video
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLASSES = ("grow", "shrink", "square")
 # `vidrec convert` with a pause after each shard: a window to kill it in.
 SLOWED = """
 import sys, time
@@ -35,16 +34,8 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp("synth"))
-    synth.generate(synth.SynthConfig(root, clips_per_class=6, frames=8, size=32,
-                                     clips_per_film=2, classes=CLASSES))
-    return root
-
-
-def _argv(dataset, out, *extra):
-    return ["--videos", f"{dataset}/videos", "--splits", f"{dataset}/splits", "--output", out,
+def _argv(root, out, *extra):
+    return ["--videos", f"{root}/videos", "--splits", f"{root}/splits", "--output", out,
             "--frame-size", "32", "--num-shards", "3", *extra]
 
 
@@ -56,11 +47,11 @@ def _files(out):
 
 
 def test_killed_conversion_resumes_to_identical_bytes_without_redoing_shards(
-        dataset, tmp_path, monkeypatch, capsys):
+        hmdb_layout, tmp_path, monkeypatch, capsys):
     reference, out = str(tmp_path / "reference"), str(tmp_path / "out")
-    assert convert.main(_argv(dataset, reference)) == 0
+    assert convert.main(_argv(hmdb_layout, reference)) == 0
     proc = subprocess.Popen(
-        [sys.executable, "-c", SLOWED, "convert", *_argv(dataset, out)], cwd=ROOT,
+        [sys.executable, "-c", SLOWED, "convert", *_argv(hmdb_layout, out)], cwd=ROOT,
         env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     sidecars = f"{out}/{transforms.SIDECAR_DIR}/*.json"
@@ -85,7 +76,7 @@ def test_killed_conversion_resumes_to_identical_bytes_without_redoing_shards(
 
     monkeypatch.setattr(transforms.ConvertShardFn, "_decode", counting)
     capsys.readouterr()
-    assert convert.main(_argv(dataset, out)) == 0
+    assert convert.main(_argv(hmdb_layout, out)) == 0
     assert decoded and not set(decoded) & finished_ids  # finished shards were not redone
     assert len(decoded) + len(finished_ids) == 15
     assert _files(out) == _files(reference)  # byte-identical to an uninterrupted run
@@ -94,20 +85,20 @@ def test_killed_conversion_resumes_to_identical_bytes_without_redoing_shards(
     assert a["splits"] == b["splits"] and a["totals"] == b["totals"]
 
     # finished: a rerun says so and changes nothing; other flags are refused by name
-    assert convert.main(_argv(dataset, out)) == 0
+    assert convert.main(_argv(hmdb_layout, out)) == 0
     assert "nothing to do" in capsys.readouterr().out
     assert _files(out) == _files(reference)
-    assert convert.main(_argv(dataset, out, "--jpeg-quality", "80", "--fps", "5")) == 2
+    assert convert.main(_argv(hmdb_layout, out, "--jpeg-quality", "80", "--fps", "5")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--fps 0.0 -> 5.0, --jpeg-quality 90 -> 80" in err[0]
     assert "--overwrite" in err[0]
-    assert convert.main(_argv(dataset, out, "--jpeg-quality", "80", "--overwrite")) == 0
+    assert convert.main(_argv(hmdb_layout, out, "--jpeg-quality", "80", "--overwrite")) == 0
     assert schema.read_manifest(out)["options"]["jpeg_quality"] == 80
 
 
-def test_a_partial_conversion_of_other_inputs_is_refused(dataset, tmp_path, capsys):
+def test_a_partial_conversion_of_other_inputs_is_refused(hmdb_layout, tmp_path, capsys):
     root, out = str(tmp_path / "data"), str(tmp_path / "out")
-    shutil.copytree(dataset, root)
+    shutil.copytree(hmdb_layout, root)
     argv = _argv(root, out)
     config, _ = convert.parse_args(argv)
     plan = convert.make_plan(config)
@@ -173,9 +164,9 @@ def test_same_stem_clips_are_two_videos(tmp_path):
     assert {"left/alpha_left_0.avi", "left/alpha_left_0.mkv"} <= set(ids)
 
 
-def test_conflicting_split_file_lines_are_one_line_naming_both(dataset, tmp_path, capsys):
+def test_conflicting_split_file_lines_are_one_line_naming_both(hmdb_layout, tmp_path, capsys):
     root = str(tmp_path / "data")
-    shutil.copytree(dataset, root)
+    shutil.copytree(hmdb_layout, root)
     path = f"{root}/splits/grow_test_split1.txt"
     lines = open(path).read().splitlines()
     name, split_id = lines[1].rsplit(None, 1)
