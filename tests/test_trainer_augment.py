@@ -204,3 +204,16 @@ def test_unknown_ops_and_no_ops():
 def test_vflip_is_not_a_default():
     assert "vflip" not in augment_list(DEFAULT_AUGMENT)
     assert augment_list("none") == ()
+
+
+@pytest.mark.parametrize("ops", [DEFAULT, ("flip",), ("contrast",)])
+def test_uint8_chunks_come_back_uint8_rounded_from_the_float_result(ops):
+    """The training input stays uint8 (a quarter of the bytes): the same draw gives the
+    float path's values, rounded."""
+    chunk = np.stack([_image(1), _image(2)]).round().astype(np.uint8)
+    u = augment.draw(tf.constant([6, 1], tf.int64), ops, 1)
+    as_float = augment.apply(tf.constant(chunk, tf.float32)[None], u, ops)[0].numpy()
+    as_uint8 = augment.apply(tf.constant(chunk)[None], u, ops)[0]
+    assert as_uint8.dtype == tf.uint8
+    np.testing.assert_allclose(as_uint8.numpy(), np.round(as_float), atol=1)
+    assert np.mean(as_uint8.numpy() == np.round(as_float)) > 0.99

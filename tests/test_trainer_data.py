@@ -45,11 +45,21 @@ def test_train_chunks_are_sampled_then_decoded(graded):
     root, manifest = graded
     cfg = _cfg(root, model="recurrent", chunk_length=4, frame_stride=2)
     x, y = next(iter(data.train_dataset(cfg, manifest, global_batch=4)))
-    assert x.shape == (4, 4, SIZE, SIZE, 3) and x.dtype.name == "float32"
+    # uint8 to the model, which casts (a quarter of float32's bytes batched and copied)
+    assert x.shape == (4, 4, SIZE, SIZE, 3) and x.dtype.name == "uint8"
     assert y.shape == (4,)
     idx = _frame_index(x.numpy())
     np.testing.assert_array_equal(np.diff(idx, axis=1), 2)  # consecutive, stride 2
     assert idx.min() >= 0 and idx.max() <= 11
+
+
+def test_training_input_runs_on_a_private_pool_of_three_threads_per_core(graded):
+    """On tf.data's shared pool the augmentation left the cores ~10% idle
+    (benchmarks/bench_input.py); the training input gets a private pool."""
+    root, manifest = graded
+    ds = data.train_dataset(_cfg(root, model="recurrent", chunk_length=4), manifest, 4)
+    cores = len(os.sched_getaffinity(0))
+    assert ds.options().threading.private_threadpool_size == 3 * cores
 
 
 def test_frame_model_trains_on_single_frames(graded):

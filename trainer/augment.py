@@ -171,26 +171,31 @@ def _neighbours(matrices: tf.Tensor, h: tf.Tensor, w: tf.Tensor
 
 
 def _gather(x: tf.Tensor, index: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
-    """Bilinear reads of `x` `[B, T, HW, 3]` at `index`, `weight` `[B, 4, P]` -> `[B, T, P, 3]`.
+    """Bilinear reads of `x` `[B, T, HW, C]` at `index`, `weight` `[B, 4, P]`.
 
-    Every frame and channel of a chunk is read at the same pixels: rows of the
-    flattened batch (XLA's gather with `batch_dims` was several times slower).
+    Returns `float32 [B, T, P, C]`.
+
+    Every frame and channel of a chunk is read at the same pixels, so a pixel's
+    T*C values are laid out as one row and each neighbour is one row gather
+    (XLA's gather with `batch_dims` was several times slower). `x` may be uint8:
+    the reads then move 4x fewer bytes.
     """
     shape = tf.shape(x)
-    batch, t, hw = shape[0], shape[1], shape[2]
-    rows = tf.reshape(x, [-1, 3])
-    offset = tf.reshape(tf.range(batch * t) * hw, [batch, t, 1])
+    batch, t, hw, c = shape[0], shape[1], shape[2], shape[3]
+    rows = tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [batch * hw, t * c])
+    offset = (tf.range(batch) * hw)[:, None]
     out = 0.0
     for k in range(4):
-        at = tf.reshape(index[:, k, None, :] + offset, [-1])
-        out += (tf.reshape(tf.gather(rows, at), [batch, t, -1, 3])
-                * weight[:, k, None, :, None])
-    return out
+        picked = tf.gather(rows, tf.reshape(index[:, k] + offset, [-1]))
+        out += (tf.cast(tf.reshape(picked, [batch, -1, t * c]), tf.float32)
+                * weight[:, k, :, None])
+    return tf.transpose(tf.reshape(out, [batch, -1, t, c]), [0, 2, 1, 3])
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
 def _apply(frames: tf.Tensor, u: tf.Tensor, ops: tuple[str, ...]) -> tf.Tensor:
-    """`frames` `float32 [B, T, H, W, 3]`, draws `u` `[B, K]` -> augmented, one XLA program."""
+    """`frames` `[B, T, H, W, 3]` (uint8 or float32), draws `u` `[B, K]` -> augmented,
+    of `frames`' dtype (uint8: rounded), one XLA program."""
     shape = tf.shape(frames)  # compile-time constants under XLA
     batch, t, h, w = shape[0], shape[1], shape[2], shape[3]
     matrices, factors = params(u, ops, h, w)
@@ -204,26 +209,36 @@ def _apply(frames: tf.Tensor, u: tf.Tensor, ops: tuple[str, ...]) -> tf.Tensor:
                               + tf.range(0, w, MEAN_STRIDE)[None, :], [-1])
             sample = _gather(x, tf.gather(index, grid, axis=2), tf.gather(weight, grid, axis=2))
         x = _gather(x, index, weight)
+    else:
+        x = tf.cast(x, tf.float32)
     if contrast:
-        mean = tf.reduce_mean(sample, axis=[1, 2])[:, None, None, :]  # [B, 1, 1, 3]
+        mean = tf.reduce_mean(tf.cast(sample, tf.float32), axis=[1, 2])[:, None, None, :]
         f = factors[:, None, None, None]
         x = tf.clip_by_value((x - mean) * f + mean, 0.0, 255.0)
+    if frames.dtype == tf.uint8:
+        x = tf.cast(x + 0.5, tf.uint8)  # rounded: x is in [0, 255]
     return tf.reshape(x, shape)
+
+
+def _as_input(x) -> tf.Tensor:
+    x = tf.convert_to_tensor(x)
+    return x if x.dtype in (tf.uint8, tf.float32) else tf.cast(x, tf.float32)
 
 
 def apply(chunks: tf.Tensor, u: tf.Tensor, ops: Sequence[str]) -> tf.Tensor:
     """Augments each chunk of a batch with its own draw.
 
     Args:
-      chunks: `float32 [B, T, H, W, 3]` in 0..255.
+      chunks: `[B, T, H, W, 3]` in 0..255, uint8 or float32 (other dtypes become
+        float32).
       u: `float32 [B, K]` draws (`draw`).
       ops: names from `trainer.config.AUGMENTATIONS`.
 
     Returns:
-      `float32 [B, T, H, W, 3]` in 0..255.
+      `[B, T, H, W, 3]` in 0..255 of `chunks`' dtype (uint8: rounded).
     """
     ops = _check(ops)
-    chunks = tf.convert_to_tensor(chunks, tf.float32)
+    chunks = _as_input(chunks)
     if not ops:
         return chunks
     return tf.ensure_shape(_apply(chunks, tf.convert_to_tensor(u, tf.float32), ops),
@@ -234,16 +249,16 @@ def augment_chunk(frames: tf.Tensor, seed: tf.Tensor, ops: Sequence[str]) -> tf.
     """Augments a chunk with one random draw per op, identical on every frame.
 
     Args:
-      frames: `float32 [T, H, W, 3]` in 0..255.
+      frames: `[T, H, W, 3]` in 0..255, uint8 (the training input's) or float32.
       seed: `int [2]` stateless seed.
       ops: names from `trainer.config.AUGMENTATIONS` (see `augment_list`).
 
     Returns:
-      `float32 [T, H, W, 3]` in 0..255.
+      `[T, H, W, 3]` in 0..255 of `frames`' dtype.
     """
     if not _check(ops):
         return frames
-    return apply(tf.convert_to_tensor(frames, tf.float32)[None], draw(seed, ops)[None], ops)[0]
+    return apply(_as_input(frames)[None], draw(seed, ops)[None], ops)[0]
 
 
 def augment_batch(chunks: tf.Tensor, seed: tf.Tensor, ops: Sequence[str]) -> tf.Tensor:
@@ -252,12 +267,12 @@ def augment_batch(chunks: tf.Tensor, seed: tf.Tensor, ops: Sequence[str]) -> tf.
     For augmenting after batching, or on the accelerator inside a train step.
 
     Args:
-      chunks: `float32 [B, T, H, W, 3]` in 0..255.
+      chunks: `[B, T, H, W, 3]` in 0..255, uint8 or float32.
       seed: `int [2]` stateless seed of the whole batch.
       ops: names from `trainer.config.AUGMENTATIONS`.
 
     Returns:
-      `float32 [B, T, H, W, 3]` in 0..255.
+      `[B, T, H, W, 3]` in 0..255 of `chunks`' dtype.
     """
     if not _check(ops):
         return chunks

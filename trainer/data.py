@@ -15,6 +15,7 @@ registry entry (`cfg.kind.takes_chunks`).
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Mapping
 
@@ -28,6 +29,19 @@ from trainer.config import ORDERS, EvalProtocol, TrainConfig, augment_list
 AUTOTUNE = tf.data.AUTOTUNE
 _RECORD_SHUFFLE = 64  # serialized records, not decoded frames: bounded memory
 _FRAME_SHUFFLE = 256
+# The training input runs on a private pool of this many threads per core. On tf.data's
+# shared pool the augmentation's XLA programs left the cores ~10% idle (1.83 of 2 busy;
+# benchmarks/bench_input.py); a private pool keeps them busy (1.97) and leaves the bare
+# decode loop as fast as it was. Of 2, 3, 4 and 6 threads per core, alternating runs of
+# bench_input's default variant were fastest at 3.
+THREADS_PER_CORE = 3
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
 
 
 def longest_video(manifest: Mapping[str, Any]) -> int:
@@ -220,39 +234,45 @@ def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: i
     is then the batch this dataset yields.
 
     Yields:
-      (x, y): x `float32 [B, H, W, 3]` (frame model), `float32 [B, L, H, W, 3]`
-      (chunk models) in 0..255, or `float32 [B, L, D]` (features); y `int32 [B]`.
+      (x, y): x `uint8 [B, H, W, 3]` (frame model), `uint8 [B, L, H, W, 3]`
+      (chunk models), or `float32 [B, L, D]` (features); y `int32 [B]`. Frames
+      stay uint8 from decoding through augmentation and batching (a quarter of
+      float32's bytes copied; on a GPU, sent); Keras converts a model's input
+      to its float32 `Input`.
     """
     if global_batch < 1:
         raise ValueError(f"global batch must be >= 1, got {global_batch}")
     frame_size = int(manifest.get("frame_size", 0))
     ops = () if cfg.features else augment_list(cfg.augment)
+    dtype = tf.uint8  # the model casts (see Yields)
     ds = _records(source_dir(cfg), manifest, "train", shuffle=True, seed=cfg.seed, repeat=True,
                   shard=shard)
-    ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
     worker = shard[1] if shard else 0
     seeds = tf.data.Dataset.random(seed=cfg.seed + 7919 * worker).batch(2)
     ds = tf.data.Dataset.zip((ds, seeds))
 
-    def sample(rec, seed):
+    def sample(serialized, seed):  # parse in the same map: one stage less per record
+        rec = _parse(cfg, serialized)
         sample_seed, aug_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         if cfg.kind.takes_chunks:
             x = _take(cfg, frame_size, rec["items"],
-                      sampling.train_chunk_indices(rec["num_frames"], cfg, sample_seed))
+                      sampling.train_chunk_indices(rec["num_frames"], cfg, sample_seed), dtype)
             return (augment_lib.augment_chunk(x, aug_seed, ops) if ops else x), rec["label"]
         idx = sampling.train_frame_indices(rec["num_frames"], cfg, sample_seed)
-        x = _take(cfg, frame_size, rec["items"], idx)
+        x = _take(cfg, frame_size, rec["items"], idx, dtype)
         if ops:  # one draw per frame: each frame is its own clip
             aug_seeds = tf.random.experimental.stateless_split(aug_seed, cfg.frames_per_video)
             x = tf.map_fn(lambda a: augment_lib.augment_chunk(a[0][None], a[1], ops)[0],
-                          (x, aug_seeds), fn_output_signature=tf.float32)
+                          (x, aug_seeds), fn_output_signature=dtype)
         return x, tf.fill([cfg.frames_per_video], rec["label"])
 
     ds = ds.map(sample, num_parallel_calls=AUTOTUNE)
     if not cfg.kind.takes_chunks:
         ds = ds.unbatch().shuffle(_FRAME_SHUFFLE, seed=cfg.seed)
     ds = ds.batch(global_batch, drop_remainder=True)
-    return _options(ds.prefetch(AUTOTUNE))
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = THREADS_PER_CORE * _cores()
+    return _options(ds.prefetch(AUTOTUNE).with_options(options))
 
 
 def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, order: str,
