@@ -12,8 +12,16 @@ are byte copies (the decoding work is the same). Measured in one run:
 - **1 worker, and 2 workers** in multi_threading and multi_processing mode.
 - **--fps 15** (half the native rate) against the native rate, in source frames/s.
 - **peak RSS** of the 1-worker conversion at --videos and at --big-videos clips.
-- **resize** alone on decoded frames: ms/frame of ``fast`` and INTER_AREA, and
-  the PSNR between them.
+- **resize** alone, of each frame right after it is decoded (as the conversion
+  does): ms/frame of ``fast`` and INTER_AREA, and the PSNR between them.
+- **ceilings** of the two ratios that a fixed cost bounds, from parts measured
+  in the same run: a frame's decode (``grab``), colour conversion
+  (``retrieve``), resize and JPEG encoding on one thread give the most ``--fps
+  15`` can gain (every frame is still decoded: XVID's P-frames need the frames
+  before them); the start-up of a whole 4-clip conversion and the 1-worker run
+  give the most 2 workers can gain, whole process, if the work itself scaled 2x;
+  the same decode loop on 2 threads and 2 processes, without Beam, shows how it
+  scales.
 
 Usage::
 
@@ -113,29 +121,93 @@ def convert(videos: str, out: str, *flags: str) -> dict:
             "decoded": decoded}
 
 
-def resize_figures(path: str) -> dict:
-    """ms/frame of the fast filter and INTER_AREA on one clip's frames, and their PSNR."""
-    capture = cv2.VideoCapture(path)
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(video.centre_square(frame))
-    out = {}
-    for name in video.RESIZE_FILTERS:
-        fn = video.RESIZERS[name]
-        cv2.setNumThreads(1)  # one thread, as each conversion worker runs
-        start = time.perf_counter()
-        for _ in range(5):
-            small = [fn(f, SIZE, SIZE) for f in frames]
-        out[name] = (time.perf_counter() - start) / (5 * len(frames)) * 1000
-        out[f"{name}_frames"] = small
-    mse = np.mean([(a.astype(np.float64) - b) ** 2
-                   for a, b in zip(out["fast_frames"], out["area_frames"])])
+def resize_figures(path: str, passes: int = 5) -> dict:
+    """ms/frame of the fast filter and INTER_AREA, and the PSNR between them.
+
+    Each frame is resized by both right after it is decoded, as the conversion
+    does (the frame still in cache; resizing a list of frames decoded before
+    reads each from memory and measured ~50% more for both), on one thread as
+    each conversion worker runs; the fastest of `passes` passes over the clip.
+    """
+    cv2.setNumThreads(1)
+    best = {name: float("inf") for name in video.RESIZE_FILTERS}
+    for i in range(passes + 1):  # pass 0 warms up and is not counted
+        spent = dict.fromkeys(best, 0.0)
+        small = {name: [] for name in best}
+        capture = video._open(path, 1)
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            square = video.centre_square(frame)
+            for name in best:
+                start = time.perf_counter()
+                small[name].append(video.RESIZERS[name](square, SIZE, SIZE))
+                spent[name] += time.perf_counter() - start
+        capture.release()
+        if i:
+            best = {k: min(best[k], spent[k] / len(small[k]) * 1000) for k in best}
+    mse = np.mean([(a.astype(np.float64) - b) ** 2 for a, b in zip(small["fast"], small["area"])])
     cv2.setNumThreads(-1)  # back to OpenCV's default for the bare loop
-    return {"fast_ms": out["fast"], "area_ms": out["area"],
+    return {"fast_ms": best["fast"], "area_ms": best["area"],
             "psnr_db": 10 * np.log10(255.0 ** 2 / mse)}
+
+
+def frame_costs(path: str, repeats: int = 5) -> dict:
+    """ms/frame on one thread: decode (grab), retrieve (to BGR), resize (fast), JPEG."""
+    cv2.setNumThreads(1)
+    params = [int(cv2.IMWRITE_JPEG_QUALITY), 90]
+    out = {"grab": float("inf"), "retrieve": float("inf"), "resize": float("inf"),
+           "encode": float("inf")}
+    for _ in range(repeats):  # the fastest of the repeats, each part on its own
+        t = dict.fromkeys(out, 0.0)
+        capture = video._open(path, 1)
+        n = 0
+        while True:
+            s = time.perf_counter()
+            if not capture.grab():
+                break
+            m = time.perf_counter()
+            _, frame = capture.retrieve()
+            r = time.perf_counter()
+            small = video.resize(frame, SIZE, "crop")
+            z = time.perf_counter()
+            cv2.imencode(".jpg", small, params)
+            e = time.perf_counter()
+            t["grab"] += m - s
+            t["retrieve"] += r - m
+            t["resize"] += z - r
+            t["encode"] += e - z
+            n += 1
+        capture.release()
+        out = {k: min(out[k], t[k] / n * 1000) for k in out}
+    cv2.setNumThreads(-1)
+    return out
+
+
+def _decode_all(paths: list[str]) -> int:
+    cv2.setNumThreads(1)
+    options = video.DecodeOptions()
+    return sum(len(video.decode(p, options, threads=1).jpegs) for p in paths)
+
+
+def pool_scaling(paths: list[str]) -> dict:
+    """Seconds to decode `paths` (`video.decode`, default options) serially and on 2
+    threads and 2 processes, without Beam: how the work itself scales."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    halves = [paths[0::2], paths[1::2]]
+    out = {}
+    for name, pool in (("serial", None), ("threads", ThreadPoolExecutor),
+                       ("processes", ProcessPoolExecutor)):
+        start = time.perf_counter()
+        if pool is None:
+            _decode_all(paths)
+        else:
+            with pool(2) as ex:
+                sum(ex.map(_decode_all, halves))
+        out[name] = time.perf_counter() - start
+    return out
 
 
 def main() -> int:
@@ -147,6 +219,8 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=150, help="frames per clip (default 150)")
     p.add_argument("--repeats", type=int, default=2,
                    help="rounds of every 480-clip run, the fastest kept (default 2)")
+    p.add_argument("--pool-videos", type=int, default=120,
+                   help="clips of the decode loop without Beam (default 120)")
     args = p.parse_args()
     # The bare loop runs as a user's script would: OpenCV's default threads.
 
@@ -158,6 +232,10 @@ def main() -> int:
         resize = resize_figures(paths[0])
         print(f"resize: fast {resize['fast_ms']:.3f} ms/frame, INTER_AREA "
               f"{resize['area_ms']:.3f} ms/frame, PSNR {resize['psnr_db']:.1f} dB")
+        costs = frame_costs(paths[0])
+        print("per frame, 1 thread: " + ", ".join(f"{k} {v:.3f} ms" for k, v in costs.items()))
+        pools = pool_scaling(paths[:args.pool_videos])
+        print("decode loop without Beam: " + ", ".join(f"{k} {v:.1f}s" for k, v in pools.items()))
         bare = {"seconds": float("inf")}
         for _ in range(args.repeats):
             start = time.perf_counter()
@@ -166,7 +244,13 @@ def main() -> int:
                        key=lambda r: r["seconds"])
         print(f"bare loop: {bare['frames']} frames in {bare['seconds']:.1f}s (best of "
               f"{args.repeats})")
-        flags = {"default": [],
+        tiny = f"{tmp}/tiny"  # one clip of each class
+        for cls in CLASSES:
+            path = next(p for p in paths if f"/{cls}/" in p)
+            os.makedirs(f"{tiny}/{cls}", exist_ok=True)
+            shutil.copyfile(path, f"{tiny}/{cls}/{os.path.basename(path)}")
+        flags = {"startup": [],  # 4 clips: start-up and finishing, whole process
+                 "default": [],
                  "beam1": ["--direct_num_workers", "1"],
                  "beam2p": ["--direct_num_workers", "2", "--direct_running_mode",
                             "multi_processing"],
@@ -174,7 +258,7 @@ def main() -> int:
         runs = {}
         for _ in range(args.repeats):  # rounds alternate the runs: drift hits them alike
             for name, extra in flags.items():
-                r = convert(f"{tmp}/videos", f"{tmp}/out", *extra)
+                r = convert(tiny if name == "startup" else f"{tmp}/videos", f"{tmp}/out", *extra)
                 print(f"{name}: {r['frames']} frames in {r['seconds']:.1f}s, "
                       f"peak RSS {r['rss_mb']:.0f} MB")
                 if name not in runs or r["seconds"] < runs[name]["seconds"]:
@@ -210,12 +294,19 @@ def main() -> int:
         f"| bare OpenCV loop (read, INTER_AREA, JPEG; 1 process) | {bare['seconds']:.1f} | "
         f"{rate['bare']:,.0f} | 1.00x | - |",
     ]
-    labels = {"default": f"`vidrec convert`, default flags ({os.cpu_count()} workers, "
+    labels = {"startup": f"`vidrec convert`, default flags, {len(CLASSES)} clips: start-up "
+              "and finishing",
+              "default": f"`vidrec convert`, default flags ({os.cpu_count()} workers, "
               "multi_threading)",
               "beam1": "`vidrec convert --direct_num_workers 1`",
               "beam2p": "`vidrec convert`, 2 workers, multi_processing",
               "fps15": "`vidrec convert --fps 15` (half the native rate), default flags",
               "big": f"`vidrec convert`, default flags, {args.big_videos} clips"}
+    startup = runs["startup"]["seconds"]
+    work1 = runs["beam1"]["seconds"] - startup  # the 1-worker run's work, start-up aside
+    ceiling2 = (startup + work1) / (startup + work1 / 2)
+    native = costs["grab"] + costs["retrieve"] + costs["resize"] + costs["encode"]
+    ceiling_fps = native / (costs["grab"] + (native - costs["grab"]) / 2)
     for name, r in runs.items():
         lines.append(f"| {labels[name]} | {r['seconds']:.1f} | {rate[name]:,.0f} | "
                      f"{rate[name] / rate['bare']:.2f}x | {r['rss_mb']:,.0f} MB |")
@@ -227,8 +318,19 @@ def main() -> int:
         "(target >= 1.8x); multi_threading "
         f"{rate['default'] / rate['beam1']:.2f}x, multi_processing "
         f"{rate['beam2p'] / rate['beam1']:.2f}x",
+        f"  - its ceiling, whole process: start-up and finishing (the {len(CLASSES)}-clip run) "
+        f"{startup:.1f} s + the 1-worker run's work {work1:.1f} s, over {startup:.1f} s + half "
+        f"that work = **{ceiling2:.2f}x** if the work itself ran 2x faster on 2 workers",
+        f"  - the decode loop without Beam ({args.pool_videos} clips): 2 threads "
+        f"{pools['serial'] / pools['threads']:.2f}x, 2 processes "
+        f"{pools['serial'] / pools['processes']:.2f}x one thread",
         f"- --fps 15 / native, source frames/s = **{src_rate['fps15'] / src_rate['default']:.2f}x**"
         " (target >= 1.6x)",
+        f"  - its ceiling: a frame costs, on one thread, decode (grab) {costs['grab']:.3f} ms + "
+        f"colour conversion (retrieve) {costs['retrieve']:.3f} + resize {costs['resize']:.3f} + "
+        f"JPEG {costs['encode']:.3f} = {native:.3f} ms; at half the rate every frame is still "
+        f"decoded (XVID's P-frames need the frames before them) and half the rest is skipped: "
+        f"at most **{ceiling_fps:.2f}x**, start-up aside",
         f"- resize 320x240 -> {SIZE}x{SIZE} (crop): fast **{resize['fast_ms']:.3f} ms/frame**, "
         f"INTER_AREA {resize['area_ms']:.3f} ms/frame, PSNR fast vs INTER_AREA "
         f"**{resize['psnr_db']:.1f} dB** (targets <= 0.1 ms, >= 38 dB)",
