@@ -145,3 +145,20 @@ def tiny_data(tmp_path_factory):
     """4 synthetic classes (grow, shrink, square, cross), 12 frames of 32x32 per video."""
     root = tmp_path_factory.mktemp("tiny_data")
     return synth_dataset(str(root), ("grow", "shrink", "square", "cross"), 8, 12, 32)
+
+
+# A small recipe that trains in seconds on `tiny_data`.
+SMALL = dict(hidden=8, head_units=(16, 8), chunk_length=4, batch_size=4,
+             epochs=1, steps_per_epoch=2, augment="none")
+
+
+@pytest.fixture(scope="module")
+def frame_run(tiny_data, tmp_path_factory):
+    """A frame model trained on `tiny_data` with `SMALL`, one per test module (tests
+    write evaluation files into it)."""
+    from trainer import train
+    from trainer.config import TrainConfig
+
+    out = str(tmp_path_factory.mktemp("frame_run") / "frame")
+    train.train(TrainConfig(data=tiny_data, out=out, model="frame", **SMALL))
+    return out

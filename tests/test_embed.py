@@ -10,19 +10,8 @@ import numpy as np
 import pytest
 
 from pipeline import schema
-from trainer import cli, data, embed, evaluate, train
-from trainer.config import TrainConfig
+from trainer import cli, data, embed, evaluate
 from vidrec import progress
-
-SMALL = dict(hidden=8, head_units=(16, 8), chunk_length=4, batch_size=4,
-             epochs=1, steps_per_epoch=2, augment="none")
-
-
-@pytest.fixture(scope="module")
-def frame_run(tiny_data, tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("embed_frame") / "frame")
-    train.train(TrainConfig(data=tiny_data, out=out, model="frame", **SMALL))
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,12 @@ import os
 
 import numpy as np
 import pytest
+from conftest import SMALL
 
 from pipeline import schema, synth
 from pipeline import video as video_lib
 from trainer import cli, data, embed, evaluate, predict, train
 from trainer.config import EvalProtocol, TrainConfig
-
-SMALL = dict(hidden=8, head_units=(16, 8), chunk_length=4, batch_size=4,
-             epochs=1, steps_per_epoch=2, augment="none")
-
-
-@pytest.fixture(scope="module")
-def frame_run(tiny_data, tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("frame") / "frame")
-    train.train(TrainConfig(data=tiny_data, out=out, model="frame", **SMALL))
-    return out
 
 
 def test_init_from_copies_and_freezes_the_encoder(tiny_data, frame_run, tmp_path):

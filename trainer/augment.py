@@ -258,7 +258,7 @@ def augment_chunk(frames: tf.Tensor, seed: tf.Tensor, ops: Sequence[str]) -> tf.
     """
     if not _check(ops):
         return frames
-    return apply(_as_input(frames)[None], draw(seed, ops)[None], ops)[0]
+    return apply(tf.convert_to_tensor(frames)[None], draw(seed, ops)[None], ops)[0]
 
 
 def augment_batch(chunks: tf.Tensor, seed: tf.Tensor, ops: Sequence[str]) -> tf.Tensor:
