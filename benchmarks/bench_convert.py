@@ -12,8 +12,9 @@ are byte copies (the decoding work is the same). Measured in one run:
 - **1 worker, and 2 workers** in multi_threading and multi_processing mode.
 - **--fps 15** (half the native rate) against the native rate, in source frames/s.
 - **peak RSS** of the 1-worker conversion at --videos and at --big-videos clips.
-- **resize** alone, of each frame right after it is decoded (as the conversion
-  does): ms/frame of ``fast`` and INTER_AREA, and the PSNR between them.
+- **a frame's parts** on one thread, each frame right after it is decoded (as
+  the conversion does): decode, colour conversion, ``fast`` resize, JPEG
+  encoding, and INTER_AREA with the PSNR between the two resizes.
 - **ceilings** of the two ratios that a fixed cost bounds, from parts measured
   in the same run: a frame's decode (``grab``), colour conversion
   (``retrieve``), resize and JPEG encoding on one thread give the most ``--fps
@@ -121,68 +122,44 @@ def convert(videos: str, out: str, *flags: str) -> dict:
             "decoded": decoded}
 
 
-def resize_figures(path: str, passes: int = 5) -> dict:
-    """ms/frame of the fast filter and INTER_AREA, and the PSNR between them.
+def frame_costs(path: str, passes: int = 5) -> dict:
+    """ms/frame of each part of converting one clip's frames, and the resize's quality.
 
-    Each frame is resized by both right after it is decoded, as the conversion
-    does (the frame still in cache; resizing a list of frames decoded before
-    reads each from memory and measured ~50% more for both), on one thread as
-    each conversion worker runs; the fastest of `passes` passes over the clip.
+    For each frame, as the conversion does it: decode (``grab``), colour
+    conversion (``retrieve``), the ``fast`` resize, JPEG encoding; then INTER_AREA
+    on the same frame, still in cache (resizing a list of frames decoded before
+    reads each from memory and measured ~40-55% more for both), and the PSNR
+    between the two resizes. One thread, as each conversion worker runs; each
+    part's fastest of `passes` passes over the clip, after one warm-up pass.
     """
     cv2.setNumThreads(1)
-    best = {name: float("inf") for name in video.RESIZE_FILTERS}
+    params = [int(cv2.IMWRITE_JPEG_QUALITY), 90]
+    best = dict.fromkeys(("grab", "retrieve", "resize", "encode", "area"), float("inf"))
     for i in range(passes + 1):  # pass 0 warms up and is not counted
         spent = dict.fromkeys(best, 0.0)
-        small = {name: [] for name in best}
+        fast, area = [], []
         capture = video._open(path, 1)
         while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            square = video.centre_square(frame)
-            for name in best:
-                start = time.perf_counter()
-                small[name].append(video.RESIZERS[name](square, SIZE, SIZE))
-                spent[name] += time.perf_counter() - start
-        capture.release()
-        if i:
-            best = {k: min(best[k], spent[k] / len(small[k]) * 1000) for k in best}
-    mse = np.mean([(a.astype(np.float64) - b) ** 2 for a, b in zip(small["fast"], small["area"])])
-    cv2.setNumThreads(-1)  # back to OpenCV's default for the bare loop
-    return {"fast_ms": best["fast"], "area_ms": best["area"],
-            "psnr_db": 10 * np.log10(255.0 ** 2 / mse)}
-
-
-def frame_costs(path: str, repeats: int = 5) -> dict:
-    """ms/frame on one thread: decode (grab), retrieve (to BGR), resize (fast), JPEG."""
-    cv2.setNumThreads(1)
-    params = [int(cv2.IMWRITE_JPEG_QUALITY), 90]
-    out = {"grab": float("inf"), "retrieve": float("inf"), "resize": float("inf"),
-           "encode": float("inf")}
-    for _ in range(repeats):  # the fastest of the repeats, each part on its own
-        t = dict.fromkeys(out, 0.0)
-        capture = video._open(path, 1)
-        n = 0
-        while True:
-            s = time.perf_counter()
+            t0 = time.perf_counter()
             if not capture.grab():
                 break
-            m = time.perf_counter()
+            t1 = time.perf_counter()
             _, frame = capture.retrieve()
-            r = time.perf_counter()
-            small = video.resize(frame, SIZE, "crop")
-            z = time.perf_counter()
-            cv2.imencode(".jpg", small, params)
-            e = time.perf_counter()
-            t["grab"] += m - s
-            t["retrieve"] += r - m
-            t["resize"] += z - r
-            t["encode"] += e - z
-            n += 1
+            t2 = time.perf_counter()
+            fast.append(video.resize(frame, SIZE, "crop", "fast"))
+            t3 = time.perf_counter()
+            cv2.imencode(".jpg", fast[-1], params)
+            t4 = time.perf_counter()
+            area.append(video.resize(frame, SIZE, "crop", "area"))
+            t5 = time.perf_counter()
+            for part, seconds in zip(best, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                spent[part] += seconds
         capture.release()
-        out = {k: min(out[k], t[k] / n * 1000) for k in out}
-    cv2.setNumThreads(-1)
-    return out
+        if i:
+            best = {k: min(best[k], spent[k] / len(fast) * 1000) for k in best}
+    cv2.setNumThreads(-1)  # back to OpenCV's default for the bare loop
+    mse = np.mean([(a.astype(np.float64) - b) ** 2 for a, b in zip(fast, area)])
+    return best | {"psnr_db": 10 * np.log10(255.0 ** 2 / mse)}
 
 
 def _decode_all(paths: list[str]) -> int:
@@ -229,11 +206,10 @@ def main() -> int:
         start = time.perf_counter()
         paths = make_clips(f"{tmp}/videos", args.videos, args.unique, args.frames)
         print(f"{len(paths)} clips ({args.unique} rendered) in {time.perf_counter() - start:.0f}s")
-        resize = resize_figures(paths[0])
-        print(f"resize: fast {resize['fast_ms']:.3f} ms/frame, INTER_AREA "
-              f"{resize['area_ms']:.3f} ms/frame, PSNR {resize['psnr_db']:.1f} dB")
         costs = frame_costs(paths[0])
-        print("per frame, 1 thread: " + ", ".join(f"{k} {v:.3f} ms" for k, v in costs.items()))
+        print("per frame, 1 thread: " + ", ".join(f"{k} {v:.3f} ms" for k, v in costs.items()
+                                                  if k != "psnr_db")
+              + f"; resize PSNR fast vs INTER_AREA {costs['psnr_db']:.1f} dB")
         pools = pool_scaling(paths[:args.pool_videos])
         print("decode loop without Beam: " + ", ".join(f"{k} {v:.1f}s" for k, v in pools.items()))
         bare = {"seconds": float("inf")}
@@ -331,9 +307,9 @@ def main() -> int:
         f"JPEG {costs['encode']:.3f} = {native:.3f} ms; at half the rate every frame is still "
         f"decoded (XVID's P-frames need the frames before them) and half the rest is skipped: "
         f"at most **{ceiling_fps:.2f}x**, start-up aside",
-        f"- resize 320x240 -> {SIZE}x{SIZE} (crop): fast **{resize['fast_ms']:.3f} ms/frame**, "
-        f"INTER_AREA {resize['area_ms']:.3f} ms/frame, PSNR fast vs INTER_AREA "
-        f"**{resize['psnr_db']:.1f} dB** (targets <= 0.1 ms, >= 38 dB)",
+        f"- resize 320x240 -> {SIZE}x{SIZE} (crop): fast **{costs['resize']:.3f} ms/frame**, "
+        f"INTER_AREA {costs['area']:.3f} ms/frame, PSNR fast vs INTER_AREA "
+        f"**{costs['psnr_db']:.1f} dB** (targets <= 0.1 ms, >= 38 dB)",
     ]
     if "big" in runs:
         lines.append(f"- peak RSS, default flags: **{runs['default']['rss_mb']:,.0f} MB** at "
