@@ -50,8 +50,7 @@ def test_cluster_roles_follow_tf_config(monkeypatch):
 
 
 def _media_ids(cfg, manifest, split, shard):
-    ds = data._records(cfg.data, manifest, split, shuffle=False, seed=0, repeat=False,
-                       shard=shard)
+    ds = data._records(cfg.data, manifest, split, shard=shard)
     ds = ds.map(lambda s: data._parse(cfg, s)["video_id"])
     return [v.decode() for v in ds.as_numpy_iterator()]
 
@@ -146,16 +145,29 @@ def test_two_workers_resume_and_end_identical_and_only_the_chief_writes(tiny_dat
 
 
 @pytest.mark.slow
-def test_two_workers_train_an_attention_model_on_differences_identically(tiny_data, tmp_path):
-    """The order-aware non-recurrent models use the same multi-worker loop."""
+def test_two_workers_train_an_attention_model_on_differences_identically_on_every_rerun(
+        tiny_data, tmp_path):
+    """The order-aware non-recurrent models use the same multi-worker loop; the same cluster
+    command twice gives the same weights and test predictions."""
+    from trainer import evaluate
+
     flags = [*FLAGS[2:], "--model", "attention", "--temporal-input", "diff", "--epochs", "1"]
-    out = str(tmp_path / "runs" / "attn")
-    codes, logs, _ = _run_workers(tiny_data, out, tmp_path, flags=flags)
-    assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
-    a, b = np.load(tmp_path / "weights0.npz"), np.load(tmp_path / "weights1.npz")
-    assert len(a.files) > 10  # encoder, attention block, head
-    for key in a.files:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=f"weight {key} differs")
-    summary = json.loads((Path(out) / "train_summary.json").read_text())
-    assert summary["recipe"]["kind"] == {"takes_chunks": True, "order_aware": True,
-                                         "recurrent": False}
+    weights, videos = [], []
+    for k in range(2):
+        out, logs_dir = str(tmp_path / f"runs{k}" / "attn"), tmp_path / f"logs{k}"
+        logs_dir.mkdir()
+        codes, logs, _ = _run_workers(tiny_data, out, logs_dir, flags=flags)
+        assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+        a, b = np.load(logs_dir / "weights0.npz"), np.load(logs_dir / "weights1.npz")
+        assert len(a.files) > 10  # encoder, attention block, head
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"weight {key} differs")
+        weights.append(a)
+        summary = json.loads((Path(out) / "train_summary.json").read_text())
+        assert summary["recipe"]["kind"] == {"takes_chunks": True, "order_aware": True,
+                                             "recurrent": False}
+        videos.append(json.dumps(evaluate.evaluate_run(out, split="test")["videos"]))
+    for key in weights[0].files:
+        np.testing.assert_array_equal(weights[0][key], weights[1][key],
+                                      err_msg=f"weight {key} differs between reruns")
+    assert videos[0] == videos[1]

@@ -24,7 +24,8 @@ CONFIG_NAME = run_folder.CONFIG
 TEMPORAL_FIELDS = {name: spec.temporal_fields for name, spec in registry.MODELS.items()}
 # Where a run lives, which devices it uses and how its steps are compiled: not what it
 # learns (the global batch is recorded).
-PLACEMENT_FIELDS = ("data", "out", "log_root", "cpu_replicas", "devices", "jit_compile")
+PLACEMENT_FIELDS = ("data", "out", "log_root", "cpu_replicas", "devices", "jit_compile",
+                    "deterministic")
 # Replaced in a run's recipe by the encoder it effectively uses (see trainer.recipe).
 ENCODER_SOURCE_FIELDS = ("encoder", "weights", "trainable_top_layers", "init_from",
                          "freeze_encoder", "features")
@@ -117,6 +118,9 @@ class TrainConfig:
       jit_compile: compile the train and evaluation steps with XLA (Keras'
         ``jit_compile``); off by default (Keras' "auto" turns it off under a
         distribution strategy anyway).
+      deterministic: TensorFlow's op determinism (`trainer.determinism`): the same
+        command on the same machine gives the same weights and predictions. Off only
+        where a GPU kernel has no deterministic version (the run then says so).
       init_from: a frame run whose encoder initialises this model's encoder.
       freeze_encoder: keep that encoder frozen.
       features: a feature cache from `vidrec embed`; trains only the temporal
@@ -160,6 +164,7 @@ class TrainConfig:
     devices: tuple[str, ...] = ()
     mixed_precision: bool = False
     jit_compile: bool = False
+    deterministic: bool = True
     init_from: str = ""
     freeze_encoder: bool = False
     features: str = ""
@@ -223,11 +228,16 @@ class TrainConfig:
 
     @property
     def run_name(self) -> str:
-        return os.path.basename(self.out.rstrip("/"))
+        """The run folder's name; ``GROUP/seedN`` for one seed of a seed group."""
+        return run_folder.run_name(self.out)
 
     @property
     def log_dir(self) -> str:
-        root = self.log_root or f"{os.path.dirname(self.out.rstrip('/')) or '.'}/tensorboard"
+        """LOG_ROOT/<run name>; the default root is beside the run (beside its seed group)."""
+        parent = os.path.dirname(self.out.rstrip("/"))
+        if run_folder.seed_group_of(self.out):
+            parent = os.path.dirname(parent)
+        root = self.log_root or f"{parent or '.'}/tensorboard"
         return f"{root.rstrip('/')}/{self.run_name}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -256,11 +266,16 @@ def augment_list(spec: str) -> tuple[str, ...]:
 
 
 def save_config(cfg: TrainConfig, run_dir: str) -> None:
+    """Writes config.json: the config's fields, and under "environment" what bit-identical
+    reruns depend on beyond them (`trainer.determinism.environment`; ignored on load)."""
     import tensorflow as tf  # here, not at the top: `vidrec train --help` needs no TensorFlow
+
+    from trainer import determinism
 
     tf.io.gfile.makedirs(run_dir)
     with tf.io.gfile.GFile(f"{run_dir.rstrip('/')}/{CONFIG_NAME}", "w") as f:
-        json.dump(cfg.to_dict(), f, indent=2)
+        json.dump({**cfg.to_dict(), "environment": determinism.environment(cfg.deterministic)},
+                  f, indent=2)
 
 
 def load_config(run_dir: str) -> TrainConfig:

@@ -143,39 +143,77 @@ def shard_policy(num_files: int, num_workers: int) -> str:
     return "FILE" if num_files >= num_workers else "DATA"
 
 
-def _records(data_dir: str, manifest: Mapping[str, Any], split: str, *, shuffle: bool,
-             seed: int, repeat: bool, shard: tuple[int, int] | None = None) -> tf.data.Dataset:
-    """Serialized records of a split; shuffled file order and interleaved reads when training.
+def _read(files: tf.Tensor | list[str], compression: str) -> tf.data.Dataset:
+    """The records of `files`, read interleaved in a fixed order (deterministic)."""
+    files = tf.data.Dataset.from_tensor_slices(files)
+    return files.interleave(
+        lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
+        cycle_length=8, block_length=1, num_parallel_calls=AUTOTUNE, deterministic=True)
+
+
+def _worker_files(files: list[str], split: str,
+                  shard: tuple[int, int] | None) -> tuple[list[str], str]:
+    """(this worker's files, policy): ``NONE`` (one worker), ``FILE`` or ``DATA``."""
+    if shard is None or shard[0] <= 1:
+        return files, "NONE"
+    num, index = shard
+    policy = shard_policy(len(files), num)
+    if policy == "FILE":
+        return files[index::num], policy
+    print(f"vidrec: {split!r} has {len(files)} shard file(s) for {num} workers: "
+          f"sharding by record, so every worker reads every file; convert with "
+          f"--num-shards {num} or more to shard by file", file=sys.stderr, flush=True)
+    return files, policy
+
+
+def _records(data_dir: str, manifest: Mapping[str, Any], split: str,
+             shard: tuple[int, int] | None = None) -> tf.data.Dataset:
+    """Serialized records of a split, once, in file order (evaluation).
 
     `shard` = (num_workers, worker_index) keeps this worker's part, whole records
     only (see `shard_policy`); None reads everything.
     """
-    files = match_files(data_dir, split, manifest)
-    policy = "NONE"
-    if shard is not None and shard[0] > 1:
-        num, index = shard
-        policy = shard_policy(len(files), num)
-        if policy == "FILE":
-            files = files[index::num]
-        else:
-            print(f"vidrec: {split!r} has {len(files)} shard file(s) for {num} workers: "
-                  f"sharding by record, so every worker reads every file; convert with "
-                  f"--num-shards {num} or more to shard by file", file=sys.stderr, flush=True)
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    if shuffle:  # the same seed on every worker: DATA sharding below stays disjoint
-        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
+    files, policy = _worker_files(match_files(data_dir, split, manifest), split, shard)
+    ds = _read(files, _compression(manifest))
+    return ds.shard(*shard) if policy == "DATA" else ds
+
+
+def _training_records(data_dir: str, manifest: Mapping[str, Any], seed: int,
+                      shard: tuple[int, int] | None = None) -> tf.data.Dataset:
+    """Endless (serialized record, pass) pairs of the TRAIN split, shuffled.
+
+    Pass p reads the files in an order drawn from (seed, p), interleaved; records
+    are then mixed in a seeded shuffle buffer. Every draw is a function of the seed
+    and the pass, so with op determinism the stream is the same on every run; the
+    pass index travels with each record so that a video's frames and augmentation
+    are drawn from (seed, pass, video id) alone (`train_examples`). Every worker
+    shuffles its files with the same seed: DATA sharding below stays disjoint.
+    """
+    files, policy = _worker_files(match_files(data_dir, "train", manifest), "train", shard)
     compression = _compression(manifest)
-    ds = ds.interleave(
-        lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
-        cycle_length=min(len(files), 8), block_length=1,
-        num_parallel_calls=AUTOTUNE, deterministic=not shuffle or policy == "DATA")
+    names = tf.constant(files)
+
+    def one_pass(p):
+        order = tf.argsort(tf.random.stateless_uniform([len(files)], tf.stack(
+            [tf.constant(seed, tf.int64), p])))
+        return _read(tf.gather(names, order), compression).map(lambda r: (r, p))
+
+    ds = tf.data.Dataset.range(2**62).flat_map(one_pass)
     if policy == "DATA":
         ds = ds.shard(*shard)
-    if shuffle:
-        ds = ds.shuffle(_RECORD_SHUFFLE, seed=seed)
-    return ds
+    return ds.shuffle(_RECORD_SHUFFLE, seed=seed)
+
+
+def video_seed(seed: int, pass_index: tf.Tensor, video_id: tf.Tensor) -> tf.Tensor:
+    """`int64 [2]` stateless seed of one video in one pass over the data.
+
+    A function of (seed, pass, video id) only: a video's training clip and its
+    augmentation do not change with the file order, the worker count or the
+    tf.data thread count.
+    """
+    vid = tf.strings.to_hash_bucket_fast(video_id, 2**62)
+    base = tf.stack([tf.constant(seed, tf.int64), tf.cast(pass_index, tf.int64)])
+    return tf.random.experimental.stateless_fold_in(base, vid)
 
 
 def _parse(cfg: TrainConfig, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -225,13 +263,55 @@ def _options(ds: tf.data.Dataset) -> tf.data.Dataset:
 # --------------------------------------------------------------------------- public datasets
 
 
+def train_examples(cfg: TrainConfig, manifest: Mapping[str, Any],
+                   shard: tuple[int, int] | None = None) -> tf.data.Dataset:
+    """Endless training examples, one per sampled clip (a chunk, or a frame), unbatched.
+
+    Each video's frames and augmentation are drawn from `video_seed` (the run's
+    seed, the pass over the data, the video id).
+
+    Yields:
+      dicts {"x": `uint8 [H, W, 3]` (frame model) or `uint8 [L, H, W, 3]` (chunk
+      models) or `float32 [L, D]` (features), "label": `int32 []`, "video_id":
+      `string []`, "pass": `int64 []`, "indices": `int32 [L]` (the frame indices; [1]
+      for the frame model)}.
+    """
+    frame_size = int(manifest.get("frame_size", 0))
+    ops = () if cfg.features else augment_list(cfg.augment)
+    dtype = tf.uint8  # the model casts (see `train_dataset`)
+    ds = _training_records(source_dir(cfg), manifest, cfg.seed, shard)
+
+    def sample(serialized, pass_index):  # parse in the same map: one stage less per record
+        rec = _parse(cfg, serialized)
+        seed = video_seed(cfg.seed, pass_index, rec["video_id"])
+        sample_seed, aug_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        meta = {"label": rec["label"], "video_id": rec["video_id"], "pass": pass_index}
+        if cfg.kind.takes_chunks:
+            idx = sampling.train_chunk_indices(rec["num_frames"], cfg, sample_seed)
+            x = _take(cfg, frame_size, rec["items"], idx, dtype)
+            return {"x": augment_lib.augment_chunk(x, aug_seed, ops) if ops else x,
+                    "indices": idx, **meta}
+        idx = sampling.train_frame_indices(rec["num_frames"], cfg, sample_seed)
+        x = _take(cfg, frame_size, rec["items"], idx, dtype)
+        if ops:  # one draw per frame: each frame is its own clip
+            aug_seeds = tf.random.experimental.stateless_split(aug_seed, cfg.frames_per_video)
+            x = tf.map_fn(lambda a: augment_lib.augment_chunk(a[0][None], a[1], ops)[0],
+                          (x, aug_seeds), fn_output_signature=dtype)
+        n = cfg.frames_per_video
+        return {"x": x, "indices": idx[:, None], **{k: tf.fill([n], v) for k, v in meta.items()}}
+
+    ds = ds.map(sample, num_parallel_calls=AUTOTUNE)
+    if not cfg.kind.takes_chunks:
+        ds = ds.unbatch().shuffle(_FRAME_SHUFFLE, seed=cfg.seed)
+    return ds
+
+
 def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: int,
                   shard: tuple[int, int] | None = None) -> tf.data.Dataset:
     """Endless, shuffled, augmented training batches (drop_remainder=True).
 
     `shard` = (num_workers, worker_index): this worker's part of the videos (see
-    `shard_policy`), with its own sampling and augmentation seeds; `global_batch`
-    is then the batch this dataset yields.
+    `shard_policy`); `global_batch` is then the batch this dataset yields.
 
     Yields:
       (x, y): x `uint8 [B, H, W, 3]` (frame model), `uint8 [B, L, H, W, 3]`
@@ -242,33 +322,7 @@ def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: i
     """
     if global_batch < 1:
         raise ValueError(f"global batch must be >= 1, got {global_batch}")
-    frame_size = int(manifest.get("frame_size", 0))
-    ops = () if cfg.features else augment_list(cfg.augment)
-    dtype = tf.uint8  # the model casts (see Yields)
-    ds = _records(source_dir(cfg), manifest, "train", shuffle=True, seed=cfg.seed, repeat=True,
-                  shard=shard)
-    worker = shard[1] if shard else 0
-    seeds = tf.data.Dataset.random(seed=cfg.seed + 7919 * worker).batch(2)
-    ds = tf.data.Dataset.zip((ds, seeds))
-
-    def sample(serialized, seed):  # parse in the same map: one stage less per record
-        rec = _parse(cfg, serialized)
-        sample_seed, aug_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-        if cfg.kind.takes_chunks:
-            x = _take(cfg, frame_size, rec["items"],
-                      sampling.train_chunk_indices(rec["num_frames"], cfg, sample_seed), dtype)
-            return (augment_lib.augment_chunk(x, aug_seed, ops) if ops else x), rec["label"]
-        idx = sampling.train_frame_indices(rec["num_frames"], cfg, sample_seed)
-        x = _take(cfg, frame_size, rec["items"], idx, dtype)
-        if ops:  # one draw per frame: each frame is its own clip
-            aug_seeds = tf.random.experimental.stateless_split(aug_seed, cfg.frames_per_video)
-            x = tf.map_fn(lambda a: augment_lib.augment_chunk(a[0][None], a[1], ops)[0],
-                          (x, aug_seeds), fn_output_signature=dtype)
-        return x, tf.fill([cfg.frames_per_video], rec["label"])
-
-    ds = ds.map(sample, num_parallel_calls=AUTOTUNE)
-    if not cfg.kind.takes_chunks:
-        ds = ds.unbatch().shuffle(_FRAME_SHUFFLE, seed=cfg.seed)
+    ds = train_examples(cfg, manifest, shard).map(lambda e: (e["x"], e["label"]))
     ds = ds.batch(global_batch, drop_remainder=True)
     options = tf.data.Options()
     options.threading.private_threadpool_size = THREADS_PER_CORE * _cores()
@@ -282,8 +336,7 @@ def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, order
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     frame_size = int(manifest.get("frame_size", 0))
-    ds = _records(source_dir(cfg), manifest, split, shuffle=False, seed=cfg.seed, repeat=False,
-                  shard=shard)
+    ds = _records(source_dir(cfg), manifest, split, shard=shard)
     ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
 
     def clips(rec):

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline import schema, splits
-from trainer import data, metrics, models, tb  # noqa: F401  (models registers the vidrec layers)
+from trainer import data, determinism, metrics, models, tb  # noqa: F401  (models registers the vidrec layers)
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, load_config
 from vidrec import run_folder
 from vidrec.progress import Progress
@@ -187,6 +187,7 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
       fingerprint of every frame scored, the run's recipe and config.
     """
     check_split_order(split, order)
+    determinism.set_op_determinism(cfg.deterministic)
     src = data.source_dir(cfg)
     manifest_sha = schema.manifest_sha256(src)
     examples = data.eval_examples(cfg, manifest, split, batch_size or cfg.batch_size, order,
@@ -224,6 +225,7 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
                    "train_time_s": summary.get("train_time_s"),
                    "val_video_top1": summary.get("val_video_top1"),
                    "recipe": summary.get("recipe"),
+                   "environment": determinism.environment(cfg.deterministic),
                    "videos": scores["videos"], "config": cfg.to_dict()})
     schema.write_json(run_folder.join(run_dir, run_folder.eval_json(split, order)), result)
     plot_confusion(np.array(scores["confusion_matrix"]), manifest["classes"],

@@ -56,7 +56,7 @@ from trainer.config import EvalProtocol, TrainConfig
 # Hyperparameters every session writes (those of a model's temporal part only where
 # the model has them, as KerasTuner leaves out a family's sizes in another family's trial).
 HPARAMS_ALWAYS = ("run", "model", "temporal_type", "encoder", "encoder_trainable",
-                  "features", "init_from", "split", "learning_rate", "dropout")
+                  "features", "init_from", "split", "learning_rate", "dropout", "seed")
 # The model's temporal TrainConfig fields (`config.TEMPORAL_FIELDS`) come after these.
 # "temporal_type" takes the search space's values (tuning.space.TEMPORAL_TYPES: the RNN
 # cell, conv, attention) and these for the models the tuner does not search:
@@ -118,7 +118,7 @@ def hparams(cfg: TrainConfig, manifest: Mapping[str, Any], run: str | None = Non
         "encoder": str(source["encoder"]), "encoder_trainable": str(source["encoder_trainable"]),
         "features": bool(cfg.features), "init_from": cfg.init_from or "none",
         "split": manifest.get("split"), "learning_rate": float(cfg.learning_rate),
-        "dropout": float(cfg.dropout)}
+        "dropout": float(cfg.dropout), "seed": int(cfg.seed)}
     for name in cfg.kind.temporal_fields:
         if name not in ("model", "rnn"):
             values[name] = getattr(cfg, name)

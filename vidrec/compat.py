@@ -51,6 +51,22 @@ def read_only_backup(backup_dir: str) -> Any:
     return ReadOnlyBackup(backup_dir)
 
 
+# --------------------------------------------------------------------------- TensorFlow 2.21
+
+
+def disable_op_determinism() -> None:
+    """Turns TensorFlow's op determinism off again.
+
+    TensorFlow has only `enable_op_determinism`; a process that trains several runs
+    (the demo, a tuning search, the tests) must be able to train a `--no-deterministic`
+    run after a deterministic one, so the private switch it flips is flipped back.
+    (tests/test_determinism.py: the setting follows each run's config.)
+    """
+    from tensorflow.python.util import _pywrap_determinism
+
+    _pywrap_determinism.enable(False)
+
+
 # --------------------------------------------------------------------------- Apache Beam 2.77
 
 
