@@ -89,7 +89,7 @@ def test_evaluate_writes_the_report_json(trained):
                 "clip_top1", "clip_top5", "video_top1", "video_top5", "mean_class_accuracy",
                 "per_class_accuracy", "confusion_matrix", "num_clips", "num_videos", "params",
                 "train_time_s", "videos", "config", "protocol", "recipe", "val_video_top1",
-                "kind"}
+                "kind", "environment"}
     assert set(result) == expected
     assert set(result["data"]) == {"data_dir", "manifest_sha256", "split", "official_split",
                                    "num_videos"}

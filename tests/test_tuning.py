@@ -64,6 +64,26 @@ def test_search_three_trials_two_replicas(tiny_data, tmp_path):
     assert os.path.exists(f"{out}/best/model.keras")
 
 
+def test_a_repeated_search_gives_the_same_trials_and_scores_and_retrains_under_seeds(
+        tiny_data, tmp_path):
+    """Each trial reseeds from (--seed, trial id); the best is retrained once per --seeds
+    seed into OUT/best/seed<N>, each evaluated on test."""
+    tables = []
+    for k in range(2):
+        out = str(tmp_path / f"tune{k}")
+        result = search.search(_cfg(tiny_data, out, seeds=(0, 2)), _strategy())
+        with open(f"{out}/trials.csv") as f:
+            tables.append(f.read())
+        assert json.load(open(f"{out}/best/seeds.json"))["seeds"] == [0, 2]
+        for seed in (0, 2):
+            ev = json.load(open(f"{out}/best/seed{seed}/eval_test.json"))
+            assert ev["config"]["seed"] == seed and ev["run_name"] == f"best/seed{seed}"
+            assert ev["config"]["chunk_length"] == result["best_hp"]["chunk_length"]
+        assert result["best_eval"]["run_dir"] == f"{out}/best/seed0"
+    assert tables[0] == tables[1]  # the same trials, values and scores, in the same order
+    assert len({row.split(",")[0] for row in tables[0].splitlines()[1:]}) == 3
+
+
 def test_search_tunes_the_temporal_part_and_retrains_the_best_like_the_others(
         tiny_data, tmp_path, capsys):
     """Default space: LR and dropout stay the base's; the best gets the base's --epochs;

@@ -20,8 +20,9 @@ from trainer.config import (
     RNNS,
     EvalProtocol,
     TrainConfig,
+    load_config,
 )
-from vidrec import cli
+from vidrec import cli, run_folder
 
 _HELP = {
     "data": "folder written by `vidrec convert` (holds manifest.json and the shards)",
@@ -76,6 +77,11 @@ _HELP = {
     "mixed_precision": "float16 compute on GPU (ignored on CPU)",
     "jit_compile": "compile the train and evaluation steps with XLA (faster on GPUs for "
                    "many models; off by default)",
+    "deterministic": "TensorFlow's op determinism: the same command on the same machine gives "
+                     "the same weights, history and predictions (bit for bit). "
+                     "--no-deterministic only where a GPU kernel has no deterministic version "
+                     "and raises UnimplementedError (benchmarks/gpu.sh lists which model kinds "
+                     "do); the run is then not reproducible",
     "init_from": "a trained FRAME run whose encoder weights initialise this model's encoder",
     "freeze_encoder": "with --init-from: keep that encoder frozen",
     "features": "a feature cache from `vidrec embed`: train only the temporal part and head "
@@ -111,8 +117,10 @@ def add_train_flags(parser: argparse.ArgumentParser, required: bool = True) -> N
 def build_train_parser() -> argparse.ArgumentParser:
     parser = cli.CommandParser(
         prog="vidrec train",
-        description="Train a frame, pooled or recurrent video classifier under "
-                    "MirroredStrategy (all GPUs, --devices, or --cpu-replicas logical CPUs).",
+        description="Train a video classifier (--model) under MirroredStrategy (all GPUs, "
+                    "--devices, or --cpu-replicas logical CPUs), once or once per seed "
+                    "(--seeds). The same command on the same machine gives the same weights "
+                    "and predictions (--deterministic).",
         epilog="Several machines: when TF_CONFIG names a cluster (Vertex AI and Kubernetes "
                "operators set it), start the same command on every machine; it then trains "
                "under MultiWorkerMirroredStrategy with its own loop, each worker on its share "
@@ -120,6 +128,14 @@ def build_train_parser() -> argparse.ArgumentParser:
                "writes --out and the TensorBoard logs. A killed run resumes when every worker "
                "is started again with the same --out.")
     add_train_flags(parser)
+    parser.add_argument("--seeds", default="", metavar="S1,S2,...",
+                        help="train the same configuration once per seed, one run folder per "
+                             "seed (OUT/seed<N>, listed in OUT/seeds.json) instead of --seed: "
+                             "each seed varies initialisation, data order, frame sampling and "
+                             "augmentation together. Train every compared model under the same "
+                             "seeds: `vidrec compare` pairs them by seed and its intervals "
+                             "include seed-to-seed variation. A rerun keeps the seeds that "
+                             "finished and resumes the others")
     parser.add_argument("--overwrite", action="store_true",
                         help="delete a run already in --out (finished, or with other flags) "
                              "and train from scratch")
@@ -144,21 +160,47 @@ def train_main(args: argparse.Namespace) -> int:
     """`vidrec train`."""
     with cli.bad_input():
         cfg = config_from_args(args)
+        seeds = seeds_from_args(args)
     from trainer import distribute, train  # imports TensorFlow
 
     with cli.bad_input(ValueError, FileNotFoundError, RuntimeError):
         distribute.configure_devices(cfg.cpu_replicas)
         strategy = distribute.make_strategy(cfg)
         train.prepare(cfg, strategy.num_replicas_in_sync)
-        if train.check_run_dir(cfg, args.overwrite) == "resume":
+        if seeds:
+            train.write_seed_group(cfg.out, seeds, args.overwrite)
+        elif train.check_run_dir(cfg, args.overwrite) == "resume":
             print(f"vidrec train: resuming the unfinished run in {cfg.out}", flush=True)
-    summary = train.train(cfg, strategy, overwrite=args.overwrite)
-    if not summary.get("chief", True):
-        return 0
-    print(f"vidrec train: done in {summary['train_time_s']:.1f}s, {summary['epochs_run']} "
-          f"epochs, best val accuracy {summary['best_val_accuracy']} (clip), "
-          f"{summary['val_video_top1']:.4f} (video) -> {cfg.out}")
+    if seeds:
+        summaries = train.train_seeds(cfg, seeds, strategy, overwrite=args.overwrite)
+    else:
+        summaries = [train.train(cfg, strategy, overwrite=args.overwrite)]
+    for seed, summary in zip(seeds or (cfg.seed,), summaries, strict=True):
+        if summary.get("chief", True):
+            print(f"vidrec train: seed {seed}: {summary['train_time_s']:.1f}s, "
+                  f"{summary['epochs_run']} epochs, best val accuracy "
+                  f"{summary['best_val_accuracy']} (clip), {summary['val_video_top1']:.4f} "
+                  f"(video)")
+    if seeds and summaries[0].get("chief", True):
+        vals = [s["val_video_top1"] for s in summaries]
+        print(f"vidrec train: {len(seeds)} seeds: val video top-1 mean "
+              f"{sum(vals) / len(vals):.4f}, min {min(vals):.4f}, max {max(vals):.4f} "
+              f"-> {cfg.out}")
     return 0
+
+
+def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
+    """`--seeds` as a tuple of distinct seeds; () when not given.
+
+    Raises:
+      ValueError: duplicates, non-integers, or --seed given too.
+    """
+    if not args.seeds:
+        return ()
+    if args.seed != 0:
+        raise ValueError(f"give --seed or --seeds, not both (got --seed {args.seed} and "
+                         f"--seeds {args.seeds})")
+    return run_folder.parse_seeds(args.seeds)
 
 
 def build_evaluate_parser() -> argparse.ArgumentParser:
@@ -166,7 +208,8 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         prog="vidrec evaluate",
         description="Clip- and video-level accuracy of a run; writes RUN_DIR/eval_<split>.json "
                     "(eval_<split>_<order>.json for shuffled/reversed) and a confusion PNG.")
-    parser.add_argument("run_dir", help="a finished `vidrec train` run folder")
+    parser.add_argument("run_dir", help="a finished `vidrec train` run folder, or a seed group "
+                                        "(`vidrec train --seeds`): every seed is evaluated")
     parser.add_argument("--split", default="test", choices=("test", "val", "train"))
     parser.add_argument("--order", default="natural", choices=ORDERS,
                         help="frame order inside each chunk: shuffled/reversed test how much "
@@ -186,16 +229,24 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
 @cli.command("evaluate", build_evaluate_parser)
 def evaluate_main(args: argparse.Namespace) -> int:
     """`vidrec evaluate RUN_DIR [--split] [--order] [--frames] [--batch-size]`."""
-    from trainer import evaluate
+    from trainer import evaluate, train
 
     with cli.bad_input():
         protocol = EvalProtocol.parse(args.frames)
-        run = evaluate.open_run(args.run_dir)
-    result = evaluate.evaluate_model(run.model, run.cfg, run.manifest, args.run_dir, args.split,
-                                     args.order, protocol, args.batch_size)
-    print(f"{result['run_name']} {args.split} {args.order} ({protocol.name}): video top-1 "
-          f"{result['video_top1']:.4f}, clip top-1 {result['clip_top1']:.4f}, mean class "
-          f"accuracy {result['mean_class_accuracy']:.4f} ({result['num_videos']} videos)")
+        seeds = train.seed_group(args.run_dir)
+        run_dirs = ([run_folder.seed_run_dir(args.run_dir, s) for s in seeds] if seeds
+                    else [args.run_dir])
+        for run_dir in run_dirs:  # every seed finished before any is evaluated
+            load_config(run_dir)
+            run_folder.check_finished(run_dir, "RUN_DIR")
+    for run_dir in run_dirs:
+        with cli.bad_input():
+            run = evaluate.open_run(run_dir)
+        result = evaluate.evaluate_model(run.model, run.cfg, run.manifest, run_dir, args.split,
+                                         args.order, protocol, args.batch_size)
+        print(f"{result['run_name']} {args.split} {args.order} ({protocol.name}): video top-1 "
+              f"{result['video_top1']:.4f}, clip top-1 {result['clip_top1']:.4f}, mean class "
+              f"accuracy {result['mean_class_accuracy']:.4f} ({result['num_videos']} videos)")
     return 0
 
 

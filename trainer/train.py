@@ -26,8 +26,10 @@ split is never read here.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -35,7 +37,7 @@ import tensorflow as tf
 
 from pipeline import schema
 from trainer import callbacks as callbacks_lib
-from trainer import data, evaluate, loop, metrics, models, recipe, tb
+from trainer import data, determinism, evaluate, loop, metrics, models, recipe, tb
 from trainer.config import TrainConfig, load_config, load_frame_run, save_config
 from trainer.distribute import (
     all_reduce_sum,
@@ -101,6 +103,9 @@ def check_run_dir(cfg: TrainConfig, overwrite: bool = False) -> str:
         (naming the fields that differ), and `overwrite` is not set.
     """
     run_dir = cfg.out.rstrip("/")
+    if tf.io.gfile.exists(run_folder.join(run_dir, run_folder.SEEDS)):
+        raise RunDirError(f"--out {run_dir!r} holds a seed group (seeds.json): train it with "
+                          "--seeds, or give another --out")
     if not tf.io.gfile.exists(run_folder.join(run_dir, run_folder.CONFIG)):
         return "new"
     if overwrite:
@@ -118,6 +123,79 @@ def check_run_dir(cfg: TrainConfig, overwrite: bool = False) -> str:
                           f"({shown}); start it with its own flags to resume it, or use "
                           "--overwrite to replace it")
     return "resume"
+
+
+def finished_same(cfg: TrainConfig) -> bool:
+    """Whether `cfg.out` holds a FINISHED run of this very config (where it ran aside)."""
+    run_dir = cfg.out.rstrip("/")
+    if not tf.io.gfile.exists(run_folder.join(run_dir, run_folder.SUMMARY)):
+        return False
+    saved, now = load_config(run_dir).to_dict(), cfg.to_dict()
+    return not run_folder.differences({k: saved.get(k) for k in now}, now,
+                                      ignore=RESUMABLE_DIFFERENCES)
+
+
+def seed_config(cfg: TrainConfig, seed: int) -> TrainConfig:
+    """The run of `seed` in the seed group `cfg.out`: GROUP/seed<N>, with that seed."""
+    return dataclasses.replace(cfg, seed=int(seed), out=run_folder.seed_run_dir(cfg.out, seed))
+
+
+def seed_group(group_dir: str) -> list[int] | None:
+    """The seeds a seed group lists (its seeds.json), or None when `group_dir` is none."""
+    path = run_folder.join(group_dir, run_folder.SEEDS)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as f:
+        return [int(s) for s in json.load(f)["seeds"]]
+
+
+def write_seed_group(group_dir: str, seeds: Sequence[int], overwrite: bool = False) -> None:
+    """Writes GROUP/seeds.json (`vidrec.run_folder`), once every check has passed.
+
+    Raises:
+      RunDirError: the folder holds a single run, or a seed group of other seeds
+        (unless `overwrite`).
+    """
+    group = group_dir.rstrip("/")
+    if tf.io.gfile.exists(run_folder.join(group, run_folder.CONFIG)):
+        raise RunDirError(f"--out {group!r} holds a single run (config.json), not a seed group: "
+                          "give --seeds another --out")
+    before = seed_group(group)
+    if before is not None and before != list(seeds) and not overwrite:
+        raise RunDirError(f"--out {group!r} is a seed group of seeds {before}, not "
+                          f"{list(seeds)}; use its seeds, or --overwrite to retrain it")
+    if is_chief():
+        tf.io.gfile.makedirs(group)
+        schema.write_json(run_folder.join(group, run_folder.SEEDS),
+                          {"seeds": [int(s) for s in seeds],
+                           "runs": [run_folder.seed_run_dir("", s).lstrip("/") for s in seeds]})
+
+
+def train_seeds(cfg: TrainConfig, seeds: Sequence[int],
+                strategy: tf.distribute.Strategy | None = None,
+                overwrite: bool = False) -> list[dict[str, Any]]:
+    """Trains `cfg` once per seed into the seed group `cfg.out` (GROUP/seed<N>, seeds.json).
+
+    Each seed varies initialisation, data order, frame sampling and augmentation
+    together. A seed whose folder holds a finished run of this config is kept (a
+    rerun after a crash trains only what is left); an unfinished one resumes.
+
+    Returns:
+      The train summaries, one per seed, in `seeds` order.
+    """
+    write_seed_group(cfg.out, seeds, overwrite)
+    summaries = []
+    for i, seed in enumerate(seeds, 1):
+        one = seed_config(cfg, seed)
+        if not overwrite and finished_same(one):
+            print(f"vidrec train: seed {seed} ({i}/{len(seeds)}): finished already in "
+                  f"{one.out}, kept", flush=True)
+            with tf.io.gfile.GFile(run_folder.join(one.out, run_folder.SUMMARY)) as f:
+                summaries.append(json.load(f))
+            continue
+        print(f"vidrec train: seed {seed} ({i}/{len(seeds)}) -> {one.out}", flush=True)
+        summaries.append(train(one, strategy, overwrite=overwrite))
+    return summaries
 
 
 def _embedding_dim(cfg: TrainConfig, manifest: Mapping[str, Any]) -> int | None:
@@ -212,6 +290,7 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
       RunDirError: `cfg.out` holds another or a finished run (see `check_run_dir`).
     """
     strategy = strategy or make_strategy(cfg)
+    determinism.seed_everything(cfg.seed, cfg.deterministic)  # before any model or dataset
     replicas = strategy.num_replicas_in_sync
     manifest = prepare(cfg, replicas)
     run_dir = cfg.out.rstrip("/")
@@ -222,7 +301,6 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
     if chief:
         save_config(cfg, run_dir)
     global_batch = cfg.batch_size * replicas
-    keras.utils.set_random_seed(cfg.seed)
     model = build_compiled(cfg, manifest, strategy)
     encoder_layers = _encoder_layers(model)
     callbacks = (callbacks_lib.make_callbacks(cfg, manifest, strategy, chief)
@@ -282,6 +360,7 @@ def _finish(model: keras.Model, cfg: TrainConfig, manifest: Mapping[str, Any],
         "num_replicas": replicas,
         "num_workers": workers,
         "recipe": recipe.recipe(cfg, manifest, replicas),
+        "environment": determinism.environment(cfg.deterministic),
     }
     val = evaluate.evaluate_model(model, cfg, manifest, run_dir, "val", summary=summary,
                                   pictures=False)  # inputs/val: written at the start

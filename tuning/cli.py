@@ -6,7 +6,7 @@ import argparse
 
 from trainer import cli as trainer_cli
 from tuning import space
-from vidrec import cli
+from vidrec import cli, run_folder
 
 # The parser builds without Keras (`vidrec tune --help`): these are `tuning.search`'s
 # TUNERS and its objectives, checked equal by tests/test_cli_start.py.
@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="discard the saved search state in --out and start over")
     g.add_argument("--no-retrain", action="store_true",
                    help="skip retraining and evaluating the best configuration")
+    g.add_argument("--seeds", default="", metavar="S1,S2,...",
+                   help="retrain the best configuration once per seed into OUT/best/seed<N> "
+                        "(a seed group, as `vidrec train --seeds` writes): give the seeds the "
+                        "compared runs were trained with, so `vidrec compare` pairs them. "
+                        "--seed stays the search's own seed (the oracle's, and each trial's "
+                        "initialisation, drawn from it and the trial id)")
     space.add_flags(p)
     return p
 
@@ -92,7 +98,7 @@ def main(args: argparse.Namespace) -> int:
         ev = result["best_eval"]
         print(f"best configuration {result['best_hp']}\n"
               f"test: video top-1 {ev['video_top1']:.3f}, clip top-1 {ev['clip_top1']:.3f} "
-              f"-> {args.out}/best/eval_test.json")
+              f"-> {ev['run_dir']}/eval_test.json")
     return 0
 
 
@@ -109,7 +115,8 @@ def _setup(args: argparse.Namespace):
         base=base, space=search_space, out=args.out, tuner=args.tuner,
         max_trials=args.max_trials, objective=args.objective, fresh=args.fresh,
         retrain_best=not args.no_retrain, max_failed_trials=args.max_failed_trials,
-        trial_epochs=args.trial_epochs)
+        trial_epochs=args.trial_epochs,
+        seeds=run_folder.parse_seeds(args.seeds) if args.seeds else ())
     search.validate(cfg)
     if search.tuner_role() != "worker" and search.check_resume(cfg) == "resume":
         print(f"vidrec tune: resuming the search in {args.out}", flush=True)

@@ -27,7 +27,7 @@ import keras_tuner
 import tensorflow as tf
 
 from pipeline import schema
-from trainer import data, distribute, evaluate, train
+from trainer import data, determinism, distribute, evaluate, train
 from trainer.config import TrainConfig
 from tuning.hypermodel import VIDEO_OBJECTIVE, TemporalHyperModel
 from tuning.space import HYPERPARAMETERS, SearchSpace
@@ -37,8 +37,10 @@ TUNERS = ("random", "bayesian", "hyperband")
 PROJECT_NAME = "search"  # stable, so a restarted search finds its own state
 CONFIG_NAME = "search_config.json"
 # Flags a resumed search may change: --max-trials extends (or ends) it, and the trainer's
-# device flags change where trials run, not what they are (as for `vidrec train`).
-RESUMABLE_DIFFERENCES = ("max_trials",) + tuple(f"base.{k}" for k in train.RESUMABLE_DIFFERENCES)
+# device flags change where trials run, not what they are (as for `vidrec train`); --seeds
+# says only how the best is retrained.
+RESUMABLE_DIFFERENCES = (("max_trials", "seeds")
+                         + tuple(f"base.{k}" for k in train.RESUMABLE_DIFFERENCES))
 
 
 class SearchConfigError(ValueError):
@@ -59,6 +61,7 @@ class TuneConfig:
     retrain_best: bool = True
     max_failed_trials: int = 3
     trial_epochs: int = 0
+    seeds: tuple[int, ...] = ()
 
     @property
     def epochs_per_trial(self) -> int:
@@ -83,6 +86,7 @@ def search_config(cfg: TuneConfig) -> dict[str, Any]:
         "tuner": cfg.tuner, "max_trials": cfg.max_trials, "epochs": cfg.base.epochs,
         "trial_epochs": cfg.epochs_per_trial,
         "objective": cfg.objective, "space": dataclasses.asdict(cfg.space),
+        "seeds": list(cfg.seeds),
         "base": cfg.base.to_dict()}))  # JSON's own types: tuples become lists
 
 
@@ -145,12 +149,22 @@ def tuner_role() -> str:
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
 
 
+def trial_seed(seed: int, trial_id: str) -> int:
+    """The seed a trial's model is initialised from: a function of (--seed, trial id), so a
+    repeated search gives the same trials and scores (KerasTuner seeds only its oracle,
+    keras-tuner #421)."""
+    return determinism.derive_seed(seed, "trial", trial_id)
+
+
 class _ReportsTrials:
-    """Mixin: says which tuner runs which trial (progress, and the record of who ran what)."""
+    """Mixin: says which tuner runs which trial (progress, and the record of who ran what)
+    and reseeds everything from (--seed, trial id) before the trial builds its model."""
 
     def run_trial(self, trial, *args, **kwargs):
         print(f"vidrec tune: {self.tuner_id} runs trial {trial.trial_id} "
               f"{dict(trial.hyperparameters.values)}", flush=True)
+        base = self.hypermodel.base
+        determinism.seed_everything(trial_seed(base.seed, trial.trial_id), base.deterministic)
         return super().run_trial(trial, *args, **kwargs)
 
 
@@ -234,6 +248,27 @@ def _copy_tree(src: str, dst: str) -> None:
             tf.io.gfile.copy(f"{folder}/{name}", f"{target}/{name}", overwrite=True)
 
 
+def _retrain_best(cfg: TuneConfig, best_cfg: TrainConfig, strategy: tf.distribute.Strategy,
+                  chief: bool) -> dict[str, Any] | None:
+    """Retrains the best configuration into OUT/best (a seed group of `cfg.seeds` when
+    given) and evaluates it on test; returns the (first seed's) eval dict on the chief."""
+    seeds = cfg.seeds or (best_cfg.seed,)
+    print(f"retraining the best configuration into {best_cfg.out} ({cfg.base.epochs} epochs, "
+          f"as the base run{f'; seeds {list(cfg.seeds)}' if cfg.seeds else ''})", flush=True)
+    if cfg.seeds:
+        train.write_seed_group(best_cfg.out, seeds, overwrite=True)
+    evals = []
+    for seed in seeds:
+        one = train.seed_config(best_cfg, seed) if cfg.seeds else best_cfg
+        if not train.finished_same(one):
+            train.train(one, strategy, overwrite=_replace_best(one))
+        else:
+            print(f"vidrec tune: {one.out} holds this retrain, finished: kept", flush=True)
+        if chief:
+            evals.append(evaluate.evaluate_run(one.out, split="test"))
+    return evals[0] if evals else None
+
+
 def _replace_best(best_cfg: TrainConfig) -> bool:
     """Whether OUT/best must be cleared: it holds a finished or another retrain.
 
@@ -309,11 +344,7 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
     if cfg.retrain_best:
         best_cfg = hypermodel.trial_config(best_hp, out=f"{out}/best",
                                            log_root=f"{out}/tensorboard")
-        print(f"retraining the best configuration into {out}/best "
-              f"({cfg.base.epochs} epochs, as the base run)")
-        train.train(best_cfg, strategy, overwrite=_replace_best(best_cfg))
-        if chief:
-            result["best_eval"] = evaluate.evaluate_run(f"{out}/best", split="test")
+        result["best_eval"] = _retrain_best(cfg, best_cfg, strategy, chief)
     if directory != out:
         tf.io.gfile.rmtree(directory)
     return result
