@@ -2,20 +2,24 @@
 
 The ablation compares each multi-frame run's natural-order evaluation with its
 shuffled and reversed ones (`eval_<split>_shuffled.json`, ...) on the same
-videos, film-clustered like every other test; the order-only classes are the
-classes a single frame cannot tell apart (``--order-classes``).
+videos, for every seed, two-level (seeds and films) like every other test; the
+order-only classes are the classes a single frame cannot tell apart
+(``--order-classes``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from report import stats
+import numpy as np
+
+from report import seedstats, stats
 from report.fmt import points
 from report.paired import pair_test
-from report.runs import Predictions, Run
+from report.runs import Run
 
-DROP_KEYS = ("diff", "diff_lo", "diff_hi", "b", "c", "p_value", "p_cluster")
+DROP_KEYS = ("diff", "diff_lo", "diff_hi", "b", "c", "p_value", "p_cluster", "n_seeds",
+             "p_a_beats_b", "rank_first", "variance")
 
 
 def order_sentence(run: Run, order: str, drop: dict[str, Any]) -> str:
@@ -47,37 +51,44 @@ def order_sentence(run: Run, order: str, drop: dict[str, Any]) -> str:
     return s + f": {ignores}."
 
 
-def _ablation_row(run: Run, orders: list[str], n_resamples: int, seed: int) -> dict[str, Any]:
-    """Natural vs each of `orders`: accuracies with CIs, the paired drops, and words."""
-    base = run.predictions("natural")
-    natural, films = base.correct, base.films
+def _ablation_row(run: Run, orders: list[str], films: list[str], n_resamples: int, seed: int,
+                  draws: seedstats.Draws | None) -> dict[str, Any]:
+    """Natural vs each of `orders`, every seed: accuracies with CIs, the paired drops, words."""
+    natural = run.correct("natural")
+
+    def accuracy(correct: np.ndarray) -> dict[str, float]:
+        return stats.ci_dict(seedstats.seed_bootstrap_ci(
+            correct, n_resamples, seed, clusters=films, draws=draws))
+
     row: dict[str, Any] = {
         "run": run.name, "model": run.model, "kind": run.kind.label,
-        "order_aware": run.kind.order_aware,
-        "natural": stats.ci_dict(stats.bootstrap_ci(natural, n_resamples, seed, clusters=films)),
+        "order_aware": run.kind.order_aware, "natural": accuracy(natural),
         "shuffled": None, "reversed": None, "sentences": []}
     for order in orders:
-        other = run.predictions(order).correct
-        row[order] = stats.ci_dict(stats.bootstrap_ci(other, n_resamples, seed, clusters=films))
-        drop = pair_test("natural", natural, order, other, films, n_resamples, seed)
+        other = run.correct(order)
+        row[order] = accuracy(other)
+        drop = pair_test("natural", natural, order, other, films, n_resamples, seed, draws)
         row[f"{order}_drop"] = {k: drop[k] for k in DROP_KEYS}
         row["sentences"].append(order_sentence(run, order, drop))
     return row
 
 
-def ablation(runs: Sequence[Run], n_resamples: int, seed: int) -> list[dict[str, Any]]:
-    """Natural vs shuffled vs reversed accuracy for each multi-frame run that has them."""
+def ablation(runs: Sequence[Run], films: list[str], n_resamples: int, seed: int,
+             draws: seedstats.Draws | None = None) -> list[dict[str, Any]]:
+    """Natural vs shuffled vs reversed accuracy for each multi-frame run that has them (for
+    every one of its seeds)."""
     rows = []
     for run in runs:
-        orders = [o for o in ("shuffled", "reversed") if o in run.evals]
+        orders = [o for o in ("shuffled", "reversed") if run.has_order(o)]
         if run.kind.takes_chunks and orders:
-            rows.append(_ablation_row(run, orders, n_resamples, seed))
+            rows.append(_ablation_row(run, orders, films, n_resamples, seed, draws))
     return rows
 
 
-def order_subset(runs: Sequence[Run], preds: dict[str, Predictions], classes: list[str],
+def order_subset(runs: Sequence[Run], labels: np.ndarray, films: list[str], classes: list[str],
                  order_classes: Sequence[str], n_resamples: int, seed: int) -> dict[str, Any]:
-    """Each run's accuracy on the classes only frame order tells apart (natural and shuffled).
+    """Each run's accuracy on the classes only frame order tells apart (natural and shuffled),
+    two-level over its seeds and the kept videos' films.
 
     Raises:
       ValueError: `order_classes` names a class the data does not have.
@@ -88,13 +99,12 @@ def order_subset(runs: Sequence[Run], preds: dict[str, Predictions], classes: li
                          f"the classes are {classes}")
     subset = [classes.index(c) for c in order_classes]
 
-    def accuracy(p: Predictions) -> dict[str, Any]:
-        return stats.accuracy_subset(p.labels, p.predicted, subset, n_resamples, seed,
-                                     clusters=p.films)
+    def accuracy(correct: np.ndarray) -> dict[str, Any]:
+        return seedstats.seed_accuracy_subset(labels, correct, subset, n_resamples, seed,
+                                              clusters=films)
 
     rows = [{"run": run.name, "model": run.model, "kind": run.kind.label,
-             **accuracy(preds[run.name]),
-             "shuffled": (accuracy(run.predictions("shuffled")) if "shuffled" in run.evals
-                          else None)}
+             **accuracy(run.correct()),
+             "shuffled": accuracy(run.correct("shuffled")) if run.has_order("shuffled") else None}
             for run in runs]
     return {"classes": list(order_classes), "rows": rows}

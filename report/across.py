@@ -8,7 +8,9 @@ run folder's name: ``runs/split1/lstm`` and ``runs/split2/lstm`` are both
 chosen once, by validation accuracy averaged over the splits (or by the user),
 so every split's report answers its three parts (`report.parts`) with the same
 runs; on top, each part's difference per split, its mean ± std over the splits
-and in how many splits it is significant.
+and in how many splits it is significant (its answer is yes). Seed groups are paired
+by seed within each split (`report.seeds`); a run's accuracy in a split is the mean
+over its seeds, and the mean ± std is over the splits of that seed mean.
 
 Nothing here writes: `report.compare` writes, under OUT::
 
@@ -24,14 +26,7 @@ import numpy as np
 
 from report import roles
 from report.fmt import fmt_p, pct, plus_minus, points, table
-from report.headline import (
-    SIDES,
-    SIGNIFICANCE,
-    confound_words,
-    mismatch_words,
-    named,
-    significant,
-)
+from report.headline import SIDES, confound_words, mismatch_words, named
 from report.kinds import ROLES
 from report.markdown import differences_section
 from report.runs import Run, unique_names
@@ -88,6 +83,7 @@ def _run_rows(summaries: dict[Any, dict[str, Any]], names: list[str],
         first = next(iter(per.values()))
         rows.append({"name": name, "model": first["model"], "kind_label": first["kind_label"],
                      "architecture": first["architecture"], "video_top1": top1,
+                     "seeds": {k: r.get("seeds", [0]) for k, r in per.items()},
                      **_mean_std(list(top1.values())),
                      "val_video_top1": chosen["val_video_top1"].get(name)})
     return rows
@@ -106,9 +102,10 @@ def _part_tests(summaries: dict[Any, dict[str, Any]]) -> dict[str, dict[str, Any
                     "diff": {k: t["diff"] for k, t in tests.items()},
                     **{f"diff_{k}": v for k, v in _mean_std(diffs).items()},
                     "higher": sum(d > 0 for d in diffs),
-                    "significant": sum(t["diff"] > 0 and significant(t) for t in tests.values()),
-                    "significant_lower": sum(t["diff"] < 0 and significant(t)
-                                             for t in tests.values()),
+                    "significant": sum(t["verdict"] == "yes" for t in tests.values()),
+                    "significant_lower": sum(t["verdict"] == "no" for t in tests.values()),
+                    "verdict": {k: t["verdict"] for k, t in tests.items()},
+                    "p_a_beats_b": {k: t["p_a_beats_b"]["value"] for k, t in tests.items()},
                     "p_family": {k: t["p_family"] for k, t in tests.items()}}
     return out
 
@@ -152,7 +149,20 @@ def summarise(summaries: dict[Any, dict[str, Any]]) -> dict[str, Any]:
                    for k, s in summaries.items()},
         "frame_mismatches": sorted({p for s in summaries.values()
                                     for p in s["frame_mismatches"]}),
+        "seeding": {str(k): s["seeding"] for k, s in summaries.items()},
+        "seed_warnings": [f"Split {k}: {s['seeding']['warning']}" for k, s in summaries.items()
+                          if s["seeding"]["warning"]],
+        "environment_warnings": [f"Split {k}: {s['environment']['warning']}"
+                                 for k, s in summaries.items() if s["environment"]["warning"]],
     }
+
+
+def _seed_words(result: dict[str, Any]) -> str:
+    """"the mean over 3 training seeds per model" (or the one-seed caution) for the headline."""
+    counts = sorted({s["n_seeds"] for s in result["seeding"].values()})
+    if counts == [1]:
+        return "one training seed per model (seed variance unmeasured)"
+    return f"the mean over {' or '.join(map(str, counts))} training seeds per model"
 
 
 LABELS = {"frames": "1. several frames", "order": "2. order",
@@ -194,13 +204,14 @@ def headline(result: dict[str, Any]) -> str:
     k = len(result["official_splits"])
     where = f"Over the {k} official splits ({', '.join(result['official_splits'])})"
     pre = [w for w in (mismatch_words(result["frame_mismatches"]),) if w]
+    pre += result.get("seed_warnings") or []
     if len(rows) == 1:
         return " ".join(pre + [
             f"{where} {named(rows[0])} reaches {plus_minus(rows[0]['mean'], rows[0]['std'])} "
             "video accuracy (mean ± std over splits); there is nothing to compare it with."])
-    out = [f"{where}, the answer in three parts (video accuracy, mean ± std over splits; "
-           f"significant: film-cluster permutation p < {SIGNIFICANCE}, Holm-adjusted within "
-           "each split):"]
+    out = [f"{where}, the answer in three parts (video accuracy, {_seed_words(result)}, mean ± "
+           "std over splits; significant: the split's answer is yes, its permutation test, "
+           "Holm-adjusted within the split, and its interval agreeing):"]
     out += [_part_words(result, i, key) for i, key in enumerate(result["parts"], 1)]
     caution = confound_words(result["confounds"])
     return " ".join(pre + out + ([caution] if caution else []))
@@ -212,17 +223,20 @@ def _tables(result: dict[str, Any]) -> list[str]:
     per_split = [f"Split {s}" for s in splits]
     runs = [[r["name"], r["architecture"], r["kind_label"],
              *(pct(r["video_top1"][s]) for s in splits), plus_minus(r["mean"], r["std"]),
-             pct(r["val_video_top1"])] for r in result["across"]["runs"]]
+             pct(r["val_video_top1"]),
+             " / ".join(str(len(r["seeds"][s])) for s in splits)]
+            for r in result["across"]["runs"]]
     parts = [[LABELS[key], f"{p['run']}: natural − shuffled" if key == "shuffled"
               else f"{p['run_a']} − {p['run_b']}",
               *(f"{points(p['diff'][s])} ({fmt_p(p['p_family'][s])})" for s in splits),
               f"{points(p['diff_mean'])} ± {100 * p['diff_std']:.1f}",
               f"{p['significant']} of {k}"] for key, p in result["across"]["parts"].items()]
-    return (table(["Run", "Model", "Kind", *per_split, "Mean ± std", "Val (mean)"], runs)
+    return (table(["Run", "Model", "Kind", *per_split, "Mean ± std", "Val (mean)",
+                   "Seeds per split"], runs)
             + ["", "## The answer in three parts, per split", "",
-               "Each part's difference in points per split (Holm-adjusted film-cluster "
-               "permutation p within the split), its mean ± std over the splits, and in how "
-               "many splits it is a significant gain.", ""]
+               "Each part's difference in points per split (Holm-adjusted permutation p within "
+               "the split), its mean ± std over the splits, and in how many splits it is a "
+               "significant gain (the split's answer is yes).", ""]
             + table(["Part", "Comparison", *per_split, "Mean ± std", "Significant"], parts))
 
 
@@ -233,11 +247,15 @@ def render(result: dict[str, Any]) -> str:
              f"{len(splits)} official splits", ""]
     if result["frame_mismatches"]:
         lines += [f"**{mismatch_words(result['frame_mismatches'])}**", ""]
+    for warning in (result.get("seed_warnings") or []) + (result.get("environment_warnings")
+                                                           or []):
+        lines += [f"**{warning}**", ""]
     chosen = result["roles"]
     named_roles = ", ".join(f"{role} = {chosen[role]}" for role in ROLES if chosen[role])
     lines += [result["headline"], "",
-              "Video top-1 accuracy on each split's test videos (intervals and tests in each "
-              "split's own report resample source films). Protocol "
+              "Video top-1 accuracy on each split's test videos, the mean over each model's "
+              "training seeds (intervals and tests in each split's own report resample seeds "
+              "and source films). Protocol "
               f"`{result['protocol']['name']}` for every run in every split. Roles (role = run): "
               f"{named_roles}, {chosen['chosen_by']}; the test split played no part in the "
               "choice.", ""]

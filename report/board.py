@@ -30,14 +30,18 @@ _PICTURE = re.compile(r"^!\[[^\]]*\]\([^)]*\)\s*$")
 
 
 def log_root(runs: Sequence[Run]) -> str | None:
-    """The folder holding most of the runs' TensorBoard log dirs (ties: the first run's);
-    None when no run records one."""
+    """The folder holding most of the runs' TensorBoard log dirs (ties: the first run's; a
+    seed group's are its first seed's, under <log root>/<group>/); None when no run records
+    one."""
     roots = []
     for run in runs:
         candidates = log_dirs(run)
         if candidates:
             found = next((d for d in candidates if tf.io.gfile.isdir(d)), candidates[0])
-            roots.append(posixpath.dirname(found.rstrip("/")) or ".")
+            root = posixpath.dirname(found.rstrip("/"))
+            if run.members:  # a seed logs to <log root>/<group>/seed<N>: the root is above
+                root = posixpath.dirname(root)
+            roots.append(root or ".")
     if not roots:
         return None
     counts = collections.Counter(roots)

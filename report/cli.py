@@ -19,7 +19,11 @@ DESCRIPTION = """\
 Compare runs evaluated on the same test videos and the same frames, and write
 REPORT_DIR/report.md, REPORT_DIR/summary.json and PNG figures beside them.
 
-Each RUN_DIR needs eval_<split>.json (made by `vidrec evaluate RUN_DIR`);
+Each RUN_DIR needs eval_<split>.json (made by `vidrec evaluate RUN_DIR`), or is a
+seed group (`vidrec train --seeds 0,1,2`: RUN_DIR/seeds.json and one such run folder
+per seed, RUN_DIR/seed0, ...): one model trained under several seeds. Every model
+must list the same seeds, so that models are compared seed by seed; a plain run
+folder is a one-seed model (its config's seed).
 eval_<split>_shuffled.json / eval_<split>_reversed.json, if present, feed the
 frame-order ablation, and train_summary.json plus its TensorBoard log_dir feed
 the training curves. Runs evaluated on different data (manifest, split or
@@ -27,8 +31,11 @@ video list), under different evaluation protocols or on different frames are
 refused with one line naming both runs.
 
 The report gives video-level accuracies with 95% bootstrap intervals over the
-test set's source films (clips of one film are not independent), McNemar and
-film-cluster permutation tests between every pair of runs, the order ablation
+test set's source films (clips of one film are not independent) and, with
+several seeds, over the training seeds too (each resample draws seeds, then
+films: a two-level bootstrap), McNemar and permutation tests over (seed, film)
+cells between every pair of runs, each model's spread over seeds and its seed
+variance against its film variance, P(A>B) on a new seed, the order ablation
 in words, per-class gains, and a "what differs between these runs" table from
 the runs' recipes: temporal settings are the comparison, any other difference
 is named as a confound in the headline.
@@ -52,7 +59,10 @@ drop with shuffled frames); 3. does recurrence help beyond order? (the best
 recurrent run vs the best non-recurrent order-aware run; without one, it says
 that recurrence cannot be told apart from order with these runs). "Best" is by
 VALIDATION video accuracy recorded at training time; the test split never picks
-a run. Name any role with --role ROLE=RUN (roles: frame, pooled, order_aware,
+a run (with seeds, the mean over seeds). A part says yes only when its test
+and its interval both exclude no difference; otherwise it is inconclusive and
+says how many seeds (or whether more test films) would likely settle it.
+Name any role with --role ROLE=RUN (roles: frame, pooled, order_aware,
 recurrent, non_recurrent); --candidate RUN names the recurrent role for a
 recurrent run (else order_aware) and --baseline RUN the frame role. The
 headline's p-values are Holm-adjusted together.
@@ -71,6 +81,8 @@ examples:
       --order-classes grow,shrink,fade_in,fade_out,move_up,move_down
   vidrec compare runs/split{1,2,3}/{frame,pooled,lstm,tconv} --out report \\
       --role recurrent=lstm --role non_recurrent=tconv --baseline frame
+  vidrec compare groups/frame groups/pooled groups/lstm --out report \\
+      --allow-different-seeds   # seed groups; pair by the seeds all of them have
 """
 
 
@@ -126,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave out the video pictures (each run's mistakes, where the candidate "
                         "changed the baseline's answer, order flips) and the reading of the "
                         "test videos' frames they need")
+    p.add_argument("--allow-different-seeds", action="store_true",
+                   help="report models trained under different seed lists instead of refusing "
+                        "them: they are paired by the seeds they share, and the report and "
+                        "headline say which seeds were dropped")
     p.add_argument("--allow-different-frames", action="store_true",
                    help="report runs evaluated under different protocols or on different "
                         "frames instead of refusing them; the report says so at its top")
@@ -146,7 +162,8 @@ def main(args: argparse.Namespace) -> int:
     with bad_input():  # the runs do not compare: different data, frames, unknown names...
         comparison = compare.prepare(args.run_dirs, args.split, order_classes, args.resamples,
                                      args.seed, args.baseline, args.candidate,
-                                     args.allow_different_frames, named)
+                                     args.allow_different_frames, named,
+                                     args.allow_different_seeds)
     summary = compare.write(comparison, args.out, args.videos)
     print(summary["headline"] + "\n")
     print("\n".join(differences_section(summary)[2:]).strip())

@@ -9,9 +9,11 @@ Accuracies are fractions in [0, 1] in summary.json and percentages in report.md.
 The contract of a fair comparison is checked, not assumed: runs must be
 evaluated on the same videos (`runs.validate_same_data`) and on the same frames
 under the same protocol (`runs.validate_same_frames`); every interval and
-paired test resamples source films, not clips (`stats`, clusters = films); the
-runs the headline names come from the user or from validation accuracy, never
-from test (`roles.choose_roles`); and every recipe difference outside the
+paired test resamples source films, not clips (`stats`, clusters = films), and
+the training seeds too when models were trained under several (`seeds` pairs them
+by seed, `seedstats`); the runs the headline names come from the user or from
+validation accuracy (the mean over seeds), never from test (`roles.choose_roles`);
+and every recipe difference outside the
 temporal part is named as a confound (`roles.differences`). Runs from several
 official splits get one report per split and the across-split mean ± std
 (`report.across`).
@@ -32,8 +34,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from report import across, board, headline, markdown, plots, videos
-from report.runs import Run, load_run
+from report import across, board, headline, markdown, plots, seeds, videos
+from report.runs import Run, unique_names
 from report.summary import split_summary
 from vidrec.run_folder import join
 
@@ -58,23 +60,29 @@ def prepare(run_dirs: Sequence[str], split: str = "test",
             order_classes: Sequence[str] | None = None, n_resamples: int = 2000,
             seed: int = 0, baseline: str | None = None, candidate: str | None = None,
             allow_different_frames: bool = False,
-            roles: Mapping[str, str] | None = None) -> Comparison:
+            roles: Mapping[str, str] | None = None,
+            allow_different_seeds: bool = False) -> Comparison:
     """Reads and checks the runs and computes every number of the report; writes nothing.
 
     Args: as in `compare`.
 
     Raises:
-      ValueError: no runs, a missing eval file, runs on different data or frames,
-        unknown --order-classes, roles that cannot be chosen or a run of the wrong kind.
+      ValueError: no runs, a missing eval file or seed, runs on different seeds, data or
+        frames, unknown --order-classes, roles that cannot be chosen or a run of the
+        wrong kind.
     """
     if not run_dirs:
         raise ValueError("no runs to compare: give at least one RUN_DIR")
-    runs = [load_run(d, split) for d in run_dirs]
+    runs = [seeds.load_model(d, split) for d in run_dirs]
     groups = across.group_by_split(runs)
+    for official, group in groups.items():  # paired before roles: val is the seeds' mean
+        unique_names(group)
+        groups[official] = seeds.pair_seeds(group, allow_different_seeds)
     chosen = (across.choose_roles(groups, roles, candidate, baseline) if len(groups) > 1
               else None)
     summaries = {official: split_summary(group, split, order_classes, n_resamples, seed, chosen,
-                                         baseline, candidate, allow_different_frames, roles)
+                                         baseline, candidate, allow_different_frames, roles,
+                                         allow_different_seeds)
                  for official, group in groups.items()}
     return Comparison(groups, summaries)
 
@@ -113,11 +121,13 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
             order_classes: Sequence[str] | None = None, n_resamples: int = 2000,
             seed: int = 0, baseline: str | None = None, candidate: str | None = None,
             allow_different_frames: bool = False,
-            roles: Mapping[str, str] | None = None, videos: bool = True) -> dict[str, Any]:
+            roles: Mapping[str, str] | None = None, videos: bool = True,
+            allow_different_seeds: bool = False) -> dict[str, Any]:
     """Compare runs evaluated on the same videos and frames and write a report.
 
     Args:
-      run_dirs: run directories (local or gs://), each with eval_<split>.json.
+      run_dirs: run directories (local or gs://), each with eval_<split>.json, or seed
+        groups (GROUP/seeds.json and one such run folder per seed, `report.seeds`).
       out_dir: where report.md, summary.json and the PNGs go (created).
       split: which evaluation to compare.
       order_classes: optional class names only frame order tells apart; adds a
@@ -134,6 +144,9 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
       videos: draw the video pictures (`report.videos`: each run's mistakes, where the
         candidate changed the baseline's answer, order flips), reading the test videos'
         frames; False leaves them out (summary["videos"] is then None).
+      allow_different_seeds: report models trained under different seed lists anyway,
+        paired by the seeds they share, saying which were dropped at the top of the report
+        and in the headline, instead of refusing them.
 
     Returns:
       The summary dict written to summary.json; summary["headline"] is the
@@ -141,11 +154,12 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
       splits give {"splits": {...}, "across": ...} (see `report.across`).
 
     Raises:
-      ValueError: no runs, a missing eval file, runs on different data or frames, a
-        role named with a run of the wrong kind.
+      ValueError: no runs, a missing eval file or seed, models on different seed lists,
+        runs on different data or frames, a role named with a run of the wrong kind.
     """
     return write(prepare(run_dirs, split, order_classes, n_resamples, seed, baseline,
-                         candidate, allow_different_frames, roles), out_dir, videos)
+                         candidate, allow_different_frames, roles, allow_different_seeds),
+                 out_dir, videos)
 
 
 def write_split_report(runs: list[Run], summary: dict[str, Any], out_dir: str,

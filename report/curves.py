@@ -60,7 +60,9 @@ def _tensorboard_curves(log_dir: str) -> Curves:
 
 def log_dirs(run: Run) -> list[str]:
     """Where the run's TensorBoard logs may be: train_summary.json's log_dir as written,
-    then (a relative one) under the run dir; [] when the run records none."""
+    then (a relative one) under the run dir; [] when the run records none. A seed group's
+    are its first seed's."""
+    run = run.seed_runs[0]
     log_dir = (run.summary or {}).get("log_dir")
     if not log_dir:
         return []
@@ -74,14 +76,15 @@ def read_curves(run: Run) -> tuple[Curves, str]:
     """Per-epoch training curves of a run.
 
     Reads the Keras TensorBoard layout ``<log_dir>/train`` and
-    ``<log_dir>/validation``; falls back to train_summary.json's history.
+    ``<log_dir>/validation``; falls back to train_summary.json's history. A seed
+    group's curves are its first seed's.
 
     Returns:
       (curves, source): curves maps "loss", "accuracy", "val_loss",
       "val_accuracy" (whichever exist) to (epochs, values); source is
       "tensorboard", "history" or "none".
     """
-    summary = run.summary or {}
+    summary = run.seed_runs[0].summary or {}
     for base in log_dirs(run):
         curves = _tensorboard_curves(base)
         if curves:

@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from report.fmt import ci, count, diff_ci, duration, fmt_p, pct, points, table
-from report.headline import SIDES, family_words, mismatch_words
+from report.headline import SIDES, family_words, n_seeds, top_warnings
 from report.kinds import ROLES
+from report.seedtables import seeds_section
 
 
 def _runs_table(summary: dict[str, Any]) -> list[str]:
     header = ["Run", "Model", "Kind", "RNN", "Hidden", "Chunk", "Clip top-1", "Clip top-5",
               "Video top-1 [95% CI]", "Video top-5 [95% CI]", "Mean class acc. [95% CI]",
-              "Val video top-1", "Params", "Train time"]
+              "Val video top-1", "Params", "Train time", "Seeds"]
     rows = []
     for r in summary["runs"]:
         rnn = "–"
@@ -28,7 +29,8 @@ def _runs_table(summary: dict[str, Any]) -> list[str]:
                      r["chunk_length"] if r["chunk_length"] is not None else "–",
                      pct(r["clip_top1"]), pct(r["clip_top5"]), ci(r["video_top1"]),
                      ci(r["video_top5"]), ci(r["mean_class_accuracy"]), pct(r["val_video_top1"]),
-                     count(r["params"]), duration(r["train_time_s"])])
+                     count(r["params"]), duration(r["train_time_s"]),
+                     ", ".join(map(str, r.get("seeds") or [])) or "–"])
     return table(header, rows)
 
 
@@ -41,12 +43,21 @@ def _tests_section(summary: dict[str, Any]) -> list[str]:
              "film's summed difference flipped) is the one the headline uses. The difference's "
              "CI is a paired bootstrap over films. Holm-adjusted p-values correct for testing "
              "every pair.")
+    if n_seeds(summary) > 1:
+        intro = intro.replace("film-cluster permutation test (signs of each film's", (
+            "permutation test over (seed, film) cells (signs of each seed's and film's")).replace(
+            "over films.", "over seeds and films, paired by seed; b and c count every seed.")
     header = ["A", "B", "Acc. A", "Acc. B", "A − B [95% CI]", "b", "c", "McNemar p",
-              "Film perm. p", "Holm (film perm.)"]
+              f"{_perm(summary)} perm. p", f"Holm ({_perm(summary).lower()} perm.)"]
     rows = [[t["run_a"], t["run_b"], pct(t["accuracy_a"]), pct(t["accuracy_b"]), diff_ci(t),
              t["b"], t["c"], f"{t['p_value']:.3g}", f"{t['p_cluster']:.3g}",
              f"{t['p_cluster_holm']:.3g}"] for t in summary["tests"]]
     return ["## Paired tests", "", intro, ""] + table(header, rows) + [""]
+
+
+def _perm(summary: dict[str, Any]) -> str:
+    """What the permutation test flips: "Film" (one seed) or "Seed×film" cells."""
+    return "Film" if n_seeds(summary) == 1 else "Seed×film"
 
 
 def _roles_section(summary: dict[str, Any]) -> list[str]:
@@ -71,7 +82,7 @@ def _part_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[Any]]
     """The first run, then each run or order it is compared with (difference: first − this)."""
     rows = {r["name"]: r for r in summary["runs"]}
     a, b = rows[part["run_a"]], rows[part["run_b"]]
-    first = [a["name"], a["kind_label"], ci(a["video_top1"]), "–", "–", "–", "–"]
+    first = [a["name"], a["kind_label"], ci(a["video_top1"]), "–", "–", "–", "–", "–", "–"]
     others = [(b["name"], b["kind_label"], b["video_top1"], part["test"])]
     if part["shuffled"]:
         shuffled = next(x["shuffled"] for x in summary["ablation"] if x["run"] == a["name"])
@@ -81,21 +92,35 @@ def _part_rows(summary: dict[str, Any], part: dict[str, Any]) -> list[list[Any]]
     for name, kind, acc, key in others:
         t = summary["headline_tests"][key]
         out.append([name, kind, ci(acc), diff_ci(t), f"{t['p_value']:.3g}",
-                    f"{t['p_cluster']:.3g}", f"{t['p_family']:.3g}"])
+                    f"{t['p_cluster']:.3g}", f"{t['p_family']:.3g}", _beats(t),
+                    f"{pct(t['rank_first'][t['run_a']])} / {pct(t['rank_first'][t['run_b']])}"])
     return out
+
+
+def _beats(t: dict[str, Any]) -> str:
+    """P(A>B) [95% CI], or why there is none with one seed."""
+    win = t["p_a_beats_b"]
+    if t["n_seeds"] < 2:
+        return "– (one seed)"
+    return f"{win['value']:.2f} [{win['lo']:.2f}–{win['hi']:.2f}]"
 
 
 def _answer_section(summary: dict[str, Any]) -> list[str]:
     """"The answer in three parts": one small table per part the runs allow."""
     if len(summary["runs"]) < 2:
         return []
+    over = "the test set's source films" if n_seeds(summary) == 1 else \
+        "training seeds and the test set's source films (two-level, paired by seed)"
     lines = ["## The answer in three parts", "",
-             "Video accuracy with 95% intervals over the test set's source films. The "
-             "difference is the first row minus that row, with a paired bootstrap interval "
-             f"over films; McNemar treats videos as independent; Holm p: {family_words(summary)}"
-             ", the p the headline quotes.", ""]
+             f"Video accuracy with 95% intervals over {over}. The difference is the first row "
+             "minus that row, with a paired bootstrap interval; McNemar treats videos as "
+             f"independent; Holm p: {family_words(summary)}, the p the headline quotes. A "
+             "part's answer is yes only when that test and the interval agree. P(A>B): the "
+             "chance that the first row beats that row on a new training seed. Ranks first: how "
+             "often each of the two has the higher accuracy over the bootstrap resamples "
+             "(first row / that row).", ""]
     header = ["Run", "Kind", "Video top-1 [95% CI]", "Difference [95% CI]", "McNemar p",
-              "Film perm. p", "Holm p"]
+              f"{_perm(summary)} perm. p", "Holm p", "P(A>B) [95% CI]", "Ranks first"]
     for i, part in enumerate(summary["parts"].values(), 1):
         lines += [f"### {i}. {part['question']}", ""]
         if part["test"] is not None:
@@ -149,12 +174,12 @@ def differences_section(summary: dict[str, Any]) -> list[str]:
     return lines + [""] + table(["Setting", "Part", *names], cells) + [""]
 
 
-def _ablation_row(a: dict[str, Any]) -> list[str]:
+def _ablation_row(a: dict[str, Any], perm: str) -> list[str]:
     cells = [a["run"], a["model"], ci(a["natural"])]
     for order in ("shuffled", "reversed"):
         d = a.get(f"{order}_drop")
         cells += [ci(a[order]),
-                  f"{points(-d['diff'])} pts (film perm. {fmt_p(d['p_cluster'])})" if d else "–"]
+                  f"{points(-d['diff'])} pts ({perm} perm. {fmt_p(d['p_cluster'])})" if d else "–"]
     return cells
 
 
@@ -166,7 +191,7 @@ def _ablation_section(summary: dict[str, Any]) -> list[str]:
              "order. A pooled model averages frames, so it should not care; a model that uses "
              "temporal order should lose accuracy.", ""]
     lines += table(["Run", "Model", "Natural", "Shuffled", "Change", "Reversed", "Change"],
-                   map(_ablation_row, summary["ablation"]))
+                   [_ablation_row(a, _perm(summary).lower()) for a in summary["ablation"]])
     lines.append("")
     lines += [f"- {s}" for a in summary["ablation"] for s in a["sentences"]]
     if "order_ablation" in summary["figures"]:
@@ -211,9 +236,16 @@ def _top(summary: dict[str, Any]) -> list[str]:
     data, official = summary["data"], summary.get("official_split")
     sha = data.get("manifest_sha256")
     lines = [f"# How important is recurrence? {len(summary['runs'])} runs compared", ""]
-    mismatch = mismatch_words(summary.get("frame_mismatches") or [])
-    if mismatch:
-        lines += [f"**{mismatch}**", ""] + [f"- {p}" for p in summary["frame_mismatches"]] + [""]
+    for warning in top_warnings(summary, environment=True):
+        lines += [f"**{warning}**", ""]
+        if warning.startswith("WARNING: these runs were NOT all scored"):
+            lines += [f"- {p}" for p in summary["frame_mismatches"]] + [""]
+    n = n_seeds(summary)
+    seeds = (" One training seed per model: seed variance is unmeasured (see \"Training "
+             "seeds\")." if n == 1 else
+             f" With {n} training seeds per model each resample first draws {n} seeds with "
+             "replacement, then the films (a two-level bootstrap, the same draws for every "
+             "model).")
     return lines + [
         summary["headline"], "",
         f"Data: split `{summary['split']}`"
@@ -224,7 +256,7 @@ def _top(summary: dict[str, Any]) -> list[str]:
         + (f", `{data['data_dir']}`" if data.get("data_dir") else "")
         + ". Intervals: 95% percentile bootstrap over the test set's source films (the "
         "clips of one film are resampled together, as they are not independent), "
-        f"{summary['n_resamples']} resamples, seed {summary['seed']}.", ""]
+        f"{summary['n_resamples']} resamples, seed {summary['seed']}.{seeds}", ""]
 
 
 def _figures_sections(summary: dict[str, Any]) -> list[str]:
@@ -233,11 +265,14 @@ def _figures_sections(summary: dict[str, Any]) -> list[str]:
     if "curves" in figs:
         sources = ", ".join(f"{r['name']}: {r.get('curves_source', 'none')}"
                             for r in summary["runs"])
-        lines += ["## Training curves", "", f"Source per run: {sources}.", "",
+        first = " (a seed group's: its first seed's)" if n_seeds(summary) > 1 else ""
+        lines += ["## Training curves", "", f"Source per run{first}: {sources}.", "",
                   f"![training curves]({figs['curves']})", ""]
     if "confusion" in figs:
+        summed = f" Videos of all {n_seeds(summary)} seeds summed." if n_seeds(summary) > 1 else ""
         lines += ["## Confusion matrices", "",
-                  "Rows are true classes, normalised to sum to 1; columns are predictions.", "",
+                  f"Rows are true classes, normalised to sum to 1; columns are predictions."
+                  f"{summed}", "",
                   f"![confusion matrices]({figs['confusion']})", ""]
     return lines
 
@@ -267,6 +302,10 @@ def videos_section(summary: dict[str, Any]) -> list[str]:
     if not v:
         return []
     lines = ["## Videos", ""]
+    if n_seeds(summary) > 1:
+        first = ", ".join(f"{r['name']} seed {r['seeds'][0]}" for r in summary["runs"])
+        lines += [f"The pictures show each model's first seed only ({first}); the numbers "
+                  "above use every seed.", ""]
     if not v["frames"]["read"]:
         lines += [f"*The frames could not be read ({v['frames']['problem']}): the pictures "
                   "have no frame strips.*", ""]
@@ -294,6 +333,7 @@ def render(summary: dict[str, Any]) -> str:
     lines += ["## Runs", ""] + _runs_table(summary)
     lines += ["", "Clip-level accuracies have no interval: the eval files hold per-video, not "
               "per-clip, predictions, and clips of one video are not independent anyway.", ""]
+    lines += seeds_section(summary)
     for section in (differences_section, _protocol_section, _tests_section, _ablation_section,
                     _per_class_section, _subset_section, _figures_sections, videos_section):
         lines += section(summary)

@@ -1,51 +1,68 @@
 """Paired tests between runs on the same test videos (the headline's family: `report.parts`).
 
-Every test resamples or permutes source films (`report.stats`, clusters = films);
-McNemar's test, which treats videos as independent, is reported beside them.
+Every test resamples or permutes source films, and with several training seeds the
+seeds too (`report.seedstats`: the two-level bootstrap, the permutation test over
+(seed, film) cells), paired seed by seed; McNemar's test, which treats videos (and
+seeds) as independent, is reported beside them.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from report import stats
-from report.runs import Predictions, Run
+from report import seedstats, stats
+from report.runs import Run
 
 
 def pair_test(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray, films: Sequence[str],
-              n_resamples: int, seed: int) -> dict[str, Any]:
-    """Paired comparison of two correctness vectors over the same videos.
+              n_resamples: int, seed: int, draws: seedstats.Draws | None = None
+              ) -> dict[str, Any]:
+    """Paired comparison of two correctness arrays over the same seeds and videos.
 
-    The difference's CI resamples films; McNemar treats videos as independent,
-    the film-cluster permutation test does not (its p is the one the headline uses).
+    The difference's CI is the two-level bootstrap (seeds, then films); McNemar counts
+    every (seed, video) as independent, the permutation test over (seed, film) cells
+    does not (its p is the one the headline uses). With one seed these are the
+    film-only interval and film-cluster test.
 
     Args:
-      name_a, name_b: what the two vectors are (run names, or orders in the ablation).
-      a, b: bool [N] right or wrong on the same videos.
+      name_a, name_b: what the two arrays are (run names, or orders in the ablation).
+      a, b: bool [S, N] (or [N]) right or wrong, per seed and video.
       films: [N] source film of each video.
       n_resamples, seed: as in `stats.bootstrap_ci`.
+      draws: the comparison's resamples (`seedstats.draws`), shared by every test.
     """
-    diff, lo, hi = stats.paired_bootstrap_diff(a, b, n_resamples, seed, clusters=films)
-    m = stats.mcnemar_exact(a, b)
-    perm = stats.cluster_permutation_test(a, b, films, n_permutations=10000, seed=seed)
+    a, b = seedstats.as_seed_pair(a, b)
+    d = draws or seedstats.draws(films, a.shape[0], n_resamples, seed)
+    diff, lo, hi = seedstats.seed_paired_diff(a, b, clusters=films, draws=d)
+    m = stats.mcnemar_exact(a.ravel(), b.ravel())
+    perm = seedstats.seed_permutation_test(a, b, films, n_permutations=10000, seed=seed)
     return {"run_a": name_a, "run_b": name_b, "accuracy_a": float(a.mean()),
             "accuracy_b": float(b.mean()), "diff": diff, "diff_lo": lo, "diff_hi": hi,
             "b": m["b"], "c": m["c"], "p_value": m["p_value"],
             "p_cluster": perm["p_value"], "cluster_exact": perm["exact"],
-            "n_films": perm["n_clusters"]}
+            "n_films": perm["n_films"], "n_seeds": perm["n_seeds"],
+            "p_a_beats_b": seedstats.p_a_beats_b(a, b, clusters=films, draws=d),
+            "rank_first": seedstats.rank_first({name_a: a, name_b: b}, clusters=films,
+                                               draws=d),
+            "variance": seedstats.variance_split(a.astype(np.float64) - b, clusters=films,
+                                                 draws=d)}
 
 
-def pairwise_tests(runs: Sequence[Run], preds: dict[str, Predictions], n_resamples: int,
-                   seed: int) -> list[dict[str, Any]]:
+def pairwise_tests(runs: Sequence[Run], correct: Mapping[str, np.ndarray], films: Sequence[str],
+                   n_resamples: int, seed: int, draws: seedstats.Draws | None = None
+                   ) -> list[dict[str, Any]]:
     """Every pair (A, B) in the given order; b = A right & B wrong, c = A wrong & B right.
+
+    Args:
+      correct: run name -> bool [S, N] (`Run.correct`), on the same seeds.
 
     Holm-adjusted over all pairs: `p_holm` (McNemar) and `p_cluster_holm` (films).
     """
-    tests = [pair_test(a.name, preds[a.name].correct, b.name, preds[b.name].correct,
-                       preds[a.name].films, n_resamples, seed)
+    tests = [pair_test(a.name, correct[a.name], b.name, correct[b.name], films, n_resamples,
+                       seed, draws)
              for a, b in itertools.combinations(runs, 2)]
     for key in ("p_value", "p_cluster"):
         adjusted = stats.holm([t[key] for t in tests])
@@ -60,7 +77,10 @@ def find_test(tests: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
         if (t["run_a"], t["run_b"]) == (a, b):
             return t
         if (t["run_a"], t["run_b"]) == (b, a):
+            win = t["p_a_beats_b"]
             return {**t, "run_a": a, "run_b": b, "accuracy_a": t["accuracy_b"],
                     "accuracy_b": t["accuracy_a"], "diff": -t["diff"], "diff_lo": -t["diff_hi"],
-                    "diff_hi": -t["diff_lo"], "b": t["c"], "c": t["b"]}
+                    "diff_hi": -t["diff_lo"], "b": t["c"], "c": t["b"],
+                    "p_a_beats_b": {"value": 1 - win["value"], "lo": 1 - win["hi"],
+                                    "hi": 1 - win["lo"]}}
     raise KeyError(f"no paired test between {a!r} and {b!r}")

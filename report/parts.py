@@ -11,17 +11,22 @@ The runs are the roles (`report.roles`), never chosen by test. A part whose runs
 are missing is skipped with a sentence naming the kind that is missing; without a
 pooled control, part 2 compares the order-aware run with the frame run instead
 ("frames_and_order": several frames and their order together) and says so. Every
-test the answer quotes is Holm-adjusted with the others on its film-cluster
-permutation p (`p_family`).
+test the answer quotes is Holm-adjusted with the others on its permutation p over
+(seed, film) cells (`p_family`; over films with one seed), and gets its `verdict`:
+"yes" only when that test rejects AND the two-level interval of the difference (over
+seeds and films) excludes 0 on the side of run_a, "no" when both agree on run_b's side,
+else "inconclusive" with an estimate of the seeds it would take
+(`seedstats.seeds_needed`).
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from report import stats
+from report import seedstats, stats
 from report.kinds import ROLES
 from report.paired import find_test
+from report.resampling import SIGNIFICANCE
 
 
 class Part(NamedTuple):
@@ -85,7 +90,8 @@ def answer(chosen: dict[str, Any], tests: list[dict[str, Any]],
       "shuffled" ("shuffled" or None; part 2 only), "note" (a sentence or None)}}.
       headline_tests: {"frames", "order" (or "frames_and_order"), "shuffled",
       "recurrence"}, whichever the runs allow, each a paired test oriented run_a − run_b
-      with `p_family`, the Holm adjustment of all their film-cluster permutation p.
+      with `p_family`, the Holm adjustment of all their permutation p, its `verdict` and
+      `seeds_needed` (None unless inconclusive).
     """
     parts: dict[str, Any] = {}
     family: dict[str, dict[str, Any]] = {}
@@ -103,4 +109,17 @@ def answer(chosen: dict[str, Any], tests: list[dict[str, Any]],
             parts[key]["shuffled"] = "shuffled"
     for t, p in zip(family.values(), stats.holm([t["p_cluster"] for t in family.values()])):
         t["p_family"] = p
+        t["verdict"] = verdict(t)
+        t["seeds_needed"] = None if t["verdict"] != "inconclusive" else seedstats.seeds_needed(
+            t["diff"], t["variance"]["seed_std"], t["variance"]["film_std"], t["n_seeds"])
     return parts, family
+
+
+def verdict(t: dict[str, Any]) -> str:
+    """"yes" (run_a better), "no" (run_b better) or "inconclusive": a side wins only when
+    the Holm-adjusted test rejects and the two-level interval excludes 0 on its side."""
+    if t["p_family"] < SIGNIFICANCE and t["diff_lo"] > 0:
+        return "yes"
+    if t["p_family"] < SIGNIFICANCE and t["diff_hi"] < 0:
+        return "no"
+    return "inconclusive"

@@ -170,9 +170,10 @@ def plot_order_ablation(rows: Sequence[Mapping], path: str) -> str:
 
 
 def _confusion_matrix(run: Run, k: int) -> np.ndarray:
-    """int [K, K] video counts: rows true class, columns predicted."""
-    p = run.predictions()
-    return np.bincount(p.labels * k + p.predicted, minlength=k * k).reshape(k, k)
+    """int [K, K] video counts summed over the run's seeds: rows true class, columns
+    predicted."""
+    return sum(np.bincount(p.labels * k + p.predicted, minlength=k * k).reshape(k, k)
+               for p in (m.predictions() for m in run.seed_runs))
 
 
 def draw_figures(runs: Sequence[Run], summary: dict[str, Any], out_dir: str) -> dict[str, str]:

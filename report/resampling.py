@@ -19,6 +19,7 @@ import numpy as np
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_ALPHA = 0.05
+SIGNIFICANCE = 0.05  # the level an (adjusted) test must reach for the answer to say "yes"
 
 
 def as_bool(x: Sequence[bool] | np.ndarray, name: str) -> np.ndarray:

@@ -5,6 +5,10 @@ A run directory holds ``eval_<split>.json`` (and optionally
 ``train_summary.json``: the names come from `vidrec.run_folder`, the written
 contract with the trainer. The training curves are read by `report.curves`.
 All file access goes through `tf.io.gfile`, so ``gs://`` run dirs work.
+
+A compared model is a `Run`: one run folder (one seed: its config's "seed"), or a seed
+group (`report.seeds`), whose `members` are its seeds' runs and whose own evaluations,
+summary and pictures are its first seed's; `Run.correct` gives every seed's answers.
 """
 
 from __future__ import annotations
@@ -65,6 +69,22 @@ class Run:
     kind: Kind
     evals: dict[str, dict[str, Any]]
     summary: dict[str, Any] | None
+    seeds: tuple[int, ...] = (0,)
+    members: list[Run] = dataclasses.field(default_factory=list)
+    dropped_seeds: tuple[int, ...] = ()
+
+    @property
+    def seed_runs(self) -> list[Run]:
+        """One run per seed, in `seeds` order: the members of a seed group, else itself."""
+        return self.members or [self]
+
+    def has_order(self, order: str) -> bool:
+        """Every seed was evaluated with its frames in `order`."""
+        return all(order in m.evals for m in self.seed_runs)
+
+    def correct(self, order: str = "natural") -> np.ndarray:
+        """bool [S, N]: top-1 right, per seed and video (video-id order)."""
+        return np.stack([m.predictions(order).correct for m in self.seed_runs])
 
     @property
     def eval(self) -> dict[str, Any]:
@@ -109,14 +129,22 @@ class Run:
 
     @property
     def val_video_top1(self) -> float | None:
-        """Video accuracy on VAL recorded at training time: what picks the headline's runs."""
+        """Video accuracy on VAL recorded at training time, the mean over seeds: what picks
+        the headline's runs (None when a seed did not record it)."""
+        if self.members:
+            values = [m.val_video_top1 for m in self.members]
+            return None if None in values else float(np.mean(values))
         value = self._recorded("val_video_top1")
         return None if value is None else float(value)
 
     @property
     def recipe(self) -> dict[str, dict[str, Any]] | None:
-        """{"temporal": {...}, "shared": {...}} as the trainer recorded it."""
-        return self.eval.get("recipe") or (self.summary or {}).get("recipe")
+        """{"temporal": {...}, "shared": {...}} as the trainer recorded it; its shared
+        "seed" is the list of seeds compared (runs are paired by seed, not confounded)."""
+        recipe = self.eval.get("recipe") or (self.summary or {}).get("recipe")
+        if recipe and "seed" in (recipe.get("shared") or {}):
+            recipe = {**recipe, "shared": {**recipe["shared"], "seed": list(self.seeds)}}
+        return recipe
 
     def describe(self) -> str:
         """Short architecture label: "LSTM, 128, chunk 8", "frame", "pooled, chunk 8",
@@ -137,9 +165,9 @@ class Run:
         return ", ".join(parts)
 
     def train_time_s(self) -> float | None:
-        """Seconds the training took, as recorded; None when it was not."""
-        t = self._recorded("train_time_s")
-        return None if t is None else float(t)
+        """Seconds the training took (per seed, the mean), as recorded; None when it was not."""
+        times = [m._recorded("train_time_s") for m in self.seed_runs]
+        return None if None in times else float(np.mean([float(t) for t in times]))
 
     def params(self) -> int | None:
         """The model's parameter count, as recorded; None when it was not."""
@@ -147,7 +175,7 @@ class Run:
         return None if p is None else int(p)
 
 
-def _read_json(path: str) -> dict[str, Any]:
+def read_json(path: str) -> dict[str, Any]:
     with tf.io.gfile.GFile(path, "r") as f:
         try:
             return json.loads(f.read())
@@ -175,7 +203,7 @@ def load_run(run_dir: str, split: str = "test") -> Run:
     for order in ORDERS:
         path = join(run_dir, eval_json(split, order))
         if tf.io.gfile.exists(path):
-            evals[order] = _read_json(path)
+            evals[order] = read_json(path)
         elif order == "natural":
             raise ValueError(f"run {run_dir!r} has no {eval_json(split)}; "
                              f"`vidrec evaluate {run_dir} --split {split}` makes it")
@@ -184,11 +212,12 @@ def load_run(run_dir: str, split: str = "test") -> Run:
         if missing:
             raise ValueError(f"{join(run_dir, eval_json(split, order))} lacks keys {missing}")
     summary_path = join(run_dir, SUMMARY)
-    summary = _read_json(summary_path) if tf.io.gfile.exists(summary_path) else None
+    summary = read_json(summary_path) if tf.io.gfile.exists(summary_path) else None
     name = evals["natural"].get("run_name") or posixpath.basename(run_dir)
+    seed = (evals["natural"].get("config") or {}).get("seed")
     return Run(run_dir=run_dir, name=str(name), model=str(evals["natural"]["model"]),
                kind=recorded_kind(evals["natural"], summary, run_dir), evals=evals,
-               summary=summary)
+               summary=summary, seeds=(0 if seed is None else int(seed),))
 
 
 def _data_key(ev: dict[str, Any], key: str) -> Any:
@@ -206,10 +235,11 @@ def _fingerprints(ev: dict[str, Any]) -> dict[str, Any]:
 
 
 def _evaluations(runs: list[Run]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(where, eval) for every evaluation of every run; `where` names the run dir and order."""
-    for run in runs:
-        for order, ev in run.evals.items():
-            yield (f"{run.run_dir} ({order})" if order != "natural" else run.run_dir), ev
+    """(where, eval) for every evaluation of every seed of every run; `where` names the run
+    dir (a seed's own, in a seed group) and order."""
+    for member in (m for run in runs for m in run.seed_runs):
+        for order, ev in member.evals.items():
+            yield (f"{member.run_dir} ({order})" if order != "natural" else member.run_dir), ev
 
 
 def _video_ids(ev: dict[str, Any]) -> list[Any]:
@@ -237,7 +267,7 @@ def _frames_problem(ref: Run, ev: dict[str, Any], where: str) -> str | None:
 def validate_same_frames(runs: list[Run], allow_mismatch: bool = False) -> list[str]:
     """Refuse runs not scored on the same frames: same protocol, same frames per video.
 
-    Every evaluation (each order) of every run is checked against the first run's
+    Every evaluation (each order) of every seed of every run is checked against the first run's
     natural one. With `allow_mismatch` the differences are returned as warnings
     (the report prints them at its top) instead of raised.
 

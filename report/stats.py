@@ -9,6 +9,9 @@ so several clips of one film that a model gets right together count as several
 pieces of evidence. `cluster_permutation_test` is the paired test that respects
 films: it sums A-right-minus-B-right within each film and, under the null, flips
 the sign of each film's sum independently (a sign-flip permutation test).
+
+Models trained under several seeds: `report.seedstats` (the two-level bootstrap over
+seeds and films, the permutation test over (seed, film) cells) builds on these.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ from report.resampling import (
 __all__ = [
     "DEFAULT_ALPHA", "DEFAULT_RESAMPLES", "EXACT_MAX_CLUSTERS", "accuracy_subset",
     "bootstrap_ci", "bootstrap_mean_class_accuracy", "ci_dict", "cluster_permutation_test",
-    "cluster_weights", "holm", "mcnemar_exact", "mean_class_accuracy",
-    "paired_bootstrap_diff", "resample_indices", "topk_correct",
+    "cluster_weights", "holm", "mcnemar_exact", "mean_class_accuracy", "mean_over_present",
+    "paired_bootstrap_diff", "resample_indices", "sign_flip_test", "topk_correct",
 ]
 
 EXACT_MAX_CLUSTERS = 16  # 2^16 sign patterns: exact enumeration is still cheap
@@ -150,18 +153,35 @@ def cluster_permutation_test(
       p_value is 1.0 when no film has d_f != 0.
     """
     a, b = as_pair(a_correct, b_correct)
-    if n_permutations < 1:
-        raise ValueError(f"n_permutations must be >= 1, got {n_permutations}")
     check_length(clusters, a.size)
     codes = cluster_codes(clusters)
     k = int(codes.max()) + 1
     d = np.bincount(codes, weights=a.astype(np.int64) - b.astype(np.int64), minlength=k)
-    per_film = np.rint(d).astype(np.int64)  # sums of -1/0/+1: exact integers
-    t = int(per_film.sum())
-    informative = per_film[per_film != 0]
+    return {"n_clusters": k, **sign_flip_test(d, n_permutations, seed)}
+
+
+def sign_flip_test(cell_sums: np.ndarray, n_permutations: int = 10000, seed: int = 0) -> dict:
+    """The sign-flip permutation test of independent units' summed differences.
+
+    T = sum of the cells; under the null each cell's sign is a fair coin. With at most
+    `EXACT_MAX_CLUSTERS` informative cells (sum != 0) every sign pattern is enumerated
+    (exact p, the observed pattern included); otherwise p = (hits + 1) / (n + 1) over
+    `n_permutations` random flips drawn with `seed`.
+
+    Args:
+      cell_sums: float or int [C], each unit's summed A-right-minus-B-right (integers).
+
+    Returns:
+      {"n_informative", "exact", "statistic": T (int), "p_value"}; p is 1.0 when no
+      cell is informative.
+    """
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be >= 1, got {n_permutations}")
+    per_cell = np.rint(np.asarray(cell_sums, dtype=np.float64)).astype(np.int64)  # exact
+    t = int(per_cell.sum())
+    informative = per_cell[per_cell != 0]
     m = informative.size
-    result = {"n_clusters": k, "n_informative": m, "exact": m <= EXACT_MAX_CLUSTERS,
-              "statistic": t}
+    result = {"n_informative": m, "exact": m <= EXACT_MAX_CLUSTERS, "statistic": t}
     if m == 0:
         return {**result, "p_value": 1.0}
     if m <= EXACT_MAX_CLUSTERS:
@@ -233,7 +253,7 @@ def _mean_class_accuracy_rows(labels: np.ndarray, predicted: np.ndarray, k: int)
     totals = np.bincount(flat, minlength=r * k).reshape(r, k)
     hits = np.bincount(flat, weights=(labels == predicted).ravel().astype(np.float64),
                        minlength=r * k).reshape(r, k)
-    return _mean_over_present(hits, totals)
+    return mean_over_present(hits, totals)
 
 
 def _weighted_mean_class_accuracy(
@@ -244,11 +264,12 @@ def _weighted_mean_class_accuracy(
     onehot[np.arange(labels.size), labels] = 1.0
     totals = weights @ onehot
     hits = weights @ (onehot * (labels == predicted)[:, None])
-    return _mean_over_present(hits, totals)
+    return mean_over_present(hits, totals)
 
 
-def _mean_over_present(hits: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """float [R]: per-class hits / totals [R, K] averaged over the classes with videos."""
+def mean_over_present(hits: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """float [R]: per-class hits / totals [R, K] averaged over the classes with videos
+    (mean class accuracy of R resamples)."""
     present = totals > 0
     per_class = np.divide(hits, totals, out=np.zeros_like(hits), where=present)
     return per_class.sum(axis=1) / np.maximum(present.sum(axis=1), 1)

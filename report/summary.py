@@ -1,10 +1,11 @@
 """One split's summary dict: every number report.md and summary.json show.
 
-`split_summary` checks that the runs compare (same videos, same frames) and
-computes each run's metrics with intervals over source films, every pairwise
-test, the answer's three parts (`report.parts`), the order ablation, the
-per-class gain and the order-only classes. The figures and the headline are
-added when the report is written (`report.compare`).
+`split_summary` checks that the runs compare (same seeds, same videos, same frames)
+and computes each run's metrics with two-level intervals over training seeds and
+source films (`report.seedstats`; over films alone with one seed), its spread over
+seeds and seed-vs-film variance, every pairwise test, the answer's three parts
+(`report.parts`), the order ablation, the per-class gain and the order-only classes.
+The figures and the headline are added when the report is written (`report.compare`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from report import ablation, paired, parts, roles, stats
-from report.runs import (
-    Predictions,
-    Run,
-    unique_names,
-    validate_same_data,
-    validate_same_frames,
-)
+from report import ablation, paired, parts, roles, seeds, seedstats, stats
+from report.runs import Run, unique_names, validate_same_data, validate_same_frames
 
 ABS_TOLERANCE = 1e-4  # file metrics are floats; allow rounding when cross-checking
 
@@ -39,31 +34,41 @@ def _check(run: Run, key: str, computed: float, warnings: list[str]) -> None:
                         f"per-video predictions give {computed:.4f}; the report uses the latter.")
 
 
-def _metrics(run: Run, p: Predictions, num_classes: int, n_resamples: int, seed: int,
-             warnings: list[str]) -> dict[str, dict[str, float | None]]:
-    """Video top-1, top-5 and mean class accuracy with CIs over films, cross-checked."""
-    films = p.films
-    top1 = stats.bootstrap_ci(p.correct, n_resamples, seed, clusters=films)
-    if np.isfinite(p.probabilities).all():
-        top5 = stats.ci_dict(stats.bootstrap_ci(stats.topk_correct(p.labels, p.probabilities, 5),
-                                                n_resamples, seed, clusters=films))
-    else:  # no per-video probabilities: report the file's value without an interval
-        top5 = {"value": _float_or_none(run.eval.get("video_top5")), "lo": None, "hi": None}
-    mca = stats.bootstrap_mean_class_accuracy(p.labels, p.predicted, num_classes,
-                                              n_resamples, seed, clusters=films)
-    _check(run, "video_top1", top1[0], warnings)
-    if top5["lo"] is not None:
-        _check(run, "video_top5", top5["value"], warnings)
-    _check(run, "mean_class_accuracy", mca[0], warnings)
+def _metrics(run: Run, labels: np.ndarray, films: list[str], num_classes: int,
+             draws: seedstats.Draws, warnings: list[str]) -> dict[str, dict[str, float | None]]:
+    """Video top-1, top-5 and mean class accuracy (means over seeds) with two-level CIs,
+    each seed's cross-checked against its eval file."""
+    preds = [m.predictions() for m in run.seed_runs]
+    top1 = seedstats.seed_bootstrap_ci(np.stack([p.correct for p in preds]), clusters=films,
+                                       draws=draws)
+    if all(np.isfinite(p.probabilities).all() for p in preds):
+        top5_each = [stats.topk_correct(p.labels, p.probabilities, 5) for p in preds]
+        top5 = stats.ci_dict(seedstats.seed_bootstrap_ci(np.stack(top5_each), clusters=films,
+                                                         draws=draws))
+    else:  # no per-video probabilities: report the files' value without an interval
+        stated = [m.eval.get("video_top5") for m in run.seed_runs]
+        top5_each = None
+        top5 = {"value": None if None in stated else float(np.mean(stated)), "lo": None,
+                "hi": None}
+    mca = seedstats.seed_mean_class_accuracy(labels, np.stack([p.predicted for p in preds]),
+                                             num_classes, clusters=films, draws=draws)
+    for i, (member, p) in enumerate(zip(run.seed_runs, preds)):
+        _check(member, "video_top1", float(p.correct.mean()), warnings)
+        if top5_each is not None:
+            _check(member, "video_top5", float(top5_each[i].mean()), warnings)
+        _check(member, "mean_class_accuracy",
+               stats.mean_class_accuracy(p.labels, p.predicted, num_classes), warnings)
     return {"video_top1": stats.ci_dict(top1), "video_top5": top5,
             "mean_class_accuracy": stats.ci_dict(mca)}
 
 
-def _run_row(run: Run, p: Predictions, num_classes: int, n_resamples: int, seed: int,
-             warnings: list[str]) -> dict[str, Any]:
-    """One table row: metrics with CIs over test films plus what describes the run."""
+def _run_row(run: Run, labels: np.ndarray, films: list[str], num_classes: int,
+             draws: seedstats.Draws, warnings: list[str]) -> dict[str, Any]:
+    """One table row: metrics with CIs over seeds and test films, the spread over seeds,
+    plus what describes the run."""
     cfg = run.config
-    metrics = _metrics(run, p, num_classes, n_resamples, seed, warnings)
+    metrics = _metrics(run, labels, films, num_classes, draws, warnings)
+    correct = run.correct()
     summary = run.summary or {}
     recurrent = run.kind.recurrent
     protocol = run.eval.get("protocol") or {}
@@ -75,10 +80,13 @@ def _run_row(run: Run, p: Predictions, num_classes: int, n_resamples: int, seed:
         "hidden": cfg.get("hidden") if recurrent else None,
         "chunk_length": cfg.get("chunk_length") if run.kind.takes_chunks else None,
         "bidirectional": cfg.get("bidirectional") if recurrent else None,
-        "num_videos": len(p.ids), "num_clips": run.eval.get("num_clips"),
-        "clip_top1": _float_or_none(run.eval.get("clip_top1")),
-        "clip_top5": _float_or_none(run.eval.get("clip_top5")),
+        "num_videos": len(labels), "num_clips": run.eval.get("num_clips"),
+        "clip_top1": _mean_stated(run, "clip_top1"), "clip_top5": _mean_stated(run, "clip_top5"),
         **metrics,
+        "seeds": list(run.seeds), "dropped_seeds": list(run.dropped_seeds),
+        "seed_runs": [m.run_dir for m in run.members],
+        "seed_spread": seedstats.seed_spread(correct, run.seeds),
+        "variance": seedstats.variance_split(correct, clusters=films, draws=draws),
         "params": run.params(), "train_time_s": run.train_time_s(),
         "epochs_run": summary.get("epochs_run"),
         "best_val_accuracy": _float_or_none(summary.get("best_val_accuracy")),
@@ -87,25 +95,35 @@ def _run_row(run: Run, p: Predictions, num_classes: int, n_resamples: int, seed:
     }
 
 
-def _per_class_accuracy(p: Predictions, num_classes: int) -> np.ndarray:
-    """float [K] per-class video accuracy; NaN for classes without test videos."""
-    totals = np.bincount(p.labels, minlength=num_classes).astype(np.float64)
-    hits = np.bincount(p.labels, weights=p.correct.astype(np.float64), minlength=num_classes)
+def _mean_stated(run: Run, key: str) -> float | None:
+    """The mean over seeds of a metric the eval files state (None when one does not)."""
+    values = [m.eval.get(key) for m in run.seed_runs]
+    return None if None in values else float(np.mean([float(v) for v in values]))
+
+
+def _per_class_accuracy(run: Run, num_classes: int) -> np.ndarray:
+    """float [K] per-class video accuracy, the mean over seeds; NaN for classes without test
+    videos."""
+    labels = run.predictions().labels
+    totals = len(run.seed_runs) * np.bincount(labels, minlength=num_classes).astype(np.float64)
+    hits = np.bincount(labels, weights=run.correct().sum(axis=0).astype(np.float64),
+                       minlength=num_classes)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(totals > 0, hits / totals, np.nan)
 
 
-def _per_class(runs: Sequence[Run], preds: dict[str, Predictions], classes: list[str],
-               chosen: dict[str, Any]) -> dict[str, Any] | None:
+def _per_class(runs: Sequence[Run], classes: list[str], chosen: dict[str, Any]
+               ) -> dict[str, Any] | None:
     """Per-class gain of the order-aware candidate over the frame baseline (roles, not test,
     pick them); without one of them, the pooled control takes its place."""
     run = chosen["candidate"] or chosen["pooled"]
     baseline = chosen["frame"] or (chosen["pooled"] if run != chosen["pooled"] else None)
     if run is None or baseline is None:
         return None
-    base = next(r for r in runs if r.name == baseline)
-    a = _per_class_accuracy(preds[run], len(classes))
-    b = _per_class_accuracy(preds[base.name], len(classes))
+    by_name = {r.name: r for r in runs}
+    base = by_name[baseline]
+    a = _per_class_accuracy(by_name[run], len(classes))
+    b = _per_class_accuracy(base, len(classes))
     gains = {c: float(100 * (x - y)) for c, x, y in zip(classes, a, b) if np.isfinite(x - y)}
     return {"run": run, "baseline": base.name, "baseline_model": base.model,
             "gains_points": dict(sorted(gains.items(), key=lambda kv: -kv[1]))}
@@ -125,44 +143,55 @@ def split_summary(runs: list[Run], split: str, order_classes: Sequence[str] | No
                   n_resamples: int, seed: int, chosen: dict[str, Any] | None = None,
                   baseline: str | None = None, candidate: str | None = None,
                   allow_different_frames: bool = False,
-                  named: Mapping[str, str] | None = None) -> dict[str, Any]:
+                  named: Mapping[str, str] | None = None,
+                  allow_different_seeds: bool = False) -> dict[str, Any]:
     """The summary of runs evaluated on the same test videos (one split), without figures.
 
     `chosen` (roles chosen across splits) or else `named`, `candidate` and `baseline`
-    (`roles.choose_roles`) say which runs the answer's parts compare.
+    (`roles.choose_roles`) say which runs the answer's parts compare. The runs should
+    already be paired by seed (`seeds.pair_seeds`, as `compare.prepare` does); runs that
+    are not are paired here.
 
     Raises:
-      ValueError: runs on different videos or frames, or roles that cannot be chosen.
+      ValueError: runs on different seeds (unless allowed), videos or frames, or roles
+        that cannot be chosen.
     """
+    unique_names(runs)
+    runs = seeds.pair_seeds(runs, allow_different_seeds)
     validate_same_data(runs)
     frame_problems = validate_same_frames(runs, allow_different_frames)
-    unique_names(runs)
     first = runs[0].eval
     classes = [str(c) for c in first["classes"]]
-    preds = {run.name: run.predictions() for run in runs}
+    p = runs[0].predictions()
+    films, labels = p.films, p.labels
     chosen = chosen or roles.choose_roles(runs, named, candidate, baseline)
     warnings: list[str] = []
-    rows = [_run_row(run, preds[run.name], len(classes), n_resamples, seed, warnings)
-            for run in runs]
+    draws = seedstats.draws(films, len(runs[0].seeds), n_resamples, seed)
+    correct = {run.name: run.correct() for run in runs}
+    rows = [_run_row(run, labels, films, len(classes), draws, warnings) for run in runs]
     diff_rows, confounds = _recipe_differences(runs, warnings)
-    tests = paired.pairwise_tests(runs, preds, n_resamples, seed)
-    order_ablation = ablation.ablation(runs, n_resamples, seed)
+    tests = paired.pairwise_tests(runs, correct, films, n_resamples, seed, draws)
+    order_ablation = ablation.ablation(runs, films, n_resamples, seed, draws)
     answer, headline_tests = parts.answer(chosen, tests, order_ablation)
-    films = preds[runs[0].name].films
+    environment = seeds.environment_differences(runs)
     return {
         "split": split, "data": dict(first.get("data") or {}),
         "official_split": runs[0].official_split,
-        "num_videos": len(preds[runs[0].name].ids), "num_films": len(set(films)),
+        "num_videos": len(p.ids), "num_films": len(set(films)),
         "classes": classes, "n_resamples": n_resamples, "seed": seed, "confidence": 0.95,
         "protocol": {k: v for k, v in (first.get("protocol") or {}).items()
                      if k != "fingerprint"},
         "frame_mismatches": frame_problems,
+        "seeding": seeds.seeding(runs),
+        "environment": {"differs": environment,
+                        "warning": seeds.environment_words(environment)},
         "roles": chosen, "runs": rows, "tests": tests,
+        "rank_first": seedstats.rank_first(correct, clusters=films, draws=draws),
         "parts": answer, "headline_tests": headline_tests,
         "differences": diff_rows, "confounds": confounds,
         "ablation": order_ablation,
-        "per_class": _per_class(runs, preds, classes, chosen),
-        "order_classes": (ablation.order_subset(runs, preds, classes, order_classes,
+        "per_class": _per_class(runs, classes, chosen),
+        "order_classes": (ablation.order_subset(runs, labels, films, classes, order_classes,
                                                 n_resamples, seed)
                           if order_classes else None),
         "warnings": warnings,
