@@ -8,7 +8,11 @@
 # Prints the card (nvidia-smi), writes benchmarks/RESULTS_gpu.md and README's GPU
 # table (after every measurement, so a run cut short keeps what it measured).
 #
-# Usage: bash benchmarks/gpu.sh [--dry-run] [--help] [extra bench_gpu.py flags]
+# --determinism instead trains every model kind a few steps twice under op determinism,
+# with and without XLA, and lists which raise or differ (benchmarks/bench_gpu_determinism.py,
+# RESULTS_gpu_determinism.md; about 3 minutes).
+#
+# Usage: bash benchmarks/gpu.sh [--dry-run] [--determinism] [--help] [extra bench_gpu.py flags]
 #   PYTHON=...   the interpreter (default: .venv/bin/python, else python3)
 #   GPU_BENCH_TIMEOUT=470   hard limit in seconds for the whole benchmark
 set -euo pipefail
@@ -24,8 +28,12 @@ CMD=("$PYTHON" benchmarks/bench_gpu.py --augment-on-device --seconds 12 --budget
 
 case "${1:-}" in
   -h|--help)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 0 ;;
+  --determinism)
+    shift
+    nvidia-smi || echo "gpu.sh: nvidia-smi failed: no GPU?" >&2
+    exec timeout "$LIMIT" "$PYTHON" benchmarks/bench_gpu_determinism.py "$@" ;;
   --dry-run)
     shift
     echo "card: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null || echo 'no GPU (nvidia-smi unavailable)')"

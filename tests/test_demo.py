@@ -30,10 +30,13 @@ def test_smallest_demo_end_to_end_over_two_official_splits(tmp_path, capsys):
     # The report's figures are the eval files' figures (recomputed from per-video predictions).
     rows = {row["name"]: row for row in summary["runs"]}
     assert set(rows) == {"frame", "pooled", "recurrent", "conv", "attention", "best"}
+    # Every compared run is a seed group (`--seeds`; the smallest demo's has the one seed 0).
     for name, run_dir in [("frame", f"{out}/split1/runs/frame"),
                           ("recurrent", f"{out}/split1/runs/recurrent"),
                           ("best", f"{out}/split1/tune/best")]:
-        ev = json.load(open(f"{run_dir}/eval_test.json"))
+        assert json.load(open(f"{run_dir}/seeds.json"))["seeds"] == [0]
+        assert rows[name]["seeds"] == [0]
+        ev = json.load(open(f"{run_dir}/seed0/eval_test.json"))
         assert rows[name]["video_top1"]["value"] == pytest.approx(ev["video_top1"], abs=1e-6)
         assert rows[name]["clip_top1"] == pytest.approx(ev["clip_top1"], abs=1e-6)
         assert rows[name]["num_videos"] == ev["num_videos"]

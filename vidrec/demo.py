@@ -7,7 +7,8 @@ split (`--split 1` by default, `--split 1,2,3` for all three):
   convert (Beam) -> train the encoder (a frame model on images) -> inspect the data ->
   embed (its frozen encoder's per-frame embeddings) -> train frame, pooled, recurrent
   on those embeddings with one recipe, with temporal convolutions and attention
-  beside them -> tune the recurrent model on them ->
+  beside them, each under the same seeds (0, 1, 2) -> tune the recurrent model on
+  them and retrain its best under those seeds ->
   evaluate everything (natural, and shuffled / reversed for the multi-frame
   runs)
 
@@ -62,12 +63,13 @@ class DemoSettings:
     encoder: str = "small_cnn"
     weights: str = "none"
     trainable_top_layers: int = -1
+    seeds: str = "0,1,2"
     check: bool = True
 
 
 SMALLEST = DemoSettings(clips_per_class=6, frames=8, size=32, encoder_epochs=1, epochs=1,
                         patience=1, chunk_length=4, tune_trials=2, tune_epochs=1,
-                        batch_size=4, check=False)
+                        batch_size=4, seeds="0", check=False)
 # The original study's encoder regime: VGG16 from ImageNet, its last 4 layers fine-tuned.
 REAL_DATA = DemoSettings(size=128, encoder_epochs=15, epochs=30, patience=5, chunk_length=16,
                          tune_trials=30, tune_epochs=10, batch_size=16, cpu_replicas=0,
@@ -103,9 +105,11 @@ def split_commands(out: str, s: DemoSettings, videos: str, splits_dir: str,
     data, feats, runs = f"{root}/data", f"{root}/features", f"{root}/runs"
     replicas = ["--cpu-replicas", str(s.cpu_replicas)] if s.cpu_replicas else []
     budget = ["--batch-size", str(s.batch_size), "--patience", str(s.patience), *replicas]
-    # Every compared run: the same frozen encoder (cached), head, optimiser and budget.
+    # Every compared run: the same frozen encoder (cached), head, optimiser and budget, each
+    # trained under the same seeds (a seed group per run: `vidrec compare` pairs them by seed).
     recipe = ["--data", data, "--features", feats, "--chunk-length", str(s.chunk_length),
               "--epochs", str(s.epochs), *budget]
+    seeds = ["--seeds", s.seeds]
     cmds = [["convert", "--videos", videos, "--splits", splits_dir, "--split", str(split),
              "--output", data, "--frame-size", str(s.size)],
             ["train", "--data", data, "--model", "frame", "--out", f"{runs}/encoder",
@@ -117,11 +121,12 @@ def split_commands(out: str, s: DemoSettings, videos: str, splits_dir: str,
             ["inspect", data],
             ["embed", "--data", data, "--encoder", f"{runs}/encoder", "--out", feats]]
     for name, model in COMPARED.items():
-        cmds.append(["train", *recipe, "--model", model, "--out", f"{runs}/{name}"])
+        cmds.append(["train", *recipe, "--model", model, "--out", f"{runs}/{name}", *seeds])
     cmds.append(["tune", *recipe, "--out", f"{root}/tune", "--max-trials", str(s.tune_trials),
-                 "--trial-epochs", str(s.tune_epochs)])
+                 "--trial-epochs", str(s.tune_epochs), *seeds])
     evaluated = compared_runs(out, split)
     cmds += [["evaluate", run] for run in evaluated[:-1]]  # the tuner evaluates its best
+    # (evaluating a seed group evaluates each of its seeds)
     for run in evaluated[1:]:  # every multi-frame run: does it use order?
         for order in ("shuffled", "reversed"):
             cmds.append(["evaluate", run, "--order", order])
@@ -129,7 +134,7 @@ def split_commands(out: str, s: DemoSettings, videos: str, splits_dir: str,
 
 
 def compared_runs(out: str, split: int) -> list[str]:
-    """The run folders of one split that the report compares."""
+    """The seed groups of one split that the report compares (one run folder per seed)."""
     return ([f"{out}/split{split}/runs/{name}" for name in COMPARED]
             + [f"{out}/split{split}/tune/best"])
 
