@@ -70,6 +70,23 @@ def test_the_same_run_on_cached_features_twice_is_identical(tiny_data, features,
     _assert_identical(*runs)
 
 
+def test_a_kernel_without_a_deterministic_version_says_to_turn_determinism_off(
+        tiny_data, tmp_path, monkeypatch):
+    def no_kernel(*args, **kwargs):
+        raise tf.errors.UnimplementedError(None, None, "A deterministic GPU implementation of "
+                                           "MaxPoolGrad is not currently available.")
+
+    monkeypatch.setattr(train, "fit_model", no_kernel)
+    cfg = TrainConfig(data=tiny_data, out=str(tmp_path / "r"), model="frame", **SMALL)
+    with pytest.raises(train.NonDeterministicKernelError,
+                       match="MaxPoolGrad.*train with --no-deterministic"):
+        train.train(cfg)
+    off = TrainConfig(data=tiny_data, out=str(tmp_path / "off"), model="frame",
+                      deterministic=False, **SMALL)
+    with pytest.raises(tf.errors.UnimplementedError):  # nothing to suggest: it is off
+        train.train(off)
+
+
 def test_different_seeds_give_different_runs(tiny_data, tmp_path):
     """The seed is what varies: otherwise identical reruns would prove nothing."""
     cfgs = [TrainConfig(data=tiny_data, out=str(tmp_path / f"s{s}"), model="recurrent",

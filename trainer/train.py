@@ -86,6 +86,10 @@ def fit_model(model: keras.Model, strategy: tf.distribute.Strategy, cfg: TrainCo
                          verbose=verbose, **kwargs)
 
 
+class NonDeterministicKernelError(RuntimeError):
+    """Op determinism is on and a kernel the run needs has no deterministic version."""
+
+
 class RunDirError(ValueError):
     """A run folder that holds another run: refused unless --overwrite."""
 
@@ -314,8 +318,17 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
     if chief:
         _log_inputs(cfg, manifest)
     start = time.time()
-    fit_model(model, strategy, cfg, manifest, epochs=cfg.epochs, steps_per_epoch=steps,
-              callbacks=callbacks)
+    try:
+        fit_model(model, strategy, cfg, manifest, epochs=cfg.epochs, steps_per_epoch=steps,
+                  callbacks=callbacks)
+    except tf.errors.UnimplementedError as err:
+        if not cfg.deterministic:
+            raise
+        first = (err.message or str(err)).strip().splitlines()[0]
+        raise NonDeterministicKernelError(
+            f"a kernel this run needs has no deterministic version on this device ({first}); "
+            "train with --no-deterministic (the run is then not reproducible bit for bit; "
+            "benchmarks/gpu.sh --determinism lists the model kinds affected)") from err
     train_time = time.time() - start
     if not chief:
         return {"train_time_s": round(train_time, 3), "num_replicas": replicas, "chief": False}
