@@ -74,8 +74,10 @@ def needed_words(t: dict[str, Any]) -> str:
                 f"(one training seed is one draw); train each model under at least "
                 f"{need['n_seeds']} seeds.")
     if reason == "films":
-        return (f"Inconclusive: the film variance alone ({stds}) already covers a difference "
-                "this size, so more test films, not more seeds, would be needed.")
+        return (f"Inconclusive: the test films alone make a difference this size noise (the "
+                f"difference's std over test films is {100 * var.get('film_std', 0):.1f} "
+                f"points, over seeds {100 * (var.get('seed_std') or 0):.1f}), so more test "
+                "films, not more seeds, would be needed.")
     if reason == "seeds":
         return (f"Inconclusive: about {need['n_seeds']} seeds per model would likely be needed "
                 f"to show a difference this size (80% power; {stds}).")
