@@ -36,25 +36,6 @@ from bench_input import BATCH, CHUNK, CLASSES, SIZE  # noqa: E402
 MODES = ("off", "on")
 
 
-def _held_step(cfg, manifest, steps: int) -> float:
-    """chunks/s of `model.fit` on one batch held in memory (the fastest of 2 timings)."""
-    import tensorflow as tf
-
-    from trainer import data, models, train
-
-    batch = next(iter(data.train_dataset(cfg, manifest, BATCH)))
-    model = models.build_model(cfg, len(CLASSES), SIZE)
-    train.compile_model(model, cfg, len(CLASSES))
-    held = tf.data.Dataset.from_tensors(batch).repeat()
-    model.fit(held, steps_per_epoch=3, epochs=1, verbose=0)  # compile + warm-up
-    best = float("inf")
-    for _ in range(2):
-        start = time.perf_counter()
-        model.fit(held, steps_per_epoch=steps, epochs=1, verbose=0)
-        best = min(best, time.perf_counter() - start)
-    return steps * BATCH / best
-
-
 def _fit_on_input(cfg, manifest, steps: int) -> float:
     """chunks/s of `model.fit` on the real training input (after a warm-up epoch)."""
     from trainer import data, models, train
@@ -87,8 +68,9 @@ def measure(data_dir: str, batches: int, steps: int, rounds: int) -> dict:
                                           batches)
             runs["input_fps"][mode].append(fps)
             runs["input_cpu_ms"][mode].append(cpu)
-            runs["step_recurrent"][mode].append(_held_step(recurrent, manifest, steps))
-            runs["step_frame"][mode].append(_held_step(frame, manifest, steps))
+            for name, cfg in (("step_recurrent", recurrent), ("step_frame", frame)):
+                seconds = bench_input.held_batch_seconds(cfg, manifest, steps, repeats=2)
+                runs[name][mode].append(steps * BATCH / seconds)
             runs["fit_recurrent"][mode].append(_fit_on_input(recurrent, manifest, steps))
             print(f"round {r + 1}/{rounds}, determinism {mode}: "
                   + ", ".join(f"{k} {v[mode][-1]:.1f}" for k, v in runs.items()), flush=True)

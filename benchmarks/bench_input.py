@@ -187,24 +187,30 @@ def input_throughput(data_dir: str, batches: int) -> dict:
     return {"chunks_per_s": chunks / dt, "frames_per_s": chunks * CHUNK / dt}
 
 
-def step_consumption(data_dir: str, steps: int) -> dict:
+def held_batch_seconds(cfg, manifest: dict, steps: int, repeats: int = 3) -> float:
+    """Seconds `model.fit` takes for `steps` steps on ONE batch held in memory (the input
+    is not in the measurement): the fastest of `repeats`, after a warm-up."""
     import tensorflow as tf
 
-    from pipeline import schema
     from trainer import data, models, train
 
-    cfg = _cfg(data_dir)
-    manifest = schema.read_manifest(data_dir)
     batch = next(iter(data.train_dataset(cfg, manifest, BATCH)))
     model = models.build_model(cfg, len(CLASSES), SIZE)
     train.compile_model(model, cfg, len(CLASSES))
     held = tf.data.Dataset.from_tensors(batch).repeat()
     model.fit(held, steps_per_epoch=3, epochs=1, verbose=0)  # compile + warm-up
     dt = float("inf")
-    for _ in range(3):  # the fastest of 3: a single run here can take twice as long
+    for _ in range(repeats):  # the fastest: a single run here can take twice as long
         start = time.perf_counter()
         model.fit(held, steps_per_epoch=steps, epochs=1, verbose=0)
         dt = min(dt, time.perf_counter() - start)
+    return dt
+
+
+def step_consumption(data_dir: str, steps: int) -> dict:
+    from pipeline import schema
+
+    dt = held_batch_seconds(_cfg(data_dir), schema.read_manifest(data_dir), steps)
     return {"chunks_per_s": steps * BATCH / dt, "step_ms": 1000 * dt / steps}
 
 

@@ -45,10 +45,21 @@ def _hparams_trials(log_root):
     return found
 
 
-def test_search_three_trials_two_replicas(tiny_data, tmp_path):
-    out = str(tmp_path / "tune")
-    result = search.search(_cfg(tiny_data, out), _strategy())
-
+def test_search_three_trials_two_replicas_the_same_on_a_rerun_and_best_under_seeds(
+        tiny_data, tmp_path):
+    """Three trials over 2 replicas; each trial reseeds from (--seed, trial id), so the
+    same search again gives the same trials, values and scores; the best is retrained once
+    per --seeds seed into OUT/best/seed<N>, each evaluated on test."""
+    tables = []
+    for k in range(2):
+        out = str(tmp_path / f"tune{k}")
+        result = search.search(_cfg(tiny_data, out, seeds=(0, 2), retrain_best=k == 0),
+                               _strategy())
+        with open(f"{out}/trials.csv") as f:
+            tables.append(f.read())
+        if k == 0:
+            best_hp = result["best_hp"]
+    out = str(tmp_path / "tune0")
     with open(f"{out}/trials.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 3
@@ -56,32 +67,17 @@ def test_search_three_trials_two_replicas(tiny_data, tmp_path):
     assert all(r["temporal_type"] in ("lstm", "gru") and 2 <= int(r["chunk_length"]) <= 4
                for r in rows)
     assert _hparams_trials(f"{out}/tensorboard") == {r["trial"] for r in rows}
-
-    evaluation = json.load(open(f"{out}/best/eval_test.json"))
-    assert evaluation["model"] == "recurrent"
-    assert evaluation["config"]["chunk_length"] == result["best_hp"]["chunk_length"]
-    assert evaluation["config"]["rnn"] == result["best_hp"]["temporal_type"]
-    assert os.path.exists(f"{out}/best/model.keras")
-
-
-def test_a_repeated_search_gives_the_same_trials_and_scores_and_retrains_under_seeds(
-        tiny_data, tmp_path):
-    """Each trial reseeds from (--seed, trial id); the best is retrained once per --seeds
-    seed into OUT/best/seed<N>, each evaluated on test."""
-    tables = []
-    for k in range(2):
-        out = str(tmp_path / f"tune{k}")
-        result = search.search(_cfg(tiny_data, out, seeds=(0, 2)), _strategy())
-        with open(f"{out}/trials.csv") as f:
-            tables.append(f.read())
-        assert json.load(open(f"{out}/best/seeds.json"))["seeds"] == [0, 2]
-        for seed in (0, 2):
-            ev = json.load(open(f"{out}/best/seed{seed}/eval_test.json"))
-            assert ev["config"]["seed"] == seed and ev["run_name"] == f"best/seed{seed}"
-            assert ev["config"]["chunk_length"] == result["best_hp"]["chunk_length"]
-        assert result["best_eval"]["run_dir"] == f"{out}/best/seed0"
     assert tables[0] == tables[1]  # the same trials, values and scores, in the same order
-    assert len({row.split(",")[0] for row in tables[0].splitlines()[1:]}) == 3
+
+    assert json.load(open(f"{out}/best/seeds.json"))["seeds"] == [0, 2]
+    for seed in (0, 2):
+        evaluation = json.load(open(f"{out}/best/seed{seed}/eval_test.json"))
+        assert evaluation["model"] == "recurrent" and evaluation["config"]["seed"] == seed
+        assert evaluation["run_name"] == f"best/seed{seed}"
+        assert evaluation["config"]["chunk_length"] == best_hp["chunk_length"]
+        assert evaluation["config"]["rnn"] == best_hp["temporal_type"]
+        assert os.path.exists(f"{out}/best/seed{seed}/model.keras")
+    assert not os.path.exists(f"{tmp_path}/tune1/best")  # retrain_best=False
 
 
 def test_search_tunes_the_temporal_part_and_retrains_the_best_like_the_others(
