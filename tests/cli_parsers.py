@@ -88,3 +88,10 @@ def parse(argv: list[str]) -> None:
     assert argv, "a bare `vidrec`"
     assert argv[0] in PARSERS, f"unknown command {argv[0]!r}"
     PARSERS[argv[0]](argv[1:])
+
+
+def compared_seed_lists(argvs: list[list[str]]) -> set[str]:
+    """The `--seeds` values of every compared `train` (on features) and every `tune` command:
+    one value when every compared model trains under the same seeds."""
+    return {a[a.index("--seeds") + 1] if "--seeds" in a else "" for a in argvs
+            if a[0] == "tune" or (a[0] == "train" and "--features" in a)}

@@ -15,7 +15,7 @@ from pathlib import Path
 import apache_beam
 import pytest
 import yaml
-from cli_parsers import compared_recipes, parse
+from cli_parsers import compared_recipes, compared_seed_lists, parse
 from packaging.requirements import Requirement
 
 from vidrec import cli
@@ -393,6 +393,7 @@ def test_the_cloud_job_runs_the_like_for_like_recipe_over_the_three_splits():
     shared = [r["shared"] for r in recipes.values()]
     assert all(s == shared[0] for s in shared), "frame, pooled and LSTM differ beyond time"
     assert shared[0]["encoder_trainable"] == "frozen"
+    assert compared_seed_lists(argvs) == {"0,1,2"}  # every model under the same 3 seeds
     encoder = next(a for a in argvs if a[0] == "train" and "--features" not in a)
     assert _flag(encoder, "--trainable-top-layers") == "4" and _flag(encoder, "--encoder") == \
         "vgg16"

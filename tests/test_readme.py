@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from cli_parsers import PARSERS, compared_recipes
+from cli_parsers import PARSERS, compared_recipes, compared_seed_lists
 
 from vidrec import cli, demo
 
@@ -84,6 +84,8 @@ def test_every_recipe_we_publish_is_like_for_like(source):
         assert all(s == shared[0] for s in shared), f"{source} {split}: runs differ beyond time"
         assert shared[0]["encoder_trainable"] == "frozen"
         assert split in shared[0]["encoder_trained_by"]  # each split's own encoder
+    # Every compared model, and the tuner's retrained best, under the same 3 seeds.
+    assert compared_seed_lists(argvs) == {"0,1,2"}, source
     tunes = [a for a in argvs if a[0] == "tune"]
     train = next(a for a in argvs if a[0] == "train" and "--features" in a)
     for tune in tunes:  # the retrained best gets the same budget and embeddings

@@ -176,8 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = cli.CommandParser(
         prog="vidrec demo",
         description="Run the whole experiment: synth (or your --videos/--splits), then per "
-        "official split convert, train the encoder, embed, train frame/pooled/recurrent on "
-        "its frozen embeddings with one recipe, tune, evaluate (incl. shuffled and reversed "
+        "official split convert, train the encoder, embed, train frame, pooled, recurrent, "
+        "conv and attention on its frozen embeddings with one recipe, each under seeds 0,1,2 "
+        "(--smallest: seed 0), tune (its best retrained under the same seeds), evaluate every "
+        "seed (incl. shuffled and reversed "
         "frame order), and one compare over all splits into OUT/report/report.md. With no "
         "--videos it uses the embedded synthetic data, finishes in minutes on 2 CPU cores and "
         "checks the known answer (recurrent wins on the order-only classes).")
