@@ -220,6 +220,16 @@ def test_train_seeds_writes_a_seed_group_and_a_rerun_keeps_finished_seeds(tiny_d
     assert "is a seed group of seeds [3, 1], not [0, 1]" in capsys.readouterr().err
     assert _train_cli(tiny_data, out) == 2
     assert "holds a seed group" in capsys.readouterr().err
+    # --overwrite replaces: a single run by a seed group, and a seed group by a single run.
+    single = str(tmp_path / "runs" / "single")
+    assert _train_cli(tiny_data, single) == 0
+    assert _train_cli(tiny_data, single, "--seeds", "5") == 2
+    assert "holds a single run" in capsys.readouterr().err
+    assert _train_cli(tiny_data, single, "--seeds", "5", "--overwrite") == 0
+    assert sorted(os.listdir(single)) == ["seed5", "seeds.json"]
+    assert _train_cli(tiny_data, single, "--overwrite") == 0
+    assert not os.path.exists(f"{single}/seeds.json")
+    assert os.path.exists(f"{single}/{run_folder.MODEL}")
 
 
 @pytest.mark.parametrize("seeds,words", [

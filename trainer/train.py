@@ -108,8 +108,10 @@ def check_run_dir(cfg: TrainConfig, overwrite: bool = False) -> str:
     """
     run_dir = cfg.out.rstrip("/")
     if tf.io.gfile.exists(run_folder.join(run_dir, run_folder.SEEDS)):
+        if overwrite:
+            return "overwrite"
         raise RunDirError(f"--out {run_dir!r} holds a seed group (seeds.json): train it with "
-                          "--seeds, or give another --out")
+                          "--seeds, or give another --out (or --overwrite to replace it)")
     if not tf.io.gfile.exists(run_folder.join(run_dir, run_folder.CONFIG)):
         return "new"
     if overwrite:
@@ -158,12 +160,16 @@ def write_seed_group(group_dir: str, seeds: Sequence[int], overwrite: bool = Fal
 
     Raises:
       RunDirError: the folder holds a single run, or a seed group of other seeds
-        (unless `overwrite`).
+        (unless `overwrite`: the single run is then removed, the seed list replaced).
     """
     group = group_dir.rstrip("/")
     if tf.io.gfile.exists(run_folder.join(group, run_folder.CONFIG)):
-        raise RunDirError(f"--out {group!r} holds a single run (config.json), not a seed group: "
-                          "give --seeds another --out")
+        if not overwrite:
+            raise RunDirError(f"--out {group!r} holds a single run (config.json), not a seed "
+                              "group: give --seeds another --out (or --overwrite to replace it)")
+        if is_chief():  # a folder holding a vidrec run (config.json) and nothing else of ours
+            tf.io.gfile.rmtree(group)
+            print(f"vidrec train: --overwrite: removed the single run in {group}", flush=True)
     before = seed_group(group)
     if before is not None and before != list(seeds) and not overwrite:
         raise RunDirError(f"--out {group!r} is a seed group of seeds {before}, not "
