@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import tensorflow as tf
 
 from report.runs import Run, load_run, read_json
-from vidrec.run_folder import SEEDS, eval_json, join, seed_run_dir
+from vidrec.run_folder import SEEDS, eval_json, join, seed_run_name
 
 
 def is_seed_group(path: str) -> bool:
@@ -39,7 +39,7 @@ def _seed_list(group: str, spec: Any) -> tuple[list[int], list[str]]:
         raise ValueError(f"{join(group, SEEDS)} lists a seed twice: {seeds}")
     names = spec.get("runs")
     if names is None:
-        names = [posixpath.basename(seed_run_dir(group, s)) for s in seeds]
+        names = [seed_run_name(s) for s in seeds]
     if not isinstance(names, list) or len(names) != len(seeds):
         raise ValueError(f"{join(group, SEEDS)}: \"runs\" must name one run folder per seed "
                          f"({len(seeds)}), got {names!r}")

@@ -15,7 +15,6 @@ registry entry (`cfg.kind.takes_chunks`).
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, Mapping
 
@@ -23,7 +22,7 @@ import tensorflow as tf
 
 from pipeline import schema
 from trainer import augment as augment_lib
-from trainer import sampling
+from trainer import determinism, sampling
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, augment_list
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -35,13 +34,6 @@ _FRAME_SHUFFLE = 256
 # decode loop as fast as it was. Of 2, 3, 4 and 6 threads per core, alternating runs of
 # bench_input's default variant were fastest at 3.
 THREADS_PER_CORE = 3
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may use
-    except AttributeError:  # not on every platform
-        return os.cpu_count() or 1
 
 
 def longest_video(manifest: Mapping[str, Any]) -> int:
@@ -325,7 +317,7 @@ def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: i
     ds = train_examples(cfg, manifest, shard).map(lambda e: (e["x"], e["label"]))
     ds = ds.batch(global_batch, drop_remainder=True)
     options = tf.data.Options()
-    options.threading.private_threadpool_size = THREADS_PER_CORE * _cores()
+    options.threading.private_threadpool_size = THREADS_PER_CORE * determinism.cores()
     return _options(ds.prefetch(AUTOTUNE).with_options(options))
 
 

@@ -73,10 +73,11 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The cores this process may use (its CPU affinity where the platform has one)."""
     try:
         return len(os.sched_getaffinity(0))
-    except AttributeError:
+    except AttributeError:  # not on every platform
         return os.cpu_count() or 1
 
 
@@ -97,7 +98,7 @@ def environment(deterministic: bool) -> dict[str, Any]:
     return {
         "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
         "python": platform.python_version(), "machine": platform.machine(),
-        "cpu": _cpu_model(), "cores": _cores(),
+        "cpu": _cpu_model(), "cores": cores(),
         "gpus": ", ".join(gpu_names) or "none",
         # TensorFlow's default is on for x86 Linux builds; TF_ENABLE_ONEDNN_OPTS=0 turns it off.
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),

@@ -121,9 +121,7 @@ def check_run_dir(cfg: TrainConfig, overwrite: bool = False) -> str:
     if finished:
         raise RunDirError(f"--out {run_dir!r} already holds a finished run ({finished[0]}); "
                           "use --overwrite to replace it, or another --out")
-    saved, now = load_config(run_dir).to_dict(), cfg.to_dict()
-    shown = run_folder.differences({k: saved.get(k) for k in now}, now,
-                                   ignore=RESUMABLE_DIFFERENCES)
+    shown = _config_differences(cfg)
     if shown:
         raise RunDirError(f"--out {run_dir!r} holds an unfinished run with another config "
                           f"({shown}); start it with its own flags to resume it, or use "
@@ -136,9 +134,15 @@ def finished_same(cfg: TrainConfig) -> bool:
     run_dir = cfg.out.rstrip("/")
     if not tf.io.gfile.exists(run_folder.join(run_dir, run_folder.SUMMARY)):
         return False
-    saved, now = load_config(run_dir).to_dict(), cfg.to_dict()
-    return not run_folder.differences({k: saved.get(k) for k in now}, now,
-                                      ignore=RESUMABLE_DIFFERENCES)
+    return not _config_differences(cfg)
+
+
+def _config_differences(cfg: TrainConfig) -> str:
+    """What differs between the config saved in `cfg.out` and `cfg`, beyond where it runs
+    ('' when nothing does)."""
+    saved, now = load_config(cfg.out.rstrip("/")).to_dict(), cfg.to_dict()
+    return run_folder.differences({k: saved.get(k) for k in now}, now,
+                                  ignore=RESUMABLE_DIFFERENCES)
 
 
 def seed_config(cfg: TrainConfig, seed: int) -> TrainConfig:
@@ -178,7 +182,7 @@ def write_seed_group(group_dir: str, seeds: Sequence[int], overwrite: bool = Fal
         tf.io.gfile.makedirs(group)
         schema.write_json(run_folder.join(group, run_folder.SEEDS),
                           {"seeds": [int(s) for s in seeds],
-                           "runs": [run_folder.seed_run_dir("", s).lstrip("/") for s in seeds]})
+                           "runs": [run_folder.seed_run_name(s) for s in seeds]})
 
 
 def train_seeds(cfg: TrainConfig, seeds: Sequence[int],

@@ -50,9 +50,14 @@ def join(run_dir: str, name: str) -> str:
     return f"{run_dir.rstrip('/')}/{name}"
 
 
+def seed_run_name(seed: int) -> str:
+    """The name of `seed`'s run folder inside a seed group: seed<N>."""
+    return f"{SEED_PREFIX}{int(seed)}"
+
+
 def seed_run_dir(group_dir: str, seed: int) -> str:
     """The run folder of `seed` inside a seed group: GROUP/seed<N>."""
-    return join(group_dir, f"{SEED_PREFIX}{int(seed)}")
+    return join(group_dir, seed_run_name(seed))
 
 
 def seed_group_of(run_dir: str) -> str | None:
