@@ -27,6 +27,7 @@ COPY pipeline /tmp/vidrec/pipeline
 COPY trainer /tmp/vidrec/trainer
 COPY tuning /tmp/vidrec/tuning
 COPY report /tmp/vidrec/report
+COPY studies /tmp/vidrec/studies
 # Not editable: the packages live in site-packages, where Dataflow workers import them.
 # pyproject brings opencv-python-headless; opencv-python beside it breaks cv2 (opencv-python #370).
 RUN pip install "/tmp/vidrec[gcp]" "apache-beam[gcp]==${BEAM_VERSION}" \

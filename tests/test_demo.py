@@ -1,7 +1,12 @@
 """The whole experiment at its smallest settings, end to end, and the report built from it."""
 
+import glob
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import matplotlib.image
 import pytest
@@ -11,10 +16,30 @@ from vidrec import demo
 pytestmark = pytest.mark.slow
 
 
-def test_smallest_demo_end_to_end_over_two_official_splits(tmp_path, capsys):
-    out = str(tmp_path / "demo")
-    assert demo.main(["--smallest", "--out", out, "--split", "1,3"]) == 0
-    printed = capsys.readouterr().out
+def _predictions(root):
+    """relative eval file path -> its per-video predictions, for every eval file in `root`."""
+    files = sorted(glob.glob(f"{root}/**/eval_*.json", recursive=True))
+    return {os.path.relpath(f, root): [(v["id"], v["predicted"], v["probabilities"])
+                                       for v in json.load(open(f))["videos"]] for f in files}
+
+
+def _events(out):
+    return [json.loads(line) for line in open(f"{out}/study/events.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def smallest(tmp_path_factory):
+    """`vidrec demo --smallest` over two official splits, two jobs at once: (out, stdout)."""
+    out = str(tmp_path_factory.mktemp("demo") / "demo")
+    done = subprocess.run([sys.executable, "-m", "vidrec", "demo", "--smallest", "--out", out,
+                           "--split", "1,3", "--parallel", "2"], capture_output=True,
+                          text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out, done.stdout
+
+
+def test_smallest_demo_end_to_end_over_two_official_splits(smallest):
+    out, printed = smallest
     across = json.load(open(f"{out}/report/summary.json"))
     assert across["headline"] in printed and across["official_splits"] == ["1", "3"]
     assert f"tensorboard --logdir {out}" in printed
@@ -81,35 +106,84 @@ def test_split_flag():
     for bad in ("4", "1,1", "", "one"):
         with pytest.raises(ValueError, match="--split must be a comma list of 1, 2, 3"):
             demo.parse_splits(bad)
-    cmds = demo.commands("o", demo.SMALLEST, split=(1, 2))
+    cmds = demo.commands("o", smallest=True, split=(1, 2))
     assert [c[c.index("--split") + 1] for c in cmds if c[0] == "convert"] == ["1", "2"]
     assert cmds[-1][0] == "compare" and len([w for w in cmds[-1] if "/split" in w]) == 12
 
 
-def test_a_rerun_refreshes_an_earlier_demo_output(tmp_path, monkeypatch, capsys):
-    out = tmp_path / "demo"
-    for name in ("raw/videos/grow/a.avi", "split1/data/manifest.json", "report/report.md"):
-        (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_text("old")
-    ran = []
-
-    def first_stage_fails(argv):  # stop after the first stage: enough to see what it met
-        ran.append((argv[0], sorted(os.listdir(out))))
-        return 1
-
-    monkeypatch.setattr(demo, "_run", first_stage_fails)
-    assert demo.main(["--smallest", "--out", str(out)]) == 1
-    assert ran == [("synth", [])]  # the earlier output was cleared before anything ran
-    assert f"cleared the earlier demo output in {out}" in capsys.readouterr().out
-    assert demo.main(["--smallest", "--out", str(tmp_path / "new")]) == 1  # nothing to clear
+def test_two_jobs_train_at_once_with_parallel_2(smallest):
+    out, printed = smallest
+    spans = {}
+    for e in _events(out):
+        if e["step"] == 0 and "/seed" in e["job"]:
+            spans.setdefault(e["job"], {})[e["event"]] = e["time"]
+    spans = sorted((s["start"], s["done"]) for s in spans.values())
+    assert len(spans) == 2 * 5  # 2 splits x 5 compared runs x seed 0
+    overlaps = sum(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))
+    assert overlaps >= 3, spans  # trainings ran side by side
+    assert "2 at once on cores " in printed
 
 
-def test_a_folder_the_demo_did_not_write_is_never_cleared(tmp_path, monkeypatch, capsys):
-    out = tmp_path / "mine"
-    (out / "split1").mkdir(parents=True)
-    (out / "thesis.tex").write_text("keep me")
-    monkeypatch.setattr(demo, "_run", lambda argv: pytest.fail("a stage ran"))
-    assert demo.main(["--smallest", "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "holds thesis.tex, which the demo does not write" in err
-    assert sorted(os.listdir(out)) == ["split1", "thesis.tex"]
+def _study(out, *extra):
+    from vidrec import demo
+
+    sets = [f"--set={k}={json.dumps(v)}" for k, v in demo.overrides(True, split=(1,)).items()]
+    return [sys.executable, "-m", "vidrec", "study", "studies/demo.toml", "--out", out,
+            *sets, *extra]
+
+
+def test_a_study_killed_mid_training_resumes_to_the_same_result_running_nothing_twice(
+        smallest, tmp_path):
+    out = str(tmp_path / "killed")
+    proc = subprocess.Popen(_study(out, "--parallel", "2"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 600
+    run_dir = f"{out}/split1/runs/recurrent/seed0"
+    while time.time() < deadline and not os.path.exists(f"{run_dir}/config.json"):
+        time.sleep(0.1)  # until a compared run's training has begun (its config is written)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = time.time()
+    record = json.load(open(f"{out}/study/jobs/split1/recurrent/seed0.json"))
+    assert record["state"] == "running" and not record["steps_done"]  # killed mid-training
+    time.sleep(1.5)  # the jobs notice their runner has gone and end
+    again = subprocess.run(_study(out), capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "split1/recurrent/seed0 was interrupted: it resumes" in again.stdout
+
+    events = _events(out)
+    starts = {}
+    for e in events:
+        if e["event"] == "start":
+            starts[(e["job"], e["step"])] = starts.get((e["job"], e["step"]), 0) + 1
+    done_before = {(e["job"], e["step"]) for e in events
+                   if e["event"] == "done" and e["time"] < killed_at}
+    assert done_before and all(starts[k] == 1 for k in done_before)  # nothing finished ran twice
+    assert starts[("split1/recurrent/seed0", 0)] == 2
+    assert all(n in (1, 2) for n in starts.values())
+    # The same runs as an uninterrupted study: every evaluation's per-video predictions.
+    ref = _predictions(f"{smallest[0]}/split1")
+    assert ref and _predictions(f"{out}/split1") == ref
+
+
+def test_two_shards_over_one_folder_run_disjoint_runs_and_compare_once(smallest, tmp_path):
+    out = str(tmp_path / "shared")
+    # Each shard with the fixture's --parallel 2 (a core per job): on CPU the thread count
+    # is part of the result (TensorFlow's oneDNN convolutions round by it).
+    procs = [subprocess.Popen(_study(out, "--shard", f"{i}/2", "--parallel", "2"),
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for i in (1, 2)]
+    outputs = [p.communicate(timeout=900)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    records = [json.load(open(f)) for f in glob.glob(f"{out}/study/jobs/**/*.json",
+                                                     recursive=True)]
+    runs = {r["id"]: r["shard"] for r in records if "/seed" in r["id"] or
+            r["id"].endswith("/tune")}
+    by_shard = [{j for j, s in runs.items() if s == f"{i}/2"} for i in (1, 2)]
+    assert by_shard[0] and by_shard[1] and not by_shard[0] & by_shard[1]
+    assert by_shard[0] | by_shard[1] == {
+        "split1/tune", *(f"split1/{n}/seed0" for n in
+                         ("frame", "pooled", "recurrent", "conv", "attention"))}
+    assert sum(e["job"] == "report" and e["event"] == "start" for e in _events(out)) == 1
+    assert sum("report written" in o for o in outputs) == 1
+    assert _predictions(f"{out}/split1") == _predictions(f"{smallest[0]}/split1")

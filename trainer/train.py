@@ -181,8 +181,7 @@ def write_seed_group(group_dir: str, seeds: Sequence[int], overwrite: bool = Fal
     if is_chief():
         tf.io.gfile.makedirs(group)
         schema.write_json(run_folder.join(group, run_folder.SEEDS),
-                          {"seeds": [int(s) for s in seeds],
-                           "runs": [run_folder.seed_run_name(s) for s in seeds]})
+                          run_folder.seed_group_record(seeds))
 
 
 def train_seeds(cfg: TrainConfig, seeds: Sequence[int],

@@ -45,12 +45,14 @@ COMMANDS = {
              "KerasTuner search over RNN type, hidden size and chunk length"),
     "compare": ("report.cli", "main",
                 "turn runs into report.md with confidence intervals and plots"),
-    "demo": ("vidrec.demo", "main", "the whole experiment end to end"),
+    "study": ("vidrec.study.cli", "main",
+              "run or resume a whole study from its TOML spec: splits x runs x seeds"),
+    "demo": ("vidrec.demo", "main", "the whole experiment end to end (studies/demo.toml)"),
 }
 # Commands that start TensorFlow themselves, only once their cheap checks passed (the
 # dispatcher starts it, quietly, before importing any other command's module).
 STARTS_TENSORFLOW_ITSELF = {"demo", "compare"}
-NEVER_IMPORTS_TENSORFLOW = {"convert"}  # records written by pipeline.records; no TF import
+NEVER_IMPORTS_TENSORFLOW = {"convert", "study"}  # convert: pipeline.records; study: its jobs do
 
 
 # --------------------------------------------------------------------------- error convention

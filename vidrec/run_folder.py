@@ -78,6 +78,11 @@ def run_name(run_dir: str) -> str:
     return f"{group.rpartition('/')[2]}/{base}" if group else base
 
 
+def seed_group_record(seeds: Collection[int]) -> dict[str, Any]:
+    """What GROUP/seeds.json holds for a seed group of `seeds` (in their order)."""
+    return {"seeds": [int(s) for s in seeds], "runs": [seed_run_name(s) for s in seeds]}
+
+
 def parse_seeds(text: str, flag: str = "--seeds") -> tuple[int, ...]:
     """``0,1,2`` -> (0, 1, 2): distinct non-negative integers, in the order given.
 
