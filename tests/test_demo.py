@@ -147,9 +147,11 @@ def test_a_study_killed_mid_training_resumes_to_the_same_result_running_nothing_
     record = json.load(open(f"{out}/study/jobs/split1/recurrent/seed0.json"))
     assert record["state"] == "running" and not record["steps_done"]  # killed mid-training
     time.sleep(1.5)  # the jobs notice their runner has gone and end
-    again = subprocess.run(_study(out), capture_output=True, text=True, timeout=900)
+    again = subprocess.run(_study(out, "--parallel", "2"), capture_output=True, text=True,
+                           timeout=900)
     assert again.returncode == 0, again.stdout[-3000:]
     assert "split1/recurrent/seed0 was interrupted: it resumes" in again.stdout
+    assert "warning" not in again.stdout
 
     events = _events(out)
     starts = {}

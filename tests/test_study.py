@@ -297,3 +297,17 @@ def test_a_failed_job_is_retried_by_the_rerun_before_what_needs_it(tmp_path, cap
     Path(path).write_text(broken.replace('classes = "broken"', "clips_per_class = 2"))
     code, printed, _ = _study(capsys, path, "--out", out)
     assert code == 0 and "blocked split1" not in printed and "done split1/lstm/seed1" in printed
+
+
+def test_a_job_left_running_by_another_machine_of_its_shard_is_taken_over(tmp_path, capsys,
+                                                                          fake):
+    """A preempted machine's jobs resume on the machine that replaces it (same shard)."""
+    path, out = _spec(tmp_path), str(tmp_path / "o")
+    assert _study(capsys, path, "--out", out)[0] == 0
+    record_path = Path(out) / "study" / "jobs" / "split1" / "lstm" / "seed1.json"
+    record = json.loads(record_path.read_text())
+    record.update(state="running", host="preempted-vm", pid=1, steps_done=record["steps"][:1])
+    record_path.write_text(json.dumps(record))
+    code, printed, _ = _study(capsys, path, "--out", out)
+    assert code == 0 and "split1/lstm/seed1 was interrupted: it resumes" in printed
+    assert [a[0] for a in fake()[-3:]] == ["evaluate", "evaluate", "compare"]

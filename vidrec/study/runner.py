@@ -43,7 +43,13 @@ class Runner:
 
     # ------------------------------------------------------------------ status
     def status(self, job: Job) -> str:
-        return st.status(job, self.state.record(job.id))
+        """The job's state; a job of this shard left running by another host is interrupted:
+        only this shard runs it (a machine replaced after a preemption takes it over)."""
+        record = self.state.record(job.id)
+        status = st.status(job, record)
+        if status == st.RUNNING and job in self.mine and not st.same_host(record):
+            return st.INTERRUPTED
+        return status
 
     def _progress(self) -> str:
         total = self.total

@@ -95,9 +95,13 @@ def read_json(path: str) -> dict[str, Any]:
         return {}
 
 
+def same_host(record: dict[str, Any]) -> bool:
+    return record.get("host") == socket.gethostname()
+
+
 def alive(record: dict[str, Any]) -> bool:
     """Whether the process a `running` record names still runs (another host: assumed)."""
-    if record.get("host") != socket.gethostname():
+    if not same_host(record):
         return True
     pid = int(record.get("pid") or 0)
     try:
