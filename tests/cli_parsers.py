@@ -1,10 +1,16 @@
 """Every `vidrec` subcommand's own argument parser, for tests that check commands written in
 docs and config files (README.md, cloudbuild.yaml, Dockerfile) against the code.
 
-`parse(argv)` raises or exits on a flag or value the code does not accept.
+`parse(argv)` raises or exits on a flag or value the code does not accept (a `vidrec study`
+command also on a spec that does not load with its `--set` values). `readme_commands`
+reads README's `vidrec` commands, `plan_argvs` a study plan's.
 """
 
 from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -14,7 +20,47 @@ from report import cli as report_cli
 from report import inspect_data
 from trainer import cli as trainer_cli
 from tuning import cli as tuning_cli
-from vidrec import demo
+from vidrec import demo, run_folder
+from vidrec.study import cli as study_cli
+from vidrec.study import plan as study_plan
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_blocks(section: str | None = None) -> list[str]:
+    """The bash blocks of README.md, or of its `## SECTION` only."""
+    text = README.read_text()
+    if section is not None:
+        text = text[text.index(f"## {section}\n"):]
+        text = text[:text.index("\n## ", 1)] if "\n## " in text[1:] else text
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def vidrec_commands(block: str) -> list[list[str]]:
+    """`vidrec` argv lists of a bash block (without `vidrec`): comments dropped, `\\`
+    continuations joined, leading environment assignments (`TF_CONFIG=... vidrec train`)
+    skipped."""
+    commands = []
+    for line in block.replace("\\\n", " ").splitlines():
+        line = line.split(" #")[0].strip() if " #" in line else line.strip()
+        if line.startswith("#") or not line:
+            continue
+        words = shlex.split(line)
+        while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
+            words = words[1:]
+        if words[:1] == ["vidrec"]:
+            commands.append(words[1:])
+    return commands
+
+
+def readme_commands(section: str | None = None) -> list[list[str]]:
+    """Every `vidrec` command in README's bash blocks (of `## SECTION` only)."""
+    return [c for block in readme_blocks(section) for c in vidrec_commands(block)]
+
+
+def plan_argvs(plan) -> list[list[str]]:
+    """Every command of a study plan (`vidrec.study.plan.Plan`), in order, without `vidrec`."""
+    return [list(step) for job in plan.jobs for step in job.steps]
 
 
 def _parse_train(argv):
@@ -34,6 +80,14 @@ def _parse_convert(argv):
     assert not unknown, f"`vidrec convert` passes Beam options no Beam class defines: {unknown}"
 
 
+def _parse_study(argv):
+    """The flags, and the spec with its `--set` values: it must load and expand."""
+    args = study_cli.build_parser().parse_args(argv)
+    study_plan.parse_shard(args.shard)
+    plan = study_cli.load_plan(args.spec, args.out, args.set)
+    assert not plan.out.startswith("gs://"), "vidrec study refuses a gs:// --out"
+
+
 PARSERS = {
     "synth": lambda a: pipeline_cli.build_synth_parser().parse_args(a),
     "convert": _parse_convert,
@@ -45,6 +99,7 @@ PARSERS = {
     "compare": lambda a: report_cli.build_parser().parse_args(a),
     "inspect": lambda a: inspect_data.build_parser().parse_args(a),
     "demo": lambda a: demo.build_parser().parse_args(a),
+    "study": _parse_study,
 }
 
 
@@ -53,33 +108,48 @@ def train_config(argv: list[str]):
     return trainer_cli.config_from_args(trainer_cli.build_train_parser().parse_args(argv))
 
 
+def _group(out: str) -> str:
+    """The folder `vidrec compare` names for a run trained into `out` (its seed group)."""
+    out = out.rstrip("/")
+    return run_folder.seed_group_of(out) or out
+
+
 def compared_recipes(argvs: list[list[str]]) -> dict[str, dict]:
     """The recipe (trainer.recipe) of every run a `vidrec compare` among `argvs` names.
 
-    Runs on a feature cache get the cache's frame run as their encoder, as the trainer
-    records it; run folders are matched by their path.
+    A compared folder is a seed group: the trains into GROUP/seedN (`--seed N`), or one
+    train into GROUP (`--seeds`). Its seeds must share one recipe but for the seed, which
+    is left out of the recipe returned. Runs on a feature cache get the cache's frame run as
+    their encoder, as the trainer records it; run folders are matched by their path.
     """
     from trainer import recipe
 
-    trains = {}
+    trains: dict[str, list] = {}
+    configs = {}
     for argv in argvs:
         if argv[0] == "train":
             cfg = train_config(argv[1:])
-            trains[cfg.out.rstrip("/")] = cfg
+            configs[cfg.out.rstrip("/")] = cfg
+            trains.setdefault(_group(cfg.out), []).append(cfg)
     embeds = {a[a.index("--out") + 1]: a[a.index("--encoder") + 1]
               for a in argvs if a[0] == "embed"}
     (compare,) = [a for a in argvs if a[0] == "compare"]
     out = {}
     for run in compare[1:]:
-        cfg = trains.get(run.rstrip("/"))
-        if cfg is None:
-            continue
-        encoder_run = embeds.get(cfg.features, "")
-        source = trains.get(encoder_run)
-        manifest = {"features": {"encoder_run": encoder_run, "encoder_config": {
-            "encoder": source.encoder, "weights": source.weights,
-            "trainable_top_layers": source.trainable_top_layers}}} if source else {}
-        out[run] = recipe.recipe(cfg, manifest, num_replicas=1)
+        recipes = []
+        for cfg in trains.get(run.rstrip("/"), []):
+            encoder_run = embeds.get(cfg.features, "")
+            source = configs.get(encoder_run)
+            manifest = {"features": {"encoder_run": encoder_run, "encoder_config": {
+                "encoder": source.encoder, "weights": source.weights,
+                "trainable_top_layers": source.trainable_top_layers}}} if source else {}
+            one = recipe.recipe(cfg, manifest, num_replicas=1)
+            one["shared"].pop("seed")
+            recipes.append(one)
+        if recipes:
+            assert all(r == recipes[0] for r in recipes), (
+                f"the seeds of {run} differ beyond their seed")
+            out[run] = recipes[0]
     return out
 
 
@@ -91,7 +161,22 @@ def parse(argv: list[str]) -> None:
 
 
 def compared_seed_lists(argvs: list[list[str]]) -> set[str]:
-    """The `--seeds` values of every compared `train` (on features) and every `tune` command:
-    one value when every compared model trains under the same seeds."""
-    return {a[a.index("--seeds") + 1] if "--seeds" in a else "" for a in argvs
-            if a[0] == "tune" or (a[0] == "train" and "--features" in a)}
+    """The seeds every compared seed group is trained under (in order, comma-joined: one
+    train per seed, `--seed N --out GROUP/seedN`, or one `--seeds` train into GROUP), and
+    the `--seeds` of every `tune`: one value when every compared model and the tuner's best
+    train under the same seeds."""
+    (compare,) = [a for a in argvs if a[0] == "compare"]
+    compared = {run.rstrip("/") for run in compare[1:]}
+    seeds: dict[str, list[str]] = {}
+    for argv in argvs:
+        if argv[0] != "train":
+            continue
+        out = argv[argv.index("--out") + 1].rstrip("/")
+        if "--seeds" in argv:
+            seeds.setdefault(out, []).extend(argv[argv.index("--seeds") + 1].split(","))
+        else:
+            seed = argv[argv.index("--seed") + 1] if "--seed" in argv else "0"
+            seeds.setdefault(_group(out), []).append(seed)
+    lists = {",".join(s) for group, s in seeds.items() if group in compared}
+    return lists | {a[a.index("--seeds") + 1] if "--seeds" in a else "" for a in argvs
+                    if a[0] == "tune"}

@@ -1,7 +1,8 @@
 """cloudbuild.yaml and the Dockerfile say what the code accepts: every `vidrec` command in them
 parses with the project's own parsers, every file they copy or reference exists, every
-substitution they use is declared (and every declared one used), and the image matches the
-Beam/Python versions that submit Dataflow jobs."""
+substitution they use is declared (and every declared one used), the image matches the
+Beam/Python versions that submit Dataflow jobs, and the Vertex AI jobs run every shard of
+studies/hmdb51.toml, the study README runs, on the splits the build converts."""
 
 from __future__ import annotations
 
@@ -9,16 +10,26 @@ import fnmatch
 import json
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import apache_beam
 import pytest
 import yaml
-from cli_parsers import compared_recipes, compared_seed_lists, parse
+from cli_parsers import (
+    compared_recipes,
+    compared_seed_lists,
+    parse,
+    plan_argvs,
+    readme_commands,
+)
 from packaging.requirements import Requirement
 
 from vidrec import cli
+from vidrec.study import cli as study_cli
+from vidrec.study import plan as study_plan
 
 try:
     import tomllib
@@ -29,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CLOUDBUILD = ROOT / "cloudbuild.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 BEAM_BOOT = "/opt/apache/beam/boot"
+HMDB51_SPEC = "studies/hmdb51.toml"
 
 # Cloud Build's built-in substitutions (cloud.google.com/build/docs/configuring-builds/
 # substitute-variable-values), with stand-ins that look real to the parsers.
@@ -47,6 +59,7 @@ _CLOUDBUILD_VAR = re.compile(r"\$\$|\$\{(\w+)\}|\$(\w+)")
 _SHELL_VAR = re.compile(r"\$\{\w+\}|\$\w+")
 _SEPARATORS = {"&&", "||", ";", "|", "&", "(", ")", ";;"}
 _KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "exec", "time"}
+_FOR_LOOP = re.compile(r"^\s*for (\w+) in (.+?); do$", re.M)
 _HEREDOC = re.compile(r"cat\s*>\s*(\S+)\s*<<-?\s*(['\"]?)(\w+)\2[^\n]*\n(.*?)\n\3(?:\n|$)", re.S)
 
 
@@ -75,6 +88,18 @@ def _shell_commands(script: str) -> list[list[str]]:
             else:
                 current.append(token)
     return commands
+
+
+def _loop_iterations(script: str) -> list[tuple[str, str]]:
+    """(value, script with $VAR replaced by it) for each value of the script's first
+    `for VAR in WORDS; do` (or `$(seq 1 N)`) loop: what each iteration runs."""
+    match = _FOR_LOOP.search(script)
+    assert match, f"no `for VAR in ...; do` loop in {script!r}"
+    var, words = match.groups()
+    seq = re.fullmatch(r"\$\(seq 1 (\d+)\)", words.strip())
+    values = [str(i) for i in range(1, int(seq.group(1)) + 1)] if seq else words.split()
+    variable = re.compile(rf"\$\{{{var}\}}|\${var}\b")
+    return [(value, variable.sub(value, script)) for value in values]
 
 
 def _vidrec_argvs(script: str) -> list[list[str]]:
@@ -194,6 +219,27 @@ def _flag(argv: list[str], name: str) -> str | None:
     return None
 
 
+def _step(build: dict, step_id: str) -> dict:
+    (step,) = [s for s in build["steps"] if s.get("id") == step_id]
+    return step
+
+
+def _converts(build: dict) -> list[list[str]]:
+    """The `vidrec convert` of each iteration of the convert step's loop over splits."""
+    return [a for _, script in _loop_iterations(_script(_step(build, "convert")))
+            for a in _vidrec_argvs(script) if a[0] == "convert"]
+
+
+def _shard_studies(build: dict) -> list[list[str]]:
+    """The `vidrec study` of the Vertex AI job each iteration of the train step writes."""
+    argvs = []
+    for _, script in _loop_iterations(_script(_step(build, "train"))):
+        specs = [yaml.safe_load(body) for _, body in _heredocs(script)]
+        argvs += [a for spec in specs for a in _container_argvs(spec)]
+    assert all(a[0] == "study" for a in argvs), argvs
+    return argvs
+
+
 # --------------------------------------------------------------------------- Dockerfile
 
 def _instructions() -> list[tuple[str, str]]:
@@ -249,17 +295,24 @@ def test_substitutions_are_declared_and_used():
     assert set(declared) <= used, f"declared, never used: {set(declared) - used}"
     assert {n for n in used if not n.startswith("_")} <= set(BUILTINS)
     expected = {"_REGION", "_BUCKET", "_TAG", "_MACHINE_TYPE", "_ACCELERATOR_TYPE",
-                "_ACCELERATOR_COUNT", "_REPOSITORY", "_RUN_TUNE"}
+                "_ACCELERATOR_COUNT", "_REPOSITORY", "_SHARDS"}
     assert expected <= set(declared)
-    assert declared["_RUN_TUNE"] == "false"
+    assert int(declared["_SHARDS"]) >= 1 and int(declared["_ACCELERATOR_COUNT"]) >= 1
 
 
 def test_every_cloudbuild_vidrec_command_parses():
-    argvs = _cloudbuild_argvs(_resolved())
-    assert len(argvs) >= 10, argvs
-    assert {"convert", "train", "evaluate", "compare", "tune"} <= {a[0] for a in argvs}
+    build = _resolved()
+    argvs = _cloudbuild_argvs(build) + _converts(build) + _shard_studies(build)
+    assert {a[0] for a in argvs} == {"convert", "study"}, argvs
     for argv in argvs:
         parse(argv)  # raises / exits on a flag or value the code does not know
+    # ... and every command the jobs' study runs, with the jobs' own --out and --set values.
+    for argv in _shard_studies(build):
+        args = study_cli.build_parser().parse_args(argv[1:])
+        commands = plan_argvs(study_cli.load_plan(args.spec, args.out, args.set))
+        assert {"train", "embed", "evaluate", "tune", "compare"} <= {c[0] for c in commands}
+        for command in commands:
+            parse(command)
 
 
 def test_the_pipeline_runs_the_pushed_image_everywhere():
@@ -323,7 +376,8 @@ def test_dockerfile_copies_only_what_exists_and_is_not_ignored():
             assert not any(fnmatch.fnmatch(prefix, p) for p in ignored), (
                 f"COPY {src}: excluded by .dockerignore")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    needed = set(project["tool"]["setuptools"]["packages"]) | {"pyproject.toml",
+    needed = {p.split(".")[0] for p in project["tool"]["setuptools"]["packages"]} | {
+        "pyproject.toml",
                                                                 project["project"]["readme"]}
     assert needed <= {Path(s).parts[0] for s in sources}, needed - {Path(s).parts[0]
                                                                    for s in sources}
@@ -384,31 +438,109 @@ def test_the_shell_reader_finds_every_vidrec_command(script, expected):
     assert _vidrec_argvs(script) == expected
 
 
-def test_the_cloud_job_runs_the_like_for_like_recipe_over_the_three_splits():
+def _job_plans(build: dict) -> list[study_plan.Plan]:
+    plans = []
+    for argv in _shard_studies(build):
+        args = study_cli.build_parser().parse_args(argv[1:])
+        plans.append(study_cli.load_plan(args.spec, args.out, args.set))
+    return plans
+
+
+def test_the_build_converts_the_splits_the_study_reads():
     build = _resolved()
-    argvs = _cloudbuild_argvs(build)
+    bucket = _config()["substitutions"]["_BUCKET"]
+    (plan, *_) = _job_plans(build)
+    converts = _converts(build)
+    assert [int(_flag(a, "--split")) for a in converts] == list(plan.spec.splits) == [1, 2, 3]
+    for argv in converts:  # into exactly the folder the study reads the split from
+        k = int(_flag(argv, "--split"))
+        assert _flag(argv, "--output") == f"gs://{bucket}/hmdb51/split{k}"
+        assert _flag(argv, "--output") == study_plan.data_dir(plan.spec, plan.out, k)
+    # The same conversion as README's (its --frame-size, ...), into the bucket instead.
+    readme = [c for c in readme_commands("HMDB51 for real") if c[0] == "convert"]
+    for flag in ("--frame-size", "--fps", "--max-frames", "--resize-mode", "--val-fraction"):
+        assert {_flag(a, flag) for a in converts} == {_flag(a, flag) for a in readme}, flag
+
+
+def test_the_jobs_run_every_shard_of_the_readme_study():
+    build = _resolved()
+    defaults = _config()["substitutions"]
+    shards = int(defaults["_SHARDS"])
+    argvs = _shard_studies(build)
+    parsed = [study_cli.build_parser().parse_args(a[1:]) for a in argvs]
+    assert sorted(a.shard for a in parsed) == [f"{i}/{shards}" for i in range(1, shards + 1)]
+    assert {a.spec for a in parsed} == {HMDB51_SPEC}
+    assert {a.parallel for a in parsed} == {int(defaults["_ACCELERATOR_COUNT"])}  # one per GPU
+    assert not any(a.dry_run or a.status or a.overwrite for a in parsed)
+    without_shard = [[w for w in a if not re.fullmatch(r"\d+/\d+", w)] for a in argvs]
+    assert all(a == without_shard[0] for a in without_shard), "shards of one study"
+    plans = _job_plans(build)
+    # Every shard over one folder in the bucket (through the /gcs mount): they share state.
+    assert {p.out for p in plans} == {f"/gcs/{defaults['_BUCKET']}/runs"}
+    # README's plan, the same jobs: README runs `vidrec study studies/hmdb51.toml` as is.
+    readme = [c for c in readme_commands("HMDB51 for real") if c[0] == "study"]
+    assert readme, "README's HMDB51 section runs the study"
+    for command in readme:
+        args = study_cli.build_parser().parse_args(command[1:])
+        readme_plan = study_cli.load_plan(args.spec, args.out, args.set)
+        for plan in plans:
+            assert [j.id for j in plan.jobs] == [j.id for j in readme_plan.jobs]
+            assert plan.compared() == [g.replace(readme_plan.out, plan.out, 1)
+                                       for g in readme_plan.compared()]
+    # Every shard gets runs to train.
+    plan = plans[0]
+    assert {study_plan.shard_of(plan, j.id, shards) for j in plan.jobs if j.is_run} == set(
+        range(1, shards + 1))
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_bash_runs_the_train_step_into_one_job_per_shard(tmp_path):
+    """The quoting survives YAML, the heredoc and both shells: the train step, run by bash
+    (gcloud stubbed), writes one job spec per shard, whose container command, run by bash,
+    gives the very `vidrec study` argvs the other tests read."""
+    build = _resolved()
+    script = _script(_step(build, "train")).replace("/workspace", str(tmp_path))
+    stub = 'gcloud() { echo "$@" >> "%s/gcloud.log"; }\n' % tmp_path
+    subprocess.run(["bash", "-c", stub + script], check=True, timeout=60)
+    created = [line.split() for line in (tmp_path / "gcloud.log").read_text().splitlines()]
+    shards = int(_config()["substitutions"]["_SHARDS"])
+    assert len(created) == shards and all(w[:3] == ["ai", "custom-jobs", "create"]
+                                          for w in created)
+    argvs = []
+    for words in created:
+        spec = yaml.safe_load(Path(_flag(words, "--config")).read_text())
+        (pool,) = spec["workerPoolSpecs"]
+        command = pool["containerSpec"]["command"] + pool["containerSpec"]["args"]
+        assert command[:2] == ["bash", "-c"]
+        printed = subprocess.run(
+            ["bash", "-c", 'vidrec() { printf "%s\\0" "$@"; }; ' + command[2]],
+            check=True, capture_output=True, text=True, timeout=60).stdout
+        argvs.append(printed.split("\0")[:-1])
+    assert argvs == _shard_studies(build)
+
+
+def test_the_cloud_jobs_run_the_like_for_like_recipe_over_the_three_splits():
+    (plan, *_) = _job_plans(_resolved())
+    argvs = plan_argvs(plan)
     recipes = compared_recipes(argvs)
     assert {r["temporal"]["model"] for r in recipes.values()} == {
         "frame", "pooled", "recurrent", "temporal_conv", "attention"}
-    shared = [r["shared"] for r in recipes.values()]
-    assert all(s == shared[0] for s in shared), "frame, pooled and LSTM differ beyond time"
-    assert shared[0]["encoder_trainable"] == "frozen"
+    for k in plan.spec.splits:
+        shared = [r["shared"] for run, r in recipes.items() if f"/split{k}/" in run]
+        assert len(shared) == 5 and all(s == shared[0] for s in shared), (
+            f"split {k}: the compared runs differ beyond time")
+        assert shared[0]["encoder_trainable"] == "frozen"
     assert compared_seed_lists(argvs) == {"0,1,2"}  # every model under the same 3 seeds
     encoder = next(a for a in argvs if a[0] == "train" and "--features" not in a)
     assert _flag(encoder, "--trainable-top-layers") == "4" and _flag(encoder, "--encoder") == \
         "vgg16"
-    tune = next(a for a in argvs if a[0] == "tune")
-    for flag in ("--epochs", "--chunk-length", "--features"):
-        assert _flag(tune, flag) == _flag(next(a for a in argvs if a[0] == "train"
-                                               and "--features" in a), flag), flag
-    scripts = [_script(s) or "" for s in build["steps"]]
-    specs = [spec for _, spec in _job_specs(build)]
-    job = " ".join(a for spec in specs for pool in spec["workerPoolSpecs"]
-                   for a in pool["containerSpec"]["args"])
-    for text in (next(t for t in scripts if "vidrec convert" in t), job):
-        assert "for s in 1 2 3; do" in text  # HMDB51's three official splits
+    bucket = _config()["substitutions"]["_BUCKET"]
+    for argv in argvs:  # TensorBoard logs in the bucket, per split
+        if argv[0] in ("train", "tune"):
+            split = re.search(r"/split(\d)/", _flag(argv, "--out")).group(1)
+            assert _flag(argv, "--log-root") == f"gs://{bucket}/runs/tensorboard/split{split}"
     (compare,) = [a for a in argvs if a[0] == "compare"]
     runs = [w for w in compare[1:] if not w.startswith("-") and w != _flag(compare, "--out")]
-    assert {f"split{k}/{m}" for k in (1, 2, 3)
-            for m in ("frame", "pooled", "lstm", "conv", "attention")} <= {
-        "/".join(r.split("/")[-2:]) for r in runs}
+    assert {f"split{k}/runs/{m}" for k in (1, 2, 3)
+            for m in ("frame", "pooled", "lstm", "conv", "attention")} | {
+        f"split{k}/tune/best" for k in (1, 2, 3)} == {"/".join(r.split("/")[-3:]) for r in runs}

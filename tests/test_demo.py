@@ -170,10 +170,9 @@ def test_a_study_killed_mid_training_resumes_to_the_same_result_running_nothing_
 
 def test_two_shards_over_one_folder_run_disjoint_runs_and_compare_once(smallest, tmp_path):
     out = str(tmp_path / "shared")
-    # Each shard with the fixture's --parallel 2 (a core per job): on CPU the thread count
-    # is part of the result (TensorFlow's oneDNN convolutions round by it).
-    procs = [subprocess.Popen(_study(out, "--shard", f"{i}/2", "--parallel", "2"),
-                              stdout=subprocess.PIPE,
+    # One job at a time in each (the fixture ran two at once, each pinned to one core):
+    # the same numbers all the same.
+    procs = [subprocess.Popen(_study(out, "--shard", f"{i}/2"), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True) for i in (1, 2)]
     outputs = [p.communicate(timeout=900)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]

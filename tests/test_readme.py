@@ -1,40 +1,41 @@
-"""Every command in the README parses with the project's own parsers, and the walkthrough's
-commands are the ones `vidrec demo` runs (so the demo exercises them)."""
+"""Every command in the README parses with the project's own parsers, the walkthrough's
+commands are the ones `vidrec demo` runs (so the demo exercises them), the published study
+specs compare like with like, and README's HMDB51 section runs studies/hmdb51.toml on the
+splits it converts."""
 
-import re
 import shlex
-from pathlib import Path
 
 import pytest
-from cli_parsers import PARSERS, compared_recipes, compared_seed_lists
+from cli_parsers import (
+    PARSERS,
+    compared_recipes,
+    compared_seed_lists,
+    plan_argvs,
+    readme_blocks,
+    readme_commands,
+    vidrec_commands,
+)
 
 from vidrec import cli, demo
+from vidrec.study import cli as study_cli
+from vidrec.study import plan as study_plan
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+HMDB51_SPEC = "studies/hmdb51.toml"
+HMDB51_SECTION = "HMDB51 for real"
+HMDB51_RUNS = ("frame", "pooled", "lstm", "conv", "attention")
+MODELS = {"frame", "pooled", "recurrent", "temporal_conv", "attention"}
+SEEDS = ("0", "1", "2")
 
 
-def _blocks():
-    return re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
-
-
-def _commands(block):
-    """`vidrec` argv lists of a bash block: comments dropped, `\\` continuations joined,
-    leading environment assignments (`TF_CONFIG=... vidrec train ...`) skipped."""
-    for line in block.replace("\\\n", " ").splitlines():
-        line = line.split(" #")[0].strip() if " #" in line else line.strip()
-        if line.startswith("#") or not line:
-            continue
-        words = shlex.split(line)
-        while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
-            words = words[1:]
-        if words[:1] == ["vidrec"]:
-            yield words[1:]
+def _flag(argv, name):
+    return argv[argv.index(name) + 1] if name in argv else None
 
 
 def test_every_readme_command_parses():
-    commands = [c for b in _blocks() for c in _commands(b)]
+    commands = readme_commands()
     assert len(commands) >= 20
-    assert sum(c[0] == "tune" for c in commands) >= 3  # incl. the distributed ones
+    assert sum(c[0] == "tune" for c in commands) >= 2  # the walkthrough's, the distributed one
+    assert sum(c[0] == "study" for c in commands) >= 2
     assert set(PARSERS) == set(cli.COMMANDS)
     for argv in commands:
         assert argv[0] in PARSERS, f"README uses unknown command {argv[0]!r}"
@@ -43,20 +44,12 @@ def test_every_readme_command_parses():
 
 @pytest.mark.parametrize("block_index", [1])
 def test_walkthrough_is_what_the_demo_runs(block_index):
-    walkthrough = list(_commands(_blocks()[block_index]))
-    demo_cmds = demo.commands("demo_out", demo.DemoSettings())
+    walkthrough = vidrec_commands(readme_blocks()[block_index])
+    assert len(walkthrough) >= 10
+    demo_cmds = demo.commands("demo_out")
     for argv in walkthrough:
         assert any(argv[0] == d[0] and set(argv) <= set(d) for d in demo_cmds), (
             f"README command `vidrec {' '.join(argv)}` is not run by `vidrec demo`")
-
-
-def _hmdb51_commands():
-    """The commands of README's "HMDB51 for real" section."""
-    text = README.read_text()
-    section = text[text.index("## HMDB51 for real"):]
-    section = section[:section.index("\n## ", 1)]
-    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-    return [c for b in blocks for c in _commands(b)]
 
 
 def _by_split(recipes):
@@ -67,37 +60,122 @@ def _by_split(recipes):
     return groups
 
 
-@pytest.mark.parametrize("source", ["readme", "demo --videos", "demo"])
+@pytest.mark.parametrize("source", [HMDB51_SPEC, "demo", "demo --videos"])
 def test_every_recipe_we_publish_is_like_for_like(source):
-    """README's HMDB51 recipe and `vidrec demo`: compared runs differ only in time."""
-    if source == "readme":
-        argvs = _hmdb51_commands()
+    """The published specs (HMDB51's, the demo's, the demo on videos): compared runs
+    differ only in time, each split's on its own encoder, all under the same seeds."""
+    if source == HMDB51_SPEC:
+        argvs = plan_argvs(study_cli.load_plan(HMDB51_SPEC, None, []))
     elif source == "demo":
-        argvs = demo.commands("out", demo.DemoSettings(), split=(1, 2, 3))
+        argvs = demo.commands("out", split=(1, 2, 3))
     else:
-        argvs = demo.commands("out", demo.REAL_DATA, "v", "s", split=(1, 2, 3))
-    for split, recipes in _by_split(compared_recipes(argvs)).items():
+        argvs = demo.commands("out", videos="v", splits="s", split=(1, 2, 3))
+    by_split = _by_split(compared_recipes(argvs))
+    assert set(by_split) == {"split1", "split2", "split3"}, source
+    for split, recipes in by_split.items():
         models = {r["temporal"]["model"] for r in recipes}
-        assert models == {"frame", "pooled", "recurrent", "temporal_conv", "attention"}, (
-            source, split)
+        assert models == MODELS, (source, split)
         shared = [r["shared"] for r in recipes]
         assert all(s == shared[0] for s in shared), f"{source} {split}: runs differ beyond time"
         assert shared[0]["encoder_trainable"] == "frozen"
         assert split in shared[0]["encoder_trained_by"]  # each split's own encoder
-    # Every compared model, and the tuner's retrained best, under the same 3 seeds.
-    assert compared_seed_lists(argvs) == {"0,1,2"}, source
+    # Every compared model trained once per seed 0, 1, 2, and the tuner's best under them.
+    assert compared_seed_lists(argvs) == {",".join(SEEDS)}, source
     tunes = [a for a in argvs if a[0] == "tune"]
+    assert len(tunes) == 3, source  # one search per split
     train = next(a for a in argvs if a[0] == "train" and "--features" in a)
     for tune in tunes:  # the retrained best gets the same budget and embeddings
         for flag in ("--epochs", "--features", "--chunk-length"):
-            assert tune[tune.index(flag) + 1].split("split")[0] == \
-                train[train.index(flag) + 1].split("split")[0], (source, flag)
+            assert _flag(tune, flag).split("split")[0] == _flag(train, flag).split("split")[0], (
+                source, flag)
 
 
-def test_readme_reports_the_three_official_splits_in_one_report():
-    compares = [c for c in _hmdb51_commands() if c[0] == "compare"]
-    runs = [w for w in compares[-1][1:] if w.startswith("runs/")]
-    assert {r.split("/")[1] for r in runs} == {"split1", "split2", "split3"}
-    demo_compare = demo.commands("out", demo.REAL_DATA, "v", "s", split=(1, 2, 3))[-1]
-    assert {w.split("/")[1] for w in demo_compare if w.startswith("out/split")} == {
-        "split1", "split2", "split3"}
+def _dry_run_jobs(text):
+    """job id -> its commands (argv lists without `vidrec`) of a `--dry-run` printout."""
+    jobs, current = {}, None
+    for line in text.splitlines():
+        if line.startswith("# ") and not line.startswith("# vidrec study"):
+            current = line[2:].split(" (")[0]
+            jobs[current] = []
+        elif line.startswith("vidrec "):
+            jobs[current].append(shlex.split(line)[1:])
+    return jobs
+
+
+def test_the_hmdb51_dry_run_lists_every_command_of_three_splits(capsys):
+    assert study_cli.main([HMDB51_SPEC, "--dry-run"]) == 0
+    jobs = _dry_run_jobs(capsys.readouterr().out)
+    plan = study_cli.load_plan(HMDB51_SPEC, None, [])
+    assert jobs == {j.id: [list(s) for s in j.steps] for j in plan.jobs}  # the plan, all of it
+    out = plan.out
+    compared = []
+    for k in (1, 2, 3):
+        data, root = f"hmdb51/split{k}", f"{out}/split{k}"
+        encoder, embed = jobs.pop(f"split{k}/encoder")
+        assert encoder[0] == "train" and _flag(encoder, "--data") == data
+        assert _flag(encoder, "--out") == f"{root}/runs/encoder"
+        assert (_flag(encoder, "--encoder"), _flag(encoder, "--weights"),
+                _flag(encoder, "--trainable-top-layers")) == ("vgg16", "imagenet", "4")
+        assert embed[0] == "embed" and _flag(embed, "--encoder") == f"{root}/runs/encoder"
+        features = _flag(embed, "--out")
+        for run in HMDB51_RUNS:
+            for seed in SEEDS:
+                train, *evaluations = jobs.pop(f"split{k}/{run}/seed{seed}")
+                run_dir = f"{root}/runs/{run}/seed{seed}"
+                assert train[0] == "train" and _flag(train, "--seed") == seed
+                assert (_flag(train, "--data"), _flag(train, "--features"),
+                        _flag(train, "--out")) == (data, features, run_dir)
+                orders = [] if run == "frame" else [["--order", "shuffled"]]
+                assert evaluations == [["evaluate", run_dir]] + [
+                    ["evaluate", run_dir, *o] for o in orders], (k, run, seed)
+            compared.append(f"{root}/runs/{run}")
+        tune, *evaluations = jobs.pop(f"split{k}/tune")
+        assert tune[0] == "tune" and _flag(tune, "--seeds") == ",".join(SEEDS)
+        assert (_flag(tune, "--data"), _flag(tune, "--features"), _flag(tune, "--out")) == (
+            data, features, f"{root}/tune")
+        assert (_flag(tune, "--max-trials"), _flag(tune, "--trial-epochs")) == ("30", "10")
+        assert evaluations == [["evaluate", f"{root}/tune/best", "--order", "shuffled"]]
+        compared.append(f"{root}/tune/best")
+    ((compare,),) = [jobs.pop("report")]
+    assert not jobs, f"jobs the test does not know: {sorted(jobs)}"
+    assert compare[0] == "compare" and _flag(compare, "--out") == f"{out}/report"
+    named = compare[1:compare.index("--out")]
+    assert len(named) == 18 and sorted(named) == sorted(compared)
+
+
+def _readme_studies():
+    """The `vidrec study` commands of README's HMDB51 section, parsed."""
+    return [study_cli.build_parser().parse_args(c[1:])
+            for c in readme_commands(HMDB51_SECTION) if c[0] == "study"]
+
+
+def test_readme_converts_the_splits_the_hmdb51_study_reads_and_runs_it():
+    plan = study_cli.load_plan(HMDB51_SPEC, None, [])
+    spec = plan.spec
+    assert spec.splits == (1, 2, 3), "HMDB51's three official splits"
+    converts = [c for c in readme_commands(HMDB51_SECTION) if c[0] == "convert"]
+    assert sorted((_flag(c, "--split"), _flag(c, "--output")) for c in converts) == sorted(
+        (str(k), study_plan.data_dir(spec, plan.out, k)) for k in spec.splits)
+    # One conversion, run once per split: the same flags but for --split and --output.
+    rest = [[w for i, w in enumerate(c) if w not in ("--split", "--output")
+             and c[i - 1] not in ("--split", "--output")] for c in converts]
+    assert all(r == rest[0] for r in rest), rest
+    studies = _readme_studies()
+    assert {a.spec for a in studies} == {HMDB51_SPEC}
+    assert any(not (a.dry_run or a.status) for a in studies), "README runs the study"
+    assert any(a.dry_run for a in studies), "README shows --dry-run"
+    for args in studies:  # every one the same plan: the spec's, into the spec's folder
+        other = study_cli.load_plan(args.spec, args.out, args.set)
+        assert plan_argvs(other) == plan_argvs(plan), args
+    section = "\n".join(readme_blocks(HMDB51_SECTION))
+    assert f"{plan.out}/{study_plan.REPORT}" in section  # where README says the report is
+
+
+def test_the_demo_on_videos_runs_the_hmdb51_study_on_three_splits():
+    hmdb51 = study_cli.load_plan(HMDB51_SPEC, "out", [])
+    videos = demo.plan("out", videos="v", splits="s", split=(1, 2, 3))
+    converts = [s for j in videos.jobs for s in j.steps if s[0] == "convert"]
+    assert sorted(_flag(list(c), "--split") for c in converts) == ["1", "2", "3"]
+    # The same runs, compared in one report over the three splits; only the data differ.
+    assert videos.compared() == hmdb51.compared()
+    assert [j.id for j in videos.jobs if j.is_run] == [j.id for j in hmdb51.jobs if j.is_run]

@@ -70,8 +70,7 @@ def plan(out: str, smallest: bool = False, videos: str | None = None,
 
     spec = REAL_DATA if videos else DEMO
     values = overrides(smallest, videos, splits, split)
-    return study_cli.load_plan(f"studies/{spec}.toml", out,
-                               [f"{k}={json.dumps(v)}" for k, v in values.items()])
+    return study_cli.load_plan(f"studies/{spec}.toml", out, [], values)
 
 
 def commands(out: str, smallest: bool = False, videos: str | None = None,

@@ -70,10 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_plan(spec_path: str, out: str | None, sets: list[str]) -> study_plan.Plan:
-    """The plan of a spec (`--set` applied); SpecError on a bad spec."""
-    overrides = dict(spec.parse_set(s) for s in sets)
-    return study_plan.expand(spec.load(find_spec(spec_path), overrides), out)
+def load_plan(spec_path: str, out: str | None, sets: list[str],
+              overrides: dict | None = None) -> study_plan.Plan:
+    """The plan of a spec (`--set` strings, then `overrides`: dotted key -> value)."""
+    values = {**dict(spec.parse_set(s) for s in sets), **(overrides or {})}
+    return study_plan.expand(spec.load(find_spec(spec_path), values), out)
 
 
 def print_plan(plan: study_plan.Plan, shards: int, echo: Callable[[str], None] = print) -> None:
@@ -122,7 +123,10 @@ def main(args: argparse.Namespace) -> int:
                              "file calls: give a local folder or the bucket's mount "
                              "(e.g. /gcs/BUCKET/...)")
     if args.dry_run:
-        print_plan(plan, shard[1])
+        try:
+            print_plan(plan, shard[1])
+        except BrokenPipeError:  # `--dry-run | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         return 0
     if args.status:
         return print_status(plan, shard[1])
@@ -145,15 +149,8 @@ def run(plan: study_plan.Plan, shard: tuple[int, int] = (1, 1), parallel: int = 
             raise ValueError(f"{too_big[0]} asks for {plan.job(too_big[0]).gpus} GPUs; this "
                              f"machine shows {len(pool.gpus)}")
     resume.redo(plan, state, redo, echo)
-    before = st.read_json(state.path("spec.json"))
-    if before.get("placement") not in (None, pool.placement()):
-        echo(f"vidrec study: warning: earlier jobs of this study ran on {before['placement']}, "
-             f"these on {pool.placement()}: on a CPU, TensorFlow's kernels round by their "
-             "thread count, so jobs run now may differ in the last digits from a run with the "
-             "earlier --parallel")
     st.write_json(state.path("spec.json"), {"spec": plan.spec.path, "out": plan.out,
                                             "document": plan.spec.document,
-                                            "placement": pool.placement(),
                                             "started": time.strftime("%Y-%m-%d %H:%M:%S")})
     echo(f"vidrec study: {plan.spec.name}: {len(plan.jobs)} jobs "
          f"({sum(j.is_run for j in plan.jobs)} runs) into {plan.out}; shard "

@@ -2,8 +2,8 @@
 
 With GPUs, a job gets as many as it asks for (`gpus` in its spec table; 1 by
 default), never shared; with none, `--parallel N` shares the cores out: each of
-the N slots is pinned (CPU affinity) to its own cores, so TensorFlow's thread
-pools, which size themselves from the affinity, do not fight over them.
+the N slots is pinned (CPU affinity) to its own cores, its TensorFlow thread pools
+kept at the whole machine's size so that its numbers do not depend on N.
 """
 
 from __future__ import annotations
@@ -60,12 +60,6 @@ class Pool:
             return "all cores"
         return "cores " + " | ".join(",".join(map(str, sorted(s))) for s in self.slots)
 
-    def placement(self) -> str:
-        """What a job gets here, as far as its numbers go: its GPUs, or its cores."""
-        if self.gpus:
-            return "GPUs"
-        return f"{len(self.slots[0]) if self.slots[0] else len(cpu_ids()) or 1} core(s) per job"
-
     def needs(self, gpus: int) -> int:
         """The GPUs a job asking for `gpus` takes here (0 on a machine without)."""
         return min(gpus, len(self.gpus)) if self.gpus and gpus else 0
@@ -86,13 +80,26 @@ class Pool:
         self.free_gpus = sorted(self.free_gpus + gpus, key=self.gpus.index)
 
     def environment(self, gpus: list[str]) -> dict[str, str]:
+        """A job's environment: its GPUs; on a shared-out CPU, the thread pools of a whole
+        machine (see `pin`)."""
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         if self.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus) if gpus else "-1"
+        elif self.slots[0] is not None:
+            threads = str(len(cpu_ids()))
+            env.setdefault("TF_NUM_INTRAOP_THREADS", threads)
+            env.setdefault("TF_NUM_INTEROP_THREADS", threads)
         return env
 
     def pin(self, slot: int):
-        """A `preexec_fn` pinning the job to its slot's cores (None: no pinning)."""
+        """A `preexec_fn` pinning the job to its slot's cores (None: no pinning).
+
+        TensorFlow sizes its thread pools from the affinity, and its oneDNN kernels
+        split work (and round) by the pool's size: `environment` keeps the pools at the
+        whole machine's size, so a job gives the same numbers whatever --parallel (tested:
+        one core with pools of 2 trains the same weights as two cores; with pools of 1
+        it does not).
+        """
         cores = self.slots[slot]
         if cores is None or self.gpus:
             return None
