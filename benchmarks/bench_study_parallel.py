@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         *(f"| {n} | {seconds[n]:.0f} s | {together[n]:.0f} s |" for n in seconds), "",
         f"Speed-up {speedup:.2f}x. Per-video predicted labels that agree between the two: "
         f"{100 * agree:.1f}%; largest difference of a class probability: {largest:.2g}. On a "
-        "CPU each job of `--parallel N` runs on its share of the cores, and TensorFlow's "
-        "oneDNN convolutions round by their thread count, so the two studies need not be "
-        "identical (each is identical to its own rerun).", ""]
+        "CPU each job of `--parallel N` runs on its share of the cores but keeps the whole "
+        "machine's TensorFlow thread pools (oneDNN rounds by its thread count), so "
+        "`--parallel` does not change a job's numbers.", ""]
     text = "\n".join(lines)
     print(text)
     if not args.smallest:

@@ -46,13 +46,13 @@ in the tables. Every error is one line naming the file and the key.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from vidrec import run_folder
+from vidrec.study.flags import SPLIT, Flags, SpecError, flags_of
 
 try:
     import tomllib
@@ -60,7 +60,6 @@ except ModuleNotFoundError:  # Python 3.10: its backport (pyproject.toml)
     import tomli as tomllib
 
 OFFICIAL_SPLITS = (1, 2, 3)
-SPLIT = "{split}"
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESERVED_NAMES = ("encoder", "best")  # OUT/split<N>/runs/encoder; the tuner's best
 ORDERS = tuple(o for o in run_folder.ORDERS if o != "natural")
@@ -76,52 +75,6 @@ TABLE_KEYS = {
     "evaluate": {"orders"},
     "report": set(),
 }
-# Flags the study sets itself, per command.
-MANAGED = {
-    "synth": {"out"},
-    "convert": {"videos", "splits", "split", "output", "overwrite"},
-    "train": {"data", "features", "out", "seed", "seeds", "overwrite"},
-    "tune": {"data", "features", "out", "seeds", "overwrite", "fresh"},
-    "compare": {"run_dirs", "out"},
-}
-
-
-class SpecError(ValueError):
-    """A spec that cannot run: one line naming the file and the key."""
-
-
-def _parsers() -> dict[str, Callable[[], argparse.ArgumentParser]]:
-    """Each command's own parser (all build without TensorFlow, Keras or Beam)."""
-    from pipeline import cli as pipeline_cli
-    from pipeline import config as convert_config
-    from report import cli as report_cli
-    from trainer import cli as trainer_cli
-    from tuning import cli as tuning_cli
-
-    return {"synth": pipeline_cli.build_synth_parser, "convert": convert_config.build_parser,
-            "train": trainer_cli.build_train_parser, "tune": tuning_cli.build_parser,
-            "compare": report_cli.build_parser}
-
-
-@dataclasses.dataclass(frozen=True)
-class Flags:
-    """One table's flags for one `vidrec` command, as written (keys with underscores)."""
-
-    command: str
-    values: tuple[tuple[str, Any], ...] = ()
-
-    def argv(self, split: int | None = None) -> list[str]:
-        """The flags as command-line words, `{split}` replaced by `split`."""
-        actions = _actions(_parsers()[self.command]())
-        words: list[str] = []
-        for key, value in self.values:
-            words += _words(actions[key], key, _at_split(value, split))
-        return words
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return dict(self.values).get(key, default)
-
-
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
     """One compared run: its folder name, its own train flags, the GPUs it asks for."""
@@ -161,60 +114,6 @@ class Spec:
         """The names `--overwrite` takes: data, encoder, each run, tune, report."""
         return ("data", *(("encoder",) if self.encoder else ()),
                 *(r.name for r in self.runs), *(("tune",) if self.tune else ()), "report")
-
-
-# --------------------------------------------------------------------------- flags
-
-def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    """key -> action for every long flag of `parser` (`--chunk-length` -> chunk_length)."""
-    keys = {}
-    for action in parser._actions:  # argparse keeps no public list of a parser's actions
-        for option in action.option_strings:
-            if option.startswith("--") and option != "--help":
-                keys[option[2:].replace("-", "_")] = action
-        if not action.option_strings and action.dest != "help":
-            keys[action.dest] = action  # positionals (managed by the study)
-    return keys
-
-
-def _words(action: argparse.Action, key: str, value: Any) -> list[str]:
-    flag = "--" + key.replace("_", "-")
-    if isinstance(value, bool):
-        if action.nargs == 0 and not isinstance(action, argparse.BooleanOptionalAction):
-            return [flag] if value else []
-        return [flag] if value else [f"--no-{key.replace('_', '-')}"]
-    if isinstance(value, list):
-        if isinstance(action.nargs, int) and action.nargs > 1:
-            return [flag, *(str(v) for v in value)]
-        return [flag, ",".join(str(v) for v in value)]
-    return [flag, str(value)]
-
-
-def _at_split(value: Any, split: int | None) -> Any:
-    if split is not None and isinstance(value, str):
-        return value.replace(SPLIT, str(split))
-    return value
-
-
-def _flags(where: str, command: str, table: Mapping[str, Any], study_keys: set[str]) -> Flags:
-    """The flags of a table, each key checked against `command`'s parser."""
-    actions = _actions(_parsers()[command]())
-    values = []
-    for raw_key, value in table.items():
-        key = raw_key.replace("-", "_")
-        if key in study_keys:
-            continue
-        if key in MANAGED.get(command, ()):
-            raise SpecError(f"{where}: {raw_key!r} is set by the study itself, not in the spec")
-        if key not in actions or not actions[key].option_strings:
-            also = f", nor one of {', '.join(sorted(study_keys))}" if study_keys else ""
-            raise SpecError(f"{where}: unknown key {raw_key!r} (not a flag of vidrec "
-                            f"{command}{also})")
-        if isinstance(value, dict) or (isinstance(value, list) and any(
-                isinstance(v, (dict, list)) for v in value)):
-            raise SpecError(f"{where}: {raw_key!r} must be a number, string, boolean or list")
-        values.append((key, value))
-    return Flags(command, tuple(values))
 
 
 # --------------------------------------------------------------------------- the document
@@ -343,7 +242,7 @@ def _runs(doc: Mapping[str, Any], path: str) -> tuple[RunSpec, ...]:
             raise SpecError(f"{where}: the name {name!r} is the study's own "
                             f"({', '.join(RESERVED_NAMES)}): choose another")
         seen.add(name)
-        runs.append(RunSpec(name, _flags(where, "train", table, TABLE_KEYS["run"]),
+        runs.append(RunSpec(name, flags_of(where, "train", table, TABLE_KEYS["run"]),
                             _gpus(where, table)))
     return tuple(runs)
 
@@ -372,20 +271,20 @@ def load(path: str, overrides: Mapping[str, Any] | None = None) -> Spec:
     cache = bool(encoder and encoder.get("cache", False))
     spec = Spec(
         path=path, name=name, out=out, splits=splits, seeds=seeds,
-        synth=(_flags(f"{path}: [data] synth", "synth", data["synth"], set())
+        synth=(flags_of(f"{path}: [data] synth", "synth", data["synth"], set())
                if "synth" in data else None),
         videos=data.get("videos"), split_files=data.get("split_files"),
         converted=data.get("converted"),
-        convert=_flags(f"{path}: [data] convert", "convert", data.get("convert", {}), set()),
+        convert=flags_of(f"{path}: [data] convert", "convert", data.get("convert", {}), set()),
         inspect=bool(data.get("inspect", False)),
-        encoder=(_flags(f"{path}: [encoder]", "train", encoder, TABLE_KEYS["encoder"])
+        encoder=(flags_of(f"{path}: [encoder]", "train", encoder, TABLE_KEYS["encoder"])
                  if encoder is not None else None),
         encoder_gpus=_gpus(f"{path}: [encoder]", encoder or {}), cache=cache,
-        train=_flags(f"{path}: [train]", "train", train, set()), runs=_runs(doc, path),
-        tune=(_flags(f"{path}: [tune]", "tune", tune, TABLE_KEYS["tune"])
+        train=flags_of(f"{path}: [train]", "train", train, set()), runs=_runs(doc, path),
+        tune=(flags_of(f"{path}: [tune]", "tune", tune, TABLE_KEYS["tune"])
               if tune is not None else None),
         tune_gpus=_gpus(f"{path}: [tune]", tune or {}), orders=tuple(orders),
-        report=_flags(f"{path}: [report]", "compare", report, set()), document=doc)
+        report=flags_of(f"{path}: [report]", "compare", report, set()), document=doc)
     if spec.encoder is not None and spec.encoder.get("model", "frame") != "frame":
         raise SpecError(f"{path}: [encoder] trains a frame model on images; model "
                         f"{spec.encoder.get('model')!r} is not one")
