@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from vidrec import cli
+from vidrec.core import errors
 
 
 def build_synth_parser() -> argparse.ArgumentParser:
     from pipeline import synth  # here: `vidrec convert` does not need it
 
-    p = cli.CommandParser(
+    p = errors.CommandParser(
         prog="vidrec synth",
         description="Write a synthetic action dataset in exactly the HMDB51 layout: "
         "OUT/videos/<class>/<clip>.avi and OUT/splits/<class>_test_split{1,2,3}.txt. "
@@ -36,12 +36,12 @@ def build_synth_parser() -> argparse.ArgumentParser:
     return p
 
 
-@cli.command("synth", build_synth_parser)
+@errors.command("synth", build_synth_parser)
 def synth_main(args: argparse.Namespace) -> int:
     """`vidrec synth`: returns 0, or 2 after a one-line error (nothing written)."""
     from pipeline import synth
 
-    with cli.bad_input(ValueError):
+    with errors.bad_input(ValueError):
         cfg = synth.SynthConfig(
             out=args.out, classes=tuple(c for c in args.classes.split(",") if c),
             clips_per_class=args.clips_per_class, frames=args.frames, size=args.size,
@@ -54,7 +54,7 @@ def synth_main(args: argparse.Namespace) -> int:
 
 def convert_main(argv: list[str]) -> int:
     """`vidrec convert`: its --help from the light `pipeline.config`, without Beam."""
-    if cli.wants_help(argv):
+    if errors.wants_help(argv):
         from pipeline import config
 
         config.build_parser().print_help()

@@ -3,7 +3,7 @@
 App flags (listed in `--help`) are parsed with argparse's `parse_known_args`
 into a frozen, checked `ConvertConfig`; every other flag goes to Beam's
 `PipelineOptions` (``--runner``, ``--direct_num_workers``, ``--project``...).
-Bad input raises `vidrec.cli.UsageError` with the bad value in its message.
+Bad input raises `vidrec.core.errors.UsageError` with the bad value in its message.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from pipeline import video
-from vidrec import cli
+from vidrec.core import errors
 
 if TYPE_CHECKING:  # Beam is imported by the functions that need it: --help stays fast
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -108,7 +108,7 @@ OUTPUT_NEUTRAL = ("overwrite", "max_failed")  # flags that do not change what is
 def build_parser() -> argparse.ArgumentParser:
     """The app flags; defaults are `ConvertConfig`'s."""
     c, d = ConvertConfig, DEFAULT_DECODE
-    p = cli.CommandParser(
+    p = errors.CommandParser(
         prog=PROG, description="Convert videos to sharded TFRecords of JPEG frames. "
         "Flags not listed here go to Beam (--runner, --direct_num_workers, --project...). "
         "Locally it runs one worker per core, as threads (--direct_num_workers N and "
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(ns: argparse.Namespace) -> ConvertConfig:
     """The parsed app flags as a `ConvertConfig`; a bad value raises UsageError."""
-    with cli.bad_input(ValueError):
+    with errors.bad_input(ValueError):
         decode = video.DecodeOptions(
             frame_size=ns.frame_size, resize_mode=ns.resize_mode, fps=ns.fps,
             max_frames=ns.max_frames, min_frames=ns.min_frames, jpeg_quality=ns.jpeg_quality,
@@ -188,18 +188,18 @@ def parse_args(argv: list[str]) -> tuple[ConvertConfig, PipelineOptions]:
     """Splits `argv` into the app's `ConvertConfig` and Beam's options, checking both.
 
     Raises:
-      vidrec.cli.UsageError: a bad or unknown flag, or a value out of range.
+      vidrec.core.errors.UsageError: a bad or unknown flag, or a value out of range.
     """
     from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, TestOptions
 
     ns, rest = build_parser().parse_known_args(argv)
     for flag in rest:  # Beam's own flags use underscores; a dashed one is a typo of ours
         if flag.startswith("--") and "-" in flag.split("=")[0][2:]:
-            raise cli.UsageError(f"unrecognized argument {flag!r}")
+            raise errors.UsageError(f"unrecognized argument {flag!r}")
     config = _config(ns)
     options = PipelineOptions(rest)
     if options.view_as(TestOptions).dry_run and not is_dataflow(options):
-        raise cli.UsageError("--dry_run needs --runner DataflowRunner (other runners ignore "
+        raise errors.UsageError("--dry_run needs --runner DataflowRunner (other runners ignore "
                              "it and would run the job)")
     options.view_as(SetupOptions).save_main_session = False  # DoFns are module-level classes
     _use_every_core(options, rest)

@@ -71,7 +71,7 @@ from pipeline.transforms import (
     finished,
     shard_suffix,
 )
-from vidrec import cli, run_folder
+from vidrec.core import errors, run_folder
 
 __all__ = ["ConvertConfig", "build_manifest", "main", "make_plan", "parse_args", "run",
            "shard_counts", "shard_plans"]
@@ -83,7 +83,7 @@ def _match(pattern: str) -> list[str]:
     """The paths matching `pattern`, sorted; [] when nothing matches.
 
     Raises:
-      vidrec.cli.UsageError: listing failed (no access, unknown filesystem...):
+      vidrec.core.errors.UsageError: listing failed (no access, unknown filesystem...):
         names the pattern and the underlying error.
     """
     try:
@@ -91,7 +91,7 @@ def _match(pattern: str) -> list[str]:
     except (OSError, ValueError) as e:  # Beam wraps each pattern's error in a BeamIOError
         cause = next(iter((getattr(e, "exception_details", None) or {}).values()), e)
         first_line = (str(cause).splitlines() or [""])[0]
-        raise cli.UsageError(f"cannot list {pattern}: {type(cause).__name__}: {first_line}"
+        raise errors.UsageError(f"cannot list {pattern}: {type(cause).__name__}: {first_line}"
                              ) from e
 
 
@@ -108,7 +108,7 @@ def make_plan(config: ConvertConfig) -> splits.Plan:
     """Lists the inputs and decides every video's split.
 
     Raises:
-      vidrec.cli.UsageError: no videos, no split file for `config.split`, a bad
+      vidrec.core.errors.UsageError: no videos, no split file for `config.split`, a bad
         split file, or inputs that cannot be listed.
     """
     root = config.videos.rstrip("/")
@@ -117,7 +117,7 @@ def make_plan(config: ConvertConfig) -> splits.Plan:
         if splits.is_video(path):
             video_files.setdefault(posixpath.basename(posixpath.dirname(path)), []).append(path)
     if not video_files:
-        raise cli.UsageError(f"no video files in {root}/<class>/ (missing or empty folder)")
+        raise errors.UsageError(f"no video files in {root}/<class>/ (missing or empty folder)")
     if config.splits is None:
         return splits.plan_folders(video_files, test_fraction=config.test_fraction,
                                    val_fraction=config.val_fraction, seed=config.seed)
@@ -126,9 +126,9 @@ def make_plan(config: ConvertConfig) -> splits.Plan:
         class_name, _ = splits.parse_split_file_name(path)
         texts[class_name] = _read_text(path)
     if not texts:
-        raise cli.UsageError(
+        raise errors.UsageError(
             f"no <class>_test_split{config.split}.txt files in {config.splits}")
-    with cli.bad_input(ValueError):
+    with errors.bad_input(ValueError):
         return splits.plan_hmdb(video_files, texts, val_fraction=config.val_fraction,
                                 seed=config.seed, official=config.split)
 
@@ -168,10 +168,10 @@ def _check_same(config: ConvertConfig, digest: str, saved: dict, what: str) -> N
                                    if k in config.output_flags()}
     diff = run_folder.differences(flags, config.output_flags(), as_flags=True)
     if diff:
-        raise cli.UsageError(f"{config.output} holds {what} made with other flags ({diff}); "
+        raise errors.UsageError(f"{config.output} holds {what} made with other flags ({diff}); "
                              "rerun with its flags, or pass --overwrite to start over")
     if saved.get("plan_sha256") != digest:
-        raise cli.UsageError(f"{config.output} holds {what} of other inputs (the videos or "
+        raise errors.UsageError(f"{config.output} holds {what} of other inputs (the videos or "
                              "split files changed since); pass --overwrite to start over")
 
 
@@ -179,7 +179,7 @@ def _prepare_output(config: ConvertConfig, digest: str) -> str:
     """Checks the output; returns ``fresh``, ``resume`` or ``complete``.
 
     Raises:
-      vidrec.cli.UsageError: the output is not writable, or holds a conversion of
+      vidrec.core.errors.UsageError: the output is not writable, or holds a conversion of
         other flags or inputs (or one without a plan: an older or foreign one).
     """
     out = config.output
@@ -187,7 +187,7 @@ def _prepare_output(config: ConvertConfig, digest: str) -> str:
     saved = fsio.read_json(f"{out}/{PLAN_NAME}") if not config.overwrite else None
     if manifest is not None:
         if "plan_sha256" not in manifest:
-            raise cli.UsageError(f"{out} already holds a conversion ({schema.MANIFEST_NAME}) "
+            raise errors.UsageError(f"{out} already holds a conversion ({schema.MANIFEST_NAME}) "
                                  "that this vidrec cannot resume; pass --overwrite to replace it")
         _check_same(config, digest, manifest, "a finished conversion")
         fsio.remove([f"{out}/{PLAN_NAME}"] + _match(f"{out}/.tmp-*"))
@@ -199,7 +199,7 @@ def _prepare_output(config: ConvertConfig, digest: str) -> str:
         return "resume"
     old = _match(f"{out}/*-of-*.tfrecord*")
     if old and not config.overwrite:
-        raise cli.UsageError(f"{out} already holds shards ({posixpath.basename(old[0])}) "
+        raise errors.UsageError(f"{out} already holds shards ({posixpath.basename(old[0])}) "
                              "but no conversion plan; pass --overwrite to replace them")
     probe = f"{out}/.vidrec-write-probe-{uuid.uuid4().hex}"
     try:
@@ -207,7 +207,7 @@ def _prepare_output(config: ConvertConfig, digest: str) -> str:
             f.write(b"probe")
         FileSystems.delete([probe])
     except (OSError, ValueError) as e:  # Beam's BeamIOError is an IOError
-        raise cli.UsageError(f"output {out} is not writable: {str(e).splitlines()[0]}"
+        raise errors.UsageError(f"output {out} is not writable: {str(e).splitlines()[0]}"
                              ) from None
     stale = [f"{out}/{schema.MANIFEST_NAME}"] + old + [  # the manifest first: unfinished now
         f"{out}/{n}" for n in (schema.FAILURES_NAME, schema.VIDEOS_NAME,
@@ -333,7 +333,7 @@ def _report_dry_run(result: PipelineResult, options: PipelineOptions, shards: li
         print("job description: " + ", ".join(dataflow.write_job_description(result.job)))
 
 
-@cli.command("convert")
+@errors.command("convert")
 def main(argv: list[str]) -> int:
     """`vidrec convert`: returns 0; 1 (see the module docstring); 2 after a one-line error."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -23,7 +23,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DebugOptions, WorkerOptions
 
-from vidrec import compat
+from vidrec.core import compat
 
 
 def pipeline_file(job_file: str) -> str:

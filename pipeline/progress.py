@@ -15,33 +15,9 @@ import threading
 import time
 from typing import TextIO
 
+from vidrec.core.progress import progress_line
+
 EVERY_SECONDS = 5.0
-
-
-def duration(seconds: float) -> str:
-    """``42s``, ``3m 05s``, ``2h 07m``."""
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-
-
-def progress_line(name: str, done: int, total: int, frames: int, elapsed: float,
-                  new_done: int) -> str:
-    """``convert: 120/480 videos (25%), 3,100 frames/s, ETA 1m 22s``.
-
-    `new_done` of the `done` were done in this run's `elapsed` seconds (the rest
-    were finished before, e.g. by an interrupted run): the rate and ETA use them.
-    """
-    pct = 100.0 * done / total if total else 100.0
-    line = f"{name}: {done:,}/{total:,} videos ({pct:.0f}%)"
-    if elapsed > 0:
-        line += f", {frames / elapsed:,.0f} frames/s"
-    if new_done and done < total:
-        line += f", ETA {duration((total - done) * elapsed / new_done)}"
-    return line
 
 
 class Reporter:

@@ -2,7 +2,7 @@
 
 Public API: `report.compare.compare(run_dirs, out_dir, ...) -> summary dict` and the
 statistics in `report.stats` and `report.seedstats`. Reads only files that runs wrote,
-by the names of `vidrec.run_folder` (the written contract), and the test videos' frames
+by the names of `vidrec.core.run_folder` (the written contract), and the test videos' frames
 for its pictures through `pipeline.schema` (the record contract) alone; imports neither
 `trainer`, `tuning`, any other `pipeline` module, nor Beam.
 

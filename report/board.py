@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from report.curves import log_dirs
 from report.runs import Run
-from vidrec.run_folder import join
+from vidrec.core.run_folder import join
 
 TEXT_RUN = "compare"
 TAGS = {"headline": "compare/headline", "report": "compare/report"}

@@ -12,8 +12,8 @@ import sys
 
 from report.kinds import ROLES
 from report.markdown import differences_section
-from vidrec.cli import CommandParser, UsageError, bad_input, command
-from vidrec.run_folder import join
+from vidrec.core.errors import CommandParser, UsageError, bad_input, command
+from vidrec.core.run_folder import join
 
 DESCRIPTION = """\
 Compare runs evaluated on the same test videos and the same frames, and write
@@ -108,7 +108,7 @@ def parse_roles(values: list[str] | None) -> dict[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The flags of `vidrec compare` (a bad one raises `vidrec.cli.UsageError`)."""
+    """The flags of `vidrec compare` (a bad one raises `vidrec.core.errors.UsageError`)."""
     p = CommandParser(prog="vidrec compare", description=DESCRIPTION, epilog=EPILOG,
                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",

@@ -37,7 +37,7 @@ import tensorflow as tf
 from report import across, board, headline, markdown, plots, seeds, videos
 from report.runs import Run, unique_names
 from report.summary import split_summary
-from vidrec.run_folder import join
+from vidrec.core.run_folder import join
 
 REPORT_NAME = "report.md"
 REPORT_SUMMARY = "summary.json"  # the report's own summary (not a run's train_summary.json)

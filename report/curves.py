@@ -12,7 +12,7 @@ import posixpath
 import tensorflow as tf
 
 from report.runs import Run
-from vidrec.run_folder import join
+from vidrec.core.run_folder import join
 
 # Keras names the accuracy metric after what was passed to compile().
 ACCURACY_KEYS = ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "acc")

@@ -34,7 +34,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from vidrec.cli import CommandParser, UsageError, bad_input, command
+from vidrec.core.errors import CommandParser, UsageError, bad_input, command
 
 FIGURES = {"class_counts": "class_counts.png", "frames_per_video": "frames_per_video.png",
            "duration": "duration.png", "contact_sheet": "contact_sheet.png"}
@@ -45,7 +45,7 @@ _COLOURS = {"train": "#4C72B0", "val": "#DD8452", "test": "#55A868"}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The flags of `vidrec inspect` (a bad one raises `vidrec.cli.UsageError`)."""
+    """The flags of `vidrec inspect` (a bad one raises `vidrec.core.errors.UsageError`)."""
     p = CommandParser(prog="vidrec inspect", description=__doc__.split("\n\n")[0] + (
         " Per-split and per-class counts, frames-per-video and duration histograms, "
         "failures grouped by reason and a contact sheet with one chunk per class, as PNGs "

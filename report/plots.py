@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from report.curves import read_curves
 from report.runs import Run
-from vidrec.run_folder import join
+from vidrec.core.run_folder import join
 
 FIGURES = {"curves": "curves.png", "confusion": "confusion.png",
            "class_gain": "class_gain.png", "order_ablation": "order_ablation.png"}

@@ -2,7 +2,7 @@
 
 A run directory holds ``eval_<split>.json`` (and optionally
 ``eval_<split>_shuffled.json`` / ``eval_<split>_reversed.json``) and a
-``train_summary.json``: the names come from `vidrec.run_folder`, the written
+``train_summary.json``: the names come from `vidrec.core.run_folder`, the written
 contract with the trainer. The training curves are read by `report.curves`.
 All file access goes through `tf.io.gfile`, so ``gs://`` run dirs work.
 
@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from report.kinds import Kind, recorded_kind
-from vidrec.run_folder import ORDERS, SUMMARY, eval_json, join
+from vidrec.core.run_folder import ORDERS, SUMMARY, eval_json, join
 
 
 @dataclasses.dataclass

@@ -1,6 +1,6 @@
 """Models trained under several seeds: seed groups, pairing by seed, environments.
 
-A SEED GROUP (`vidrec.run_folder`: GROUP/seeds.json and one run folder per seed) is one
+A SEED GROUP (`vidrec.core.run_folder`: GROUP/seeds.json and one run folder per seed) is one
 compared model; a plain run folder is a one-seed model (its config's "seed", 0 when it
 records none). `load_model` reads either as a `report.runs.Run` whose members are its
 seeds' runs. Every model of one official split must list the same seeds, so that the
@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import tensorflow as tf
 
 from report.runs import Run, load_run, read_json
-from vidrec.run_folder import SEEDS, eval_json, join, seed_run_name
+from vidrec.core.run_folder import SEEDS, eval_json, join, seed_run_name
 
 
 def is_seed_group(path: str) -> bool:

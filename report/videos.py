@@ -41,7 +41,7 @@ from report.videoplots import (
     mistakes_figure,
     short,
 )
-from vidrec.run_folder import join
+from vidrec.core.run_folder import join
 
 MISTAKES_DIR = "mistakes"
 FILES = {"discordant": "videos/discordant.png", "order_flips": "videos/order_flips.png"}

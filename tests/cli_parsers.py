@@ -20,7 +20,8 @@ from report import cli as report_cli
 from report import inspect_data
 from trainer import cli as trainer_cli
 from tuning import cli as tuning_cli
-from vidrec import demo, run_folder
+from vidrec import demo
+from vidrec.core import run_folder
 from vidrec.study import cli as study_cli
 from vidrec.study import plan as study_plan
 

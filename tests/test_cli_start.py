@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from vidrec import cli
+from vidrec.core import errors
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = re.compile(r"\|\s+(tensorflow|keras|keras_tuner|apache_beam)(\.|$)", re.M)
@@ -97,7 +98,7 @@ def test_help_never_starts_tensorflow(monkeypatch):
     monkeypatch.setattr(cli, "start_tensorflow", lambda: started.append(1))
     assert cli.main(["compare", "--help"]) == 0
     assert started == []
-    assert cli.wants_help(["--out", "x", "-h"]) and not cli.wants_help(["--out", "x"])
+    assert errors.wants_help(["--out", "x", "-h"]) and not errors.wants_help(["--out", "x"])
 
 
 def test_the_tune_parser_offers_what_the_search_knows():

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from pipeline import convert, progress, schema, splits, transforms, video
+from vidrec.core import progress as core_progress
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # `vidrec convert` with a pause after each shard: a window to kill it in.
@@ -183,9 +184,9 @@ def test_conflicting_split_file_lines_are_one_line_naming_both(hmdb_layout, tmp_
 
 
 def test_progress_lines_count_videos_frames_and_eta(tmp_path, capsys, monkeypatch):
-    assert progress.progress_line("convert", 120, 480, 60000, 20.0, 100) == (
+    assert core_progress.progress_line("convert", 120, 480, 60000, 20.0, 100) == (
         "convert: 120/480 videos (25%), 3,000 frames/s, ETA 1m 12s")
-    assert progress.duration(7325) == "2h 02m"
+    assert core_progress.duration(7325) == "2h 02m"
     folder = tmp_path / "progress"
     folder.mkdir()
     (folder / "a.json").write_text(json.dumps({"videos": 3, "frames": 30}))

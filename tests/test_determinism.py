@@ -14,7 +14,7 @@ from conftest import SMALL
 from pipeline import schema
 from trainer import cli, data, determinism, embed, evaluate, train
 from trainer.config import TrainConfig
-from vidrec import run_folder
+from vidrec.core import run_folder
 
 # A few dozen steps on 2 CPU replicas, augmentation on (frames) so every random draw counts.
 RERUN = {**SMALL, "epochs": 2, "steps_per_epoch": 8, "augment": "flip,crop,contrast,rotate",

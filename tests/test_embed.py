@@ -11,7 +11,7 @@ import pytest
 
 from pipeline import schema
 from trainer import cli, data, embed, evaluate
-from vidrec import progress
+from vidrec.core import progress
 
 
 @pytest.fixture(scope="module")

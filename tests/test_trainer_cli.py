@@ -6,7 +6,7 @@ import pytest
 
 from trainer import cli
 from trainer.config import TrainConfig, save_config
-from vidrec.cli import UsageError
+from vidrec.core.errors import UsageError
 
 
 def _train(capsys, *argv):

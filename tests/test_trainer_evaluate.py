@@ -11,7 +11,7 @@ from trainer.evaluate import (
     plot_confusion,
 )
 from trainer.metrics import compute_metrics
-from vidrec import run_folder
+from vidrec.core import run_folder
 
 CLASSES = ["a", "b", "c"]
 # video v1 (a): clips favour a, b -> mean a; v2 (b): both clips c -> c; v3 (c): one clip c.

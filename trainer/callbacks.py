@@ -19,7 +19,7 @@ import tensorflow as tf
 from trainer import data, evaluate, tb
 from trainer.config import TrainConfig
 from trainer.distribute import all_reduce_sum, is_multi_worker, worker_count, worker_index
-from vidrec import compat, run_folder
+from vidrec.core import compat, run_folder
 
 
 def read_history(run_dir: str) -> dict[str, list[float]]:

@@ -22,7 +22,7 @@ from trainer.config import (
     TrainConfig,
     load_config,
 )
-from vidrec import cli, run_folder
+from vidrec.core import errors, run_folder
 
 _HELP = {
     "data": "folder written by `vidrec convert` (holds manifest.json and the shards)",
@@ -115,7 +115,7 @@ def add_train_flags(parser: argparse.ArgumentParser, required: bool = True) -> N
 
 
 def build_train_parser() -> argparse.ArgumentParser:
-    parser = cli.CommandParser(
+    parser = errors.CommandParser(
         prog="vidrec train",
         description="Train a video classifier (--model) under MirroredStrategy (all GPUs, "
                     "--devices, or --cpu-replicas logical CPUs), once or once per seed "
@@ -155,15 +155,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**values)
 
 
-@cli.command("train", build_train_parser)
+@errors.command("train", build_train_parser)
 def train_main(args: argparse.Namespace) -> int:
     """`vidrec train`."""
-    with cli.bad_input():
+    with errors.bad_input():
         cfg = config_from_args(args)
         seeds = seeds_from_args(args)
     from trainer import distribute, train  # imports TensorFlow
 
-    with cli.bad_input(ValueError, FileNotFoundError, RuntimeError):
+    with errors.bad_input(ValueError, FileNotFoundError, RuntimeError):
         distribute.configure_devices(cfg.cpu_replicas)
         strategy = distribute.make_strategy(cfg)
         train.prepare(cfg, strategy.num_replicas_in_sync)
@@ -204,7 +204,7 @@ def seeds_from_args(args: argparse.Namespace) -> tuple[int, ...]:
 
 
 def build_evaluate_parser() -> argparse.ArgumentParser:
-    parser = cli.CommandParser(
+    parser = errors.CommandParser(
         prog="vidrec evaluate",
         description="Clip- and video-level accuracy of a run; writes RUN_DIR/eval_<split>.json "
                     "(eval_<split>_<order>.json for shuffled/reversed) and a confusion PNG.")
@@ -226,12 +226,12 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@cli.command("evaluate", build_evaluate_parser)
+@errors.command("evaluate", build_evaluate_parser)
 def evaluate_main(args: argparse.Namespace) -> int:
     """`vidrec evaluate RUN_DIR [--split] [--order] [--frames] [--batch-size]`."""
     from trainer import evaluate, train
 
-    with cli.bad_input():
+    with errors.bad_input():
         protocol = EvalProtocol.parse(args.frames)
         seeds = train.seed_group(args.run_dir)
         run_dirs = ([run_folder.seed_run_dir(args.run_dir, s) for s in seeds] if seeds
@@ -240,7 +240,7 @@ def evaluate_main(args: argparse.Namespace) -> int:
             load_config(run_dir)
             run_folder.check_finished(run_dir, "RUN_DIR")
     for run_dir in run_dirs:
-        with cli.bad_input():
+        with errors.bad_input():
             run = evaluate.open_run(run_dir)
         result = evaluate.evaluate_model(run.model, run.cfg, run.manifest, run_dir, args.split,
                                          args.order, protocol, args.batch_size)
@@ -251,7 +251,7 @@ def evaluate_main(args: argparse.Namespace) -> int:
 
 
 def build_predict_parser() -> argparse.ArgumentParser:
-    parser = cli.CommandParser(
+    parser = errors.CommandParser(
         prog="vidrec predict",
         description="Top-k classes of raw video files, decoded exactly as `vidrec convert` "
                     "does; video probabilities are the mean over the clips `vidrec evaluate` "
@@ -262,12 +262,12 @@ def build_predict_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@cli.command("predict", build_predict_parser)
+@errors.command("predict", build_predict_parser)
 def predict_main(args: argparse.Namespace) -> int:
     """`vidrec predict RUN_DIR VIDEO... [--top-k 5]`: exit status 1 if a video failed."""
     from trainer import predict
 
-    with cli.bad_input():
+    with errors.bad_input():
         predict.check_top_k(args.top_k)
         predictor = predict.Predictor(args.run_dir)
     failed = 0
@@ -282,7 +282,7 @@ def predict_main(args: argparse.Namespace) -> int:
 
 
 def build_embed_parser() -> argparse.ArgumentParser:
-    parser = cli.CommandParser(
+    parser = errors.CommandParser(
         prog="vidrec embed",
         description="Run a trained FRAME run's encoder once over every frame of every split "
                     "and write a feature cache for `vidrec train --features` / `vidrec tune "
@@ -299,12 +299,12 @@ def build_embed_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@cli.command("embed", build_embed_parser)
+@errors.command("embed", build_embed_parser)
 def embed_main(args: argparse.Namespace) -> int:
     """`vidrec embed --data DIR --encoder RUN_DIR --out FEATURES`."""
     from trainer import embed
 
-    with cli.bad_input():
+    with errors.bad_input():
         source = embed.open_source(args.data, args.encoder, args.batch_size)
         if embed.check_out(source, args.out, args.overwrite) == "resume":
             print(f"vidrec embed: resuming the unfinished feature cache in {args.out}",

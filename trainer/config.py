@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from trainer import registry
-from vidrec import run_folder
+from vidrec.core import run_folder
 
 MODELS = tuple(registry.MODELS)
 ENCODERS = tuple(registry.ENCODERS)

@@ -46,7 +46,7 @@ def set_op_determinism(enabled: bool) -> None:
     if enabled:
         tf.config.experimental.enable_op_determinism()
     else:
-        from vidrec import compat
+        from vidrec.core import compat
 
         compat.disable_op_determinism()
 

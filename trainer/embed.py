@@ -29,8 +29,8 @@ from pipeline import schema
 from trainer import data
 from trainer.config import TrainConfig, load_frame_run
 from trainer.recipe import absolute
-from vidrec import run_folder
-from vidrec.progress import Progress
+from vidrec.core import run_folder
+from vidrec.core.progress import Progress
 
 STATE_NAME = "embedding.json"  # written first: what the (possibly unfinished) cache is made of
 PARTIAL_SUFFIX = ".partial"

@@ -18,8 +18,8 @@ import tensorflow as tf
 from pipeline import schema, splits
 from trainer import data, determinism, metrics, models, tb  # noqa: F401  (models registers the vidrec layers)
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, load_config
-from vidrec import run_folder
-from vidrec.progress import Progress
+from vidrec.core import run_folder
+from vidrec.core.progress import Progress
 
 _FORWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 

@@ -32,7 +32,7 @@ import tensorflow as tf
 from trainer import data, metrics
 from trainer.config import TrainConfig
 from trainer.distribute import all_reduce_sum, worker_count, worker_index
-from vidrec import compat
+from vidrec.core import compat
 
 
 def sync_batch_stats(model: keras.Model, strategy: tf.distribute.Strategy) -> None:

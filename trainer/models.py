@@ -32,7 +32,7 @@ from keras import layers
 from trainer import registry
 from trainer.config import TrainConfig, load_frame_run
 from trainer.layers import MergeTime, SplitTime, TemporalInput, VGGPreprocess  # noqa: F401
-from vidrec import run_folder
+from vidrec.core import run_folder
 
 
 def _check(name, value, ok, want):

@@ -19,7 +19,7 @@ from pipeline import schema
 from pipeline import video as video_lib
 from trainer import sampling
 from trainer.config import TrainConfig, load_config
-from vidrec import run_folder
+from vidrec.core import run_folder
 
 
 def _load(run_dir: str, flag: str):

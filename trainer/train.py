@@ -47,7 +47,7 @@ from trainer.distribute import (
     worker_count,
     worker_index,
 )
-from vidrec import run_folder
+from vidrec.core import run_folder
 
 # Fields that may differ when an unfinished run resumes: where it runs, not what it learns.
 RESUMABLE_DIFFERENCES = ("out", "cpu_replicas", "devices", "log_root")
@@ -160,7 +160,7 @@ def seed_group(group_dir: str) -> list[int] | None:
 
 
 def write_seed_group(group_dir: str, seeds: Sequence[int], overwrite: bool = False) -> None:
-    """Writes GROUP/seeds.json (`vidrec.run_folder`), once every check has passed.
+    """Writes GROUP/seeds.json (`vidrec.core.run_folder`), once every check has passed.
 
     Raises:
       RunDirError: the folder holds a single run, or a seed group of other seeds

@@ -6,7 +6,7 @@ import argparse
 
 from trainer import cli as trainer_cli
 from tuning import space
-from vidrec import cli, run_folder
+from vidrec.core import errors, run_folder
 
 # The parser builds without Keras (`vidrec tune --help`): these are `tuning.search`'s
 # TUNERS and its objectives, checked equal by tests/test_cli_start.py.
@@ -55,7 +55,7 @@ trials on its own GPUs. Each trial across a cluster: set TF_CONFIG as for
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.CommandParser(prog="vidrec tune", description=DESCRIPTION,
+    p = errors.CommandParser(prog="vidrec tune", description=DESCRIPTION,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     trainer_cli.add_train_flags(p)
     p.set_defaults(model="recurrent")
@@ -86,12 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-@cli.command("tune", build_parser)
+@errors.command("tune", build_parser)
 def main(args: argparse.Namespace) -> int:
     """`vidrec tune`: bad input is one line and exit status 2; the search itself is not."""
     from tuning import search  # imports Keras and KerasTuner
 
-    with cli.bad_input(ValueError, FileNotFoundError, RuntimeError):
+    with errors.bad_input(ValueError, FileNotFoundError, RuntimeError):
         cfg, strategy = _setup(args)
     result = search.search(cfg, strategy)
     if result["best_eval"]:

@@ -31,7 +31,7 @@ from trainer import data, determinism, distribute, evaluate, train
 from trainer.config import TrainConfig
 from tuning.hypermodel import VIDEO_OBJECTIVE, TemporalHyperModel
 from tuning.space import HYPERPARAMETERS, SearchSpace
-from vidrec import run_folder
+from vidrec.core import run_folder
 
 TUNERS = ("random", "bayesian", "hyperband")
 PROJECT_NAME = "search"  # stable, so a restarted search finds its own state

@@ -28,7 +28,7 @@ import json
 import sys
 import time
 
-from vidrec import cli
+from vidrec.core import errors
 
 DEMO = "demo"  # studies/demo.toml
 REAL_DATA = "hmdb51"  # studies/hmdb51.toml: the original study's recipe, for --videos
@@ -94,7 +94,7 @@ def check_answer(summary: dict) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.CommandParser(
+    p = errors.CommandParser(
         prog="vidrec demo",
         description="Run the whole experiment: `vidrec study studies/demo.toml` (synthetic "
         "videos) or, with --videos/--splits, studies/hmdb51.toml on your videos. Per official "
@@ -129,13 +129,13 @@ def _split_summaries(out: str, split: list[int]) -> list[dict]:
     return summaries
 
 
-@cli.command("demo", build_parser)
+@errors.command("demo", build_parser)
 def main(args: argparse.Namespace) -> int:
     from vidrec.study import cli as study_cli
 
     if bool(args.videos) != bool(args.splits):
-        raise cli.UsageError("--videos and --splits go together")
-    with cli.bad_input(ValueError):
+        raise errors.UsageError("--videos and --splits go together")
+    with errors.bad_input(ValueError):
         split = parse_splits(args.split)
         if args.parallel < 1:
             raise ValueError(f"--parallel must be >= 1, got {args.parallel}")

@@ -7,7 +7,7 @@ import os
 import time
 from typing import Callable
 
-from vidrec import cli
+from vidrec.core import errors
 from vidrec.study import plan as study_plan
 from vidrec.study import resume, spec
 from vidrec.study import state as st
@@ -46,7 +46,7 @@ def find_spec(path: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = cli.CommandParser(prog="vidrec study", description=DESCRIPTION, epilog=EPILOG,
+    p = errors.CommandParser(prog="vidrec study", description=DESCRIPTION, epilog=EPILOG,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", metavar="SPEC", help="the study's TOML file (e.g. "
                    "studies/hmdb51.toml; a packaged study's name works anywhere)")
@@ -111,9 +111,9 @@ def print_status(plan: study_plan.Plan, shards: int, echo: Callable[[str], None]
     return 0
 
 
-@cli.command("study", build_parser)
+@errors.command("study", build_parser)
 def main(args: argparse.Namespace) -> int:
-    with cli.bad_input(ValueError):
+    with errors.bad_input(ValueError):
         if args.parallel < 1:
             raise ValueError(f"--parallel must be >= 1, got {args.parallel}")
         shard = study_plan.parse_shard(args.shard)
@@ -140,7 +140,7 @@ def run(plan: study_plan.Plan, shard: tuple[int, int] = (1, 1), parallel: int = 
     from vidrec.study.runner import Runner
 
     state = st.State(plan.out)
-    with cli.bad_input(ValueError):
+    with errors.bad_input(ValueError):
         resume.check_data(plan)
         redo = resume.to_redo(plan, state, list(overwrite))
         pool = Pool(parallel)

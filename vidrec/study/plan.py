@@ -19,7 +19,7 @@ import dataclasses
 import shlex
 from typing import Iterable
 
-from vidrec import run_folder
+from vidrec.core import run_folder
 from vidrec.study.spec import Spec
 
 REPORT = "report"

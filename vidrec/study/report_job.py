@@ -18,7 +18,7 @@ import subprocess
 import time
 from typing import Callable
 
-from vidrec import run_folder
+from vidrec.core import run_folder
 from vidrec.study import state as st
 from vidrec.study import worker
 from vidrec.study.plan import REPORT, Job, Plan
@@ -152,7 +152,7 @@ def _write(plan: Plan, state: st.State, report: Job, missing: dict[str, str],
         with open(f"{report.outputs[0]}/report.md", "a") as f:
             f.write(f"\n{MISSING_TITLE}\n\nThe study planned these runs; they are not in this "
                     "report:\n\n" + "".join(f"- `{k}`: {v}\n" for k, v in missing.items()))
-    from pipeline.progress import duration
+    from vidrec.core.progress import duration
 
     echo(f"vidrec study: report written in {duration(time.monotonic() - began)}: "
          f"{report.outputs[0]}/report.md")

@@ -14,7 +14,7 @@ import subprocess
 import time
 from typing import Callable
 
-from pipeline.progress import duration
+from vidrec.core.progress import duration
 from vidrec.study import report_job, worker
 from vidrec.study import state as st
 from vidrec.study.plan import REPORT, Job, Plan, shard_of

@@ -51,7 +51,7 @@ import os
 import re
 from typing import Any, Mapping
 
-from vidrec import run_folder
+from vidrec.core import run_folder
 from vidrec.study.flags import SPLIT, Flags, SpecError, flags_of
 
 try:
