@@ -1,20 +1,24 @@
 """Compare evaluated runs: confidence intervals, paired tests, order ablation, report.md.
 
 Public API: `report.compare.compare(run_dirs, out_dir, ...) -> summary dict` and the
-statistics in `report.stats` and `report.seedstats`. Reads only files that runs wrote,
-by the names of `vidrec.core.run_folder` (the written contract), and the test videos' frames
-for its pictures through `pipeline.schema` (the record contract) alone; imports neither
-`trainer`, `tuning`, any other `pipeline` module, nor Beam.
+statistics in `report.stats`. Reads only files that runs wrote, by the names of
+`vidrec.core.run_folder` and the eval files' schema `vidrec.core.eval_file` (the written
+contract), and the test videos' frames for its pictures through `pipeline.schema` (the
+record contract) alone; imports neither `trainer`, `tuning`, any other `pipeline` module,
+nor Beam.
 
-Data flows runs -> summary -> words: `runs` (load and check run folders), `seeds` (seed
-groups: one model trained under several seeds, paired by seed) and `curves` (training
-curves) -> `summary` (one split's numbers, with `stats`, `seedstats` (the two-level
-bootstrap over seeds and films), `paired`, `ablation`, `roles` of each `kinds` and the
-answer's three `parts`) and `across` (several official splits) -> `headline`,
-`markdown` (with `seedtables`), `plots` (what is written, formatted by `fmt`) and
-`videos` (the video pictures: `picks` chooses the videos, `frames` reads them,
-`videoplots` draws them) and `board` (the headline and report as TensorBoard text) ->
-`compare` (prepare, then write) -> `cli` (`vidrec compare`). `inspect_data` (`vidrec
-inspect`) looks at a converted dataset before any training: manifest, failures and a
-sample of its records.
+Five rooms, data flowing runs -> numbers -> words and pictures:
+
+    runs/     loading runs: `load` (a run folder as a `Run`), `traits` (what a model is),
+              `seed_groups`, `checks` (same data, same frames), `curves`
+    stats/    statistics, pure numpy/scipy: `resampling`, `intervals`, `significance`,
+              `two_level` (seeds and films), `seed_variance`, `paired`
+    answer/   the answer: `roles`, `questions` (the three parts), `order_ablation`,
+              `recipes` (what differs), `split_summary`, `across_splits`
+    render/   what is written: `formats`, `headline`, `markdown` (+ `markdown_figures`,
+              `seed_tables`), `across_splits`, `plots`, `tensorboard_text`
+    videos/   the video pictures: `selection`, `frames`, `figures`, `pictures`
+
+and on top `compare` (prepare, then write) and `cli` (`vidrec compare`). A converted
+dataset is inspected before training by `pipeline.inspection` (`vidrec inspect`).
 """

@@ -1,7 +1,7 @@
 """`vidrec compare`: turn evaluated run directories into report.md with CIs and plots.
 
 Bad input (a bad flag, runs that do not compare, an unknown --role, a role given
-a run of the wrong kind) is one line `vidrec compare: error: ...` on stderr and
+a run of the wrong traits) is one line `vidrec compare: error: ...` on stderr and
 exit status 2 (`vidrec.cli`).
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from report.kinds import ROLES
-from report.markdown import differences_section
+from report.answer.roles import ROLES
+from report.render.markdown import differences_section
 from vidrec.core.errors import CommandParser, UsageError, bad_input, command
 from vidrec.core.run_folder import join
 

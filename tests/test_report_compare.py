@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from report import cli, stats
 from report.compare import compare
-from report.curves import read_curves
-from report.paired import find_test
-from report.runs import load_run
+from report.runs.curves import read_curves
+from report.runs.load import load_run
+from report.stats.paired import find_test
 
 CLASSES = ["fade_in", "grow", "shrink", "walk"]
 PER_CLASS = 10  # videos per class: 40 test videos
@@ -180,6 +180,7 @@ def test_report_numbers_match_eval_files(runs, tmp_path):
         "frame": "history", "pooled": "none", "lstm": "tensorboard"}
 
 
+@pytest.mark.slow
 def test_figures_are_valid_pngs_linked_from_report(runs, tmp_path):
     out = tmp_path / "report"
     summary = compare([str(runs[m]) for m in ("frame", "pooled", "lstm")], str(out),
@@ -217,6 +218,7 @@ def test_curves_read_from_tensorboard_events(runs):
     assert source == "history" and curves["val_loss"][1] == HISTORY["val_loss"]
 
 
+@pytest.mark.slow
 def test_headline_when_recurrence_does_not_help(tmp_path):
     for name, model, right in (("frame", "frame", 7), ("gru", "recurrent", 8)):
         (tmp_path / name).mkdir()
@@ -460,6 +462,7 @@ def _split_runs(tmp_path, accuracy):
     return dirs
 
 
+@pytest.mark.slow
 def test_three_official_splits_per_split_tables_and_mean(tmp_path):
     acc = {1: {"frame": 5, "pooled": 5, "lstm": 9}, 2: {"frame": 6, "pooled": 5, "lstm": 9},
            3: {"frame": 4, "pooled": 6, "lstm": 10}}

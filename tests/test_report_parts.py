@@ -9,8 +9,8 @@ from test_report_compare import PER_CLASS, RESAMPLES, _eval
 
 from report import cli, stats
 from report import compare as compare_module
-from report.fmt import fmt_p
-from report.runs import load_run
+from report.render.formats import fmt_p
+from report.runs.load import load_run
 
 # These tests check kinds, roles and the answer's parts: the video pictures, which cost a
 # few tenths of a second per run, are checked in test_report_videos.py and
@@ -240,7 +240,7 @@ def test_old_eval_files_without_kind_still_compare(tmp_path):
     _eval(tmp_path / "tconv", "tconv", "temporal_conv", 7)
     (tmp_path / "tconv" / "train_summary.json").write_text(json.dumps(
         {"recipe": {"temporal": {}, "shared": {}, "kind": ORDER}}))
-    assert load_run(str(tmp_path / "tconv")).kind.label == "order-aware"
+    assert load_run(str(tmp_path / "tconv")).traits.label == "order-aware"
     (tmp_path / "tconv" / "train_summary.json").unlink()
     with pytest.raises(ValueError, match="model 'temporal_conv' records no \"kind\"") as e:
         compare(dirs + [str(tmp_path / "tconv")], str(tmp_path / "o2"))

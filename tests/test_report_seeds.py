@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_report_compare import CLASSES, PER_CLASS, _eval
 
-from report import cli, seedstats, stats
+from report import cli, stats
 from report import compare as compare_module
 
 compare = functools.partial(compare_module.compare, videos=False)
@@ -32,34 +32,34 @@ def test_zero_seed_variance_gives_the_film_only_interval_and_seed_variance_widen
     other = np.repeat(rng.permutation(40) < 20, 5)
     same = np.stack([base] * 3)
     for seed in (0, 3):
-        assert seedstats.seed_bootstrap_ci(same, RESAMPLES, seed, clusters=films) == \
+        assert stats.seed_bootstrap_ci(same, RESAMPLES, seed, clusters=films) == \
             stats.bootstrap_ci(base, RESAMPLES, seed, clusters=films)
-        assert seedstats.seed_paired_diff(same, np.stack([other] * 3), RESAMPLES, seed,
+        assert stats.seed_paired_diff(same, np.stack([other] * 3), RESAMPLES, seed,
                                           clusters=films) == \
             stats.paired_bootstrap_diff(base, other, RESAMPLES, seed, clusters=films)
     # one seed, 1-D or [1, N]: the film-only numbers too
-    assert seedstats.seed_bootstrap_ci(base[None], RESAMPLES, clusters=films) == \
+    assert stats.seed_bootstrap_ci(base[None], RESAMPLES, clusters=films) == \
         stats.bootstrap_ci(base, RESAMPLES, clusters=films)
     labels = np.arange(200) % 7
     predicted = np.where(base, labels, (labels + 1) % 7)
-    assert seedstats.seed_mean_class_accuracy(labels, np.stack([predicted] * 2), 7, RESAMPLES,
+    assert stats.seed_mean_class_accuracy(labels, np.stack([predicted] * 2), 7, RESAMPLES,
                                               clusters=films) == \
         stats.bootstrap_mean_class_accuracy(labels, predicted, 7, RESAMPLES, clusters=films)
-    assert seedstats.seed_accuracy_subset(labels, same, [1, 2], RESAMPLES, clusters=films) == \
+    assert stats.seed_accuracy_subset(labels, same, [1, 2], RESAMPLES, clusters=films) == \
         stats.accuracy_subset(labels, predicted, [1, 2], RESAMPLES, clusters=films)
     # the same mean (0.7), but seeds at 0.5, 0.7 and 0.9: a wider interval
     varied = np.stack([np.repeat(np.arange(40) < k, 5) for k in (20, 28, 36)])
     flat = np.stack([np.repeat(np.arange(40) < 28, 5)] * 3)
-    v, lo, hi = seedstats.seed_bootstrap_ci(varied, RESAMPLES, clusters=films)
-    v0, lo0, hi0 = seedstats.seed_bootstrap_ci(flat, RESAMPLES, clusters=films)
+    v, lo, hi = stats.seed_bootstrap_ci(varied, RESAMPLES, clusters=films)
+    v0, lo0, hi0 = stats.seed_bootstrap_ci(flat, RESAMPLES, clusters=films)
     assert v == pytest.approx(v0) == pytest.approx(0.7)
     assert hi - lo > 1.2 * (hi0 - lo0)
-    split = seedstats.variance_split(varied, RESAMPLES, clusters=films)
+    split = stats.variance_split(varied, RESAMPLES, clusters=films)
     assert split["seed_std"] == pytest.approx(0.2)
-    assert seedstats.variance_split(flat, RESAMPLES, clusters=films)["seed_std"] == 0
+    assert stats.variance_split(flat, RESAMPLES, clusters=films)["seed_std"] == 0
     with pytest.raises(ValueError, match="draws are for 3 seeds x 200 videos"):
-        seedstats.seed_bootstrap_ci(varied[:2], clusters=films,
-                                    draws=seedstats.draws(films, 3, 10))
+        stats.seed_bootstrap_ci(varied[:2], clusters=films,
+                                    draws=stats.draws(films, 3, 10))
 
 
 def test_permutation_test_with_one_seed_is_the_film_cluster_test():
@@ -69,13 +69,13 @@ def test_permutation_test_with_one_seed_is_the_film_cluster_test():
         a = rng.random(films.__len__()) < 0.7
         b = rng.random(films.__len__()) < 0.5
         today = stats.cluster_permutation_test(a, b, films, n_permutations=2000, seed=4)
-        seeds = seedstats.seed_permutation_test(a[None], b[None], films, 2000, seed=4)
+        seeds = stats.seed_permutation_test(a[None], b[None], films, 2000, seed=4)
         assert {k: seeds[k] for k in today} == today
         assert (seeds["n_seeds"], seeds["n_films"]) == (1, n_films)
     # two seeds: (seed, film) cells; a film where A wins under both seeds is two cells
     a = np.array([[True, True, False], [True, True, True]])
     b = np.array([[False, True, False], [False, True, False]])
-    result = seedstats.seed_permutation_test(a, b, ["x", "y", "z"])
+    result = stats.seed_permutation_test(a, b, ["x", "y", "z"])
     # cells (+1, 0, 0, +1, 0, +1): 3 informative, T = 3, |T*| >= 3 in 2 of 8
     assert result == {"n_clusters": 6, "n_films": 3, "n_seeds": 2, "n_informative": 3,
                       "exact": True, "statistic": 3, "p_value": 0.25}
@@ -87,42 +87,42 @@ def test_p_a_beats_b_and_rank_first_by_hand():
     films = ["f"] * 4
     a = np.array([[1, 1, 1, 1], [0, 0, 0, 0]], bool)
     b = np.array([[1, 1, 0, 0], [1, 0, 1, 0]], bool)
-    draws = seedstats.draws(films, 2, 4000, seed=2)
+    draws = stats.draws(films, 2, 4000, seed=2)
     zeros = np.mean(draws.seeds.sum(axis=1) == 0)  # drew seed 0 twice: A 100% > B 50%
     ones = np.mean(draws.seeds.sum(axis=1) == 2)  # seed 1 twice: A 0% < B 50%
     mixed = 1 - zeros - ones  # A 50% = B 50%: a tie, shared
-    win = seedstats.p_a_beats_b(a, b, clusters=films, draws=draws)
+    win = stats.p_a_beats_b(a, b, clusters=films, draws=draws)
     assert win == {"value": 0.5, "lo": 0.0, "hi": 1.0}  # A wins seed 0, loses seed 1
-    first = seedstats.rank_first({"A": a, "B": b}, clusters=films, draws=draws)
+    first = stats.rank_first({"A": a, "B": b}, clusters=films, draws=draws)
     assert first["A"] == pytest.approx(zeros + mixed / 2)
     assert first["A"] + first["B"] == pytest.approx(1.0)
     assert zeros == pytest.approx(0.25, abs=0.03) and mixed == pytest.approx(0.5, abs=0.03)
     # A ahead under every seed: P(A>B) = 1, A always first; three equal models share
     better = np.ones_like(a)
-    assert seedstats.p_a_beats_b(better, b, 200, clusters=films) == \
+    assert stats.p_a_beats_b(better, b, 200, clusters=films) == \
         {"value": 1.0, "lo": 1.0, "hi": 1.0}
-    assert seedstats.rank_first({"A": better, "B": b}, 200, clusters=films) == \
+    assert stats.rank_first({"A": better, "B": b}, 200, clusters=films) == \
         {"A": 1.0, "B": 0.0}
-    assert seedstats.rank_first({"x": b, "y": b, "z": b}, 50, clusters=films) == \
+    assert stats.rank_first({"x": b, "y": b, "z": b}, 50, clusters=films) == \
         pytest.approx({"x": 1 / 3, "y": 1 / 3, "z": 1 / 3})
-    spread = seedstats.seed_spread(np.array([[1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0]]),
+    spread = stats.seed_spread(np.array([[1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 0, 0]]),
                                    [4, 7, 9])
     assert spread["per_seed"] == {"4": 0.5, "7": 0.75, "9": 0.25}
     assert (spread["mean"], spread["min"], spread["max"]) == (0.5, 0.25, 0.75)
     assert spread["std"] == pytest.approx(0.25)
-    assert seedstats.seed_spread(np.ones(3, bool), [0])["std"] is None
+    assert stats.seed_spread(np.ones(3, bool), [0])["std"] is None
 
 
 def test_seeds_needed_from_seed_and_film_variance():
     z = 1.959964 + 0.841621
-    need = seedstats.seeds_needed(0.05, 0.03, 0.01, 3)
+    need = stats.seeds_needed(0.05, 0.03, 0.01, 3)
     # 0.03^2 / ((0.05 / z)^2 - 0.01^2) = 4.12 -> 5 seeds
     assert need["reason"] == "seeds" and need["n_seeds"] == 5
     assert need["z"] == pytest.approx(z, abs=1e-5)
-    assert seedstats.seeds_needed(0.05, 0.03, 0.03, 3) == {
+    assert stats.seeds_needed(0.05, 0.03, 0.03, 3) == {
         "reason": "films", "n_seeds": None, "z": need["z"]}  # film variance covers it
-    assert seedstats.seeds_needed(0.05, None, 0.01, 1)["reason"] == "unmeasured"
-    assert seedstats.seeds_needed(0.05, 0.001, 0.01, 3)["reason"] == "borderline"
+    assert stats.seeds_needed(0.05, None, 0.01, 1)["reason"] == "unmeasured"
+    assert stats.seeds_needed(0.05, 0.001, 0.01, 3)["reason"] == "borderline"
 
 
 # --------------------------------------------------------------------------- run folders
@@ -137,7 +137,7 @@ def _write(run_dir, name, model, correct, *, seed, order="natural", val=None, en
     suffix = "" if order == "natural" else f"_{order}"
     path = run_dir / f"eval_test{suffix}.json"
     ev = json.loads(path.read_text())
-    for video, right in zip(ev["videos"], correct):
+    for video, right in zip(ev["videos"], correct, strict=True):
         video["predicted"] = video["label"] if right else (video["label"] + 1) % len(CLASSES)
         video["probabilities"] = np.where(np.arange(len(CLASSES)) == video["predicted"], 0.7,
                                           0.1).tolist()
@@ -155,7 +155,7 @@ def _group(root, name, model, masks, seeds=(0, 1, 2), vals=None, shuffled=None, 
     group.mkdir(parents=True)
     (group / "seeds.json").write_text(json.dumps(
         {"seeds": list(seeds), "runs": [f"seed{s}" for s in seeds]}))
-    for i, (s, mask) in enumerate(zip(seeds, masks)):
+    for i, (s, mask) in enumerate(zip(seeds, masks, strict=True)):
         val = vals[i] if vals else float(np.mean(mask))
         env = envs[i] if envs else ENV
         _write(group / f"seed{s}", f"{name}_seed{s}", model, mask, seed=s, val=val, env=env,
@@ -181,6 +181,7 @@ def groups(tmp_path):
                    shuffled=_masks(rng, 0.4))]
 
 
+@pytest.mark.slow
 def test_compare_seed_groups_reports_spread_and_p_a_beats_b(groups, tmp_path):
     out = tmp_path / "report"
     summary = compare_module.compare(groups, str(out), n_resamples=RESAMPLES)

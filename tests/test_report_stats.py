@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from report import stats
+from vidrec.core.eval_file import topk_hits
 
 
 def _pairs(both: int, a_only: int, b_only: int, neither: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,9 +88,9 @@ def test_accuracy_subset_and_mean_class_accuracy():
 def test_topk_and_holm():
     probs = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3], [0.2, 0.3, 0.5]])
     labels = np.array([2, 1, 2])
-    assert stats.topk_correct(labels, probs, 1).tolist() == [False, False, True]
-    assert stats.topk_correct(labels, probs, 2).tolist() == [True, False, True]
-    assert stats.topk_correct(labels, probs, 5).tolist() == [True, True, True]
+    assert topk_hits(labels, probs, 1).tolist() == [False, False, True]
+    assert topk_hits(labels, probs, 2).tolist() == [True, False, True]
+    assert topk_hits(labels, probs, 5).tolist() == [True, True, True]
     assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert stats.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
 

@@ -9,18 +9,18 @@ from conftest import write_dataset
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
-from report import picks
 from report.compare import compare
-from report.frames import read_frames, strip_indices
-from report.paired import find_test
-from report.runs import Predictions, load_run
-from report.videoplots import (
+from report.runs.load import Predictions, load_run
+from report.stats.paired import find_test
+from report.videos import selection
+from report.videos.figures import (
     Answer,
     VideoView,
     discordant_figure,
     flips_figure,
     mistakes_figure,
 )
+from report.videos.frames import read_frames, strip_indices
 
 HMDB51 = ["brush_hair", "cartwheel", "catch", "chew", "clap", "climb", "climb_stairs", "dive",
           "draw_sword", "dribble", "drink", "eat", "fall_floor", "fencing", "flic_flac", "golf",
@@ -131,39 +131,39 @@ def test_mistakes_are_a_seeded_choice_spread_over_classes():
     predicted[labels % 4 != 0] = 0  # wrong in the 15 classes that are not multiples of 4
     predicted[[1, 2]] = 1  # and twice in class 0: 16 classes with mistakes
     p = _predictions_of(labels, predicted)
-    wrong = picks.mistakes(p)
+    wrong = selection.mistakes(p)
     assert set(wrong) == set(np.flatnonzero(labels != predicted))
-    chosen = picks.spread(p.labels, wrong, 6, seed=0)
-    assert chosen == picks.spread(p.labels, wrong, 6, seed=0)
-    assert chosen != picks.spread(p.labels, wrong, 6, seed=1)
+    chosen = selection.spread(p.labels, wrong, 6, seed=0)
+    assert chosen == selection.spread(p.labels, wrong, 6, seed=0)
+    assert chosen != selection.spread(p.labels, wrong, 6, seed=1)
     assert len(chosen) == 6 and set(chosen) <= set(wrong)
     assert len({labels[i] for i in chosen}) == 6  # one per class
     classes_with_mistakes = len(set(labels[wrong]))
-    every = picks.spread(p.labels, wrong, classes_with_mistakes, seed=3)
+    every = selection.spread(p.labels, wrong, classes_with_mistakes, seed=3)
     assert sorted(labels[every]) == sorted(set(labels[wrong]))  # each class had its turn
-    more = picks.spread(p.labels, wrong, classes_with_mistakes + 2, seed=3)
+    more = selection.spread(p.labels, wrong, classes_with_mistakes + 2, seed=3)
     assert more[:classes_with_mistakes] == every  # then a second round
     assert max(np.bincount(labels[more])) == 2
-    assert sorted(picks.spread(p.labels, wrong, 100, seed=0)) == sorted(wrong)
+    assert sorted(selection.spread(p.labels, wrong, 100, seed=0)) == sorted(wrong)
 
 
 def test_flips_only_where_natural_and_shuffled_differ_and_discordant_sets():
     labels = np.array([0, 1, 2, 0, 1, 2])
     natural = _predictions_of(labels, [0, 1, 0, 1, 1, 2])
     shuffled = _predictions_of(labels, [0, 2, 0, 0, 1, 1])
-    assert list(picks.flips(natural, shuffled)) == [1, 3, 5]
-    sets = picks.discordant(natural, shuffled)  # natural as baseline
+    assert list(selection.flips(natural, shuffled)) == [1, 3, 5]
+    sets = selection.discordant(natural, shuffled)  # natural as baseline
     assert list(sets["c"]) == [3] and list(sets["b"]) == [1, 5]
 
 
 def test_top_classes_keep_the_true_class_and_sum_the_rest():
     probs = np.linspace(1, 2, 51)
     probs /= probs.sum()
-    rows = picks.top_classes(probs, HMDB51, true=0)
+    rows = selection.top_classes(probs, HMDB51, true=0)
     assert len(rows) == 11 and rows[9][0] == HMDB51[0]  # least likely, kept as the true class
     assert rows[-1][0] == "other (41 classes)"
     assert sum(v for _, v in rows) == pytest.approx(1.0)
-    assert [n for n, _ in picks.top_classes(probs[:3] / probs[:3].sum(), HMDB51[:3], 0)] == [
+    assert [n for n, _ in selection.top_classes(probs[:3] / probs[:3].sum(), HMDB51[:3], 0)] == [
         HMDB51[2], HMDB51[1], HMDB51[0]]
 
 
@@ -203,6 +203,7 @@ def _cut_off(fig):
     return outside
 
 
+@pytest.mark.slow
 def test_pictures_at_51_classes_keep_every_label_inside(dataset):
     data, ids, labels = dataset
     frames, _ = read_frames([str(data)], "test", ids[:8])
@@ -231,6 +232,7 @@ def test_pictures_at_51_classes_keep_every_label_inside(dataset):
     assert "other (41 classes)" in texts and any(ids[0][:20] in t for t in texts)
 
 
+@pytest.mark.slow
 def test_each_runs_mistakes_picture_and_json(report):
     _, out, summary, preds = report
     v = summary["videos"]
@@ -253,6 +255,7 @@ def test_each_runs_mistakes_picture_and_json(report):
         < section.index("mistakes/frame.png")
 
 
+@pytest.mark.slow
 def test_where_the_candidate_changed_the_answer_are_mcnemars_b_and_c(report):
     _, out, summary, preds = report
     d = summary["videos"]["discordant"]
@@ -263,23 +266,27 @@ def test_where_the_candidate_changed_the_answer_are_mcnemars_b_and_c(report):
         == (d["b"], d["c"]) == (test["b"], test["c"])
     frame, lstm = preds["frame"], preds["lstm"]
     assert set(d["baseline_wrong_candidate_right"]) == {
-        vid for vid, a, b in zip(frame.ids, frame.correct, lstm.correct) if b and not a}
+        vid for vid, a, b in zip(frame.ids, frame.correct, lstm.correct, strict=True)
+        if b and not a}
     shown = d["shown"]
     assert len(shown["baseline_wrong_candidate_right"]) == 4
     assert set(shown["baseline_right_candidate_wrong"]) <= set(d["baseline_right_candidate_wrong"])
     assert (out / d["png"]).read_bytes()[:8] == PNG_SIGNATURE
 
 
+@pytest.mark.slow
 def test_order_flips_are_the_candidates_changed_predictions(report):
     _, out, summary, preds = report
     f = summary["videos"]["order_flips"]
     natural, shuffled = preds["lstm"], preds["lstm, shuffled"]
     assert f["run"] == "lstm" and f["videos"] == [
-        vid for vid, a, b in zip(natural.ids, natural.predicted, shuffled.predicted) if a != b]
+        vid for vid, a, b in zip(natural.ids, natural.predicted, shuffled.predicted, strict=True)
+        if a != b]
     assert len(f["shown"]) == 4 and set(f["shown"]) <= set(f["videos"])
     assert f["first_clip_recorded"] and (out / f["png"]).stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_pictures_logged_to_each_runs_tensorboard(report):
     _, _, summary, _ = report
     logged = summary["videos"]["tensorboard"]

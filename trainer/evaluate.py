@@ -1,11 +1,13 @@
 """Clip- and video-level evaluation of a run: RUN_DIR/eval_<split>[_<order>].json + PNG.
 
 A clip is one frame (frame model) or one chunk (pooled, recurrent); a video's
-prediction is the mean of its clips' softmax vectors.
+prediction is the mean of its clips' softmax vectors. The eval file is a
+`vidrec.core.eval_file.EvalFile`, the contract the report reads.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -16,9 +18,12 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline import schema, splits
-from trainer import data, determinism, metrics, models, tb  # noqa: F401  (models registers the vidrec layers)
+from trainer import data, determinism, metrics, models, summaries  # noqa: F401  (models registers the vidrec layers)
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, load_config
+from trainer.hparams import eval_metrics
+from trainer.pictures import eval_pictures
 from vidrec.core import run_folder
+from vidrec.core.eval_file import EvalFile, data_section, protocol_section
 from vidrec.core.progress import Progress
 
 _FORWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -88,10 +93,11 @@ def validation_logs(model, examples, classes: Sequence[str],
     preds = predict_clips(model, examples)  # none: fewer videos than workers
     k = len(classes)
     sums = metrics.batch_sums(preds.labels, np.asarray(preds.probs, np.float32), k).numpy()
-    videos = (metrics.compute_metrics(preds.probs, preds.labels, preds.ids, classes)
-              if len(preds.probs) else {"video_top1": 0.0, "num_videos": 0})
-    totals = np.concatenate([sums, [videos["video_top1"] * videos["num_videos"],
-                                    videos["num_videos"]]])
+    right, scored = 0.0, 0  # none: fewer videos than workers
+    if len(preds.probs):
+        scores = metrics.score(preds.probs, preds.labels, preds.ids, classes)
+        right, scored = scores.video_top1 * scores.num_videos, scores.num_videos
+    totals = np.concatenate([sums, [right, scored]])
     if reduce is not None:
         totals = reduce(totals)
     logs = metrics.logs_from_sums(totals[:4], k, prefix="val_")
@@ -176,15 +182,16 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
                    ) -> dict[str, Any]:
     """Evaluates a loaded `model` of run `cfg` on `split`; writes the JSON and confusion PNG.
 
-    Also writes to the run's TensorBoard log dir (`trainer.tb`): the clip and video
+    Also writes to the run's TensorBoard log dir (`trainer.summaries`): the clip and video
     top-1 as metrics of its HParams session and, with `pictures`, the first clip of a
     few of the videos scored (``inputs/<split>[_<order>]``). A log that cannot be
     written is a warning; the evaluation stands.
 
     Returns:
-      The dict written to RUN_DIR/eval_<split>[_<order>].json: metrics, per-video
-      predictions (with source film and frame fingerprint), the protocol with the
-      fingerprint of every frame scored, the run's recipe and config.
+      The dict written to RUN_DIR/eval_<split>[_<order>].json (`EvalFile.to_dict`; read it
+      typed with `EvalFile.from_dict`): metrics, per-video predictions (with source film
+      and frame fingerprint), the protocol with the fingerprint of every frame scored, the
+      run's recipe and config.
     """
     check_split_order(split, order)
     determinism.set_op_determinism(cfg.deterministic)
@@ -198,59 +205,51 @@ def evaluate_model(model, cfg: TrainConfig, manifest: dict[str, Any], run_dir: s
     progress.close()
     if not len(preds.probs):
         raise ValueError(f"no clips to evaluate in the {split!r} split of {src!r}")
-    scores = metrics.compute_metrics(preds.probs, preds.labels, preds.ids, manifest["classes"])
+    scores = metrics.score(preds.probs, preds.labels, preds.ids, manifest["classes"])
     fingerprints = frame_fingerprints(preds, protocol, manifest_sha)
     first_clip: dict[str, list[int]] = {}
     for vid, clip in zip(preds.ids, preds.clips):
         first_clip.setdefault(vid, clip)
-    for video in scores["videos"]:
-        video["film"] = film_of(video["id"])
-        video["frames_fingerprint"] = fingerprints[video["id"]]
-        video["first_clip"] = first_clip[video["id"]]  # as the model saw it (order ablation)
+    scores = dataclasses.replace(scores, videos=tuple(
+        dataclasses.replace(v, film=film_of(v.id), frames_fingerprint=fingerprints[v.id],
+                            first_clip=first_clip[v.id])  # as the model saw it (order ablation)
+        for v in scores.videos))
     summary = summary if summary is not None else _read_summary(run_dir)
-    result = {
-        "run_dir": run_dir, "run_name": cfg.run_name, "model": cfg.model,
-        "kind": cfg.kind_info(),
-        "encoder": cfg.encoder, "split": split, "order": order,
-        "data": {"data_dir": src, "manifest_sha256": manifest_sha, "split": split,
-                 "official_split": manifest.get("split"), "num_videos": scores["num_videos"]},
-        "protocol": {**protocol.to_dict(), "fingerprint": hashlib.sha256(json.dumps(
-            sorted(fingerprints.items())).encode()).hexdigest()[:16]},
-        "classes": list(manifest["classes"]),
-    }
-    for key in ("clip_top1", "clip_top5", "video_top1", "video_top5", "mean_class_accuracy",
-                "per_class_accuracy", "confusion_matrix", "num_clips", "num_videos"):
-        result[key] = scores[key]
-    result.update({"params": int(model.count_params()),
-                   "train_time_s": summary.get("train_time_s"),
-                   "val_video_top1": summary.get("val_video_top1"),
-                   "recipe": summary.get("recipe"),
-                   "environment": determinism.environment(cfg.deterministic),
-                   "videos": scores["videos"], "config": cfg.to_dict()})
+    result = EvalFile.build(
+        scores, run_dir=run_dir, run_name=cfg.run_name, model=cfg.model, kind=cfg.kind_info(),
+        encoder=cfg.encoder, split=split, order=order,
+        data=data_section(src, manifest_sha, split, manifest.get("split"), scores.num_videos),
+        protocol=protocol_section(protocol.to_dict(), hashlib.sha256(json.dumps(
+            sorted(fingerprints.items())).encode()).hexdigest()[:16]),
+        classes=list(manifest["classes"]), params=int(model.count_params()),
+        train_time_s=summary.get("train_time_s"), val_video_top1=summary.get("val_video_top1"),
+        recipe=summary.get("recipe"), environment=determinism.environment(cfg.deterministic),
+        config=cfg.to_dict()).to_dict()
     schema.write_json(run_folder.join(run_dir, run_folder.eval_json(split, order)), result)
-    plot_confusion(np.array(scores["confusion_matrix"]), manifest["classes"],
+    plot_confusion(np.array(scores.confusion_matrix), manifest["classes"],
                    title=f"{cfg.run_name} {split} {order} video top-1 "
-                         f"{scores['video_top1']:.3f}",
+                         f"{scores.video_top1:.3f}",
                    path=run_folder.join(run_dir, run_folder.eval_png(split, order)))
-    _log(cfg, manifest, tb.run_log_dir(cfg, summary, run_dir), result, protocol, pictures)
+    _log(cfg, manifest, summaries.run_log_dir(cfg, summary, run_dir), result, split, order,
+         protocol, pictures)
     return result
 
 
 def _log(cfg: TrainConfig, manifest: dict[str, Any], log_dir: str, result: dict[str, Any],
-         protocol: EvalProtocol, pictures: bool) -> None:
+         split: str, order: str, protocol: EvalProtocol, pictures: bool) -> None:
     """The evaluation's metrics (and pictures) in the run's TensorBoard log dir."""
     shown = {}
     if pictures:
         try:
-            shown = tb.eval_pictures(cfg, manifest, result["split"], result["order"], protocol)
+            shown = eval_pictures(cfg, manifest, split, order, protocol)
         except (OSError, ValueError, tf.errors.OpError) as err:
-            tb.warn("vidrec evaluate", "input pictures", err)
+            summaries.warn("vidrec evaluate", "input pictures", err)
     try:
-        with tb.writing(log_dir):
-            tb.metrics(tb.eval_metrics(result))
-            tb.images(shown)
+        with summaries.writing(log_dir):
+            summaries.metrics(eval_metrics(result))
+            summaries.images(shown)
     except (OSError, tf.errors.OpError) as err:
-        tb.warn("vidrec evaluate", "metrics", err)
+        summaries.warn("vidrec evaluate", "metrics", err)
 
 
 class OpenRun(NamedTuple):

@@ -4,8 +4,8 @@
 * the same metrics as sums over batches (`batch_sums`, `logs_from_sums`): the
   multi-worker loop's training step and validation use them, so their logs
   carry the keys `model.fit` writes (loss, accuracy, top5 from 5 classes on);
-* clip- and video-level metrics of an evaluation (`compute_metrics`): a video's
-  prediction is the mean softmax of its clips.
+* clip- and video-level metrics of an evaluation (`score`, as the eval file's
+  `vidrec.core.eval_file.Scores`): a video's prediction is the mean softmax of its clips.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-TOP_K = 5  # top-k accuracy is logged from this many classes on
+from vidrec.core.eval_file import TOP_K, EvalVideo, Scores, topk_hits
+
+__all__ = ["SUMS", "TOP_K", "batch_sums", "compile_metrics", "compute_metrics",
+           "logs_from_sums", "score"]
 SUMS = ("loss", "correct", "top5", "count")
 
 
@@ -49,15 +52,14 @@ def logs_from_sums(sums: np.ndarray, num_classes: int, prefix: str = "") -> dict
     return logs
 
 
-def _topk_hits(probs: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    k = min(k, probs.shape[1])
-    # Stable ordering: ties broken by class index, as argmax does.
-    top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    return (top == labels[:, None]).any(axis=1)
-
-
 def compute_metrics(clip_probs: np.ndarray, clip_labels: np.ndarray,
                     clip_video_ids: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
+    """`score` as the eval file writes it: a dict (`Scores.to_dict`)."""
+    return score(clip_probs, clip_labels, clip_video_ids, classes).to_dict()
+
+
+def score(clip_probs: np.ndarray, clip_labels: np.ndarray, clip_video_ids: Sequence[str],
+          classes: Sequence[str]) -> Scores:
     """Clip- and video-level metrics from clip predictions (pure numpy).
 
     Args:
@@ -67,11 +69,11 @@ def compute_metrics(clip_probs: np.ndarray, clip_labels: np.ndarray,
       classes: the C class names.
 
     Returns:
-      clip_top1, clip_top5, video_top1, video_top5 (top-min(5, C)),
+      `Scores`: clip_top1, clip_top5, video_top1, video_top5 (top-min(5, C)),
       mean_class_accuracy, per_class_accuracy {class: float} (video level; NaN-free:
       classes without videos are left out of the mean and reported as null),
       confusion_matrix `int [C, C]` (rows true, cols predicted, video level),
-      num_clips, num_videos, videos [{"id", "label", "predicted", "probabilities"}]
+      num_clips, num_videos, videos (`EvalVideo`s: id, label, predicted, probabilities)
       sorted by id.
     """
     probs = np.asarray(clip_probs, dtype=np.float64)
@@ -92,9 +94,8 @@ def compute_metrics(clip_probs: np.ndarray, clip_labels: np.ndarray,
         p = probs[rows].mean(axis=0)
         v_probs.append(p)
         v_labels.append(int(labels[rows[0]]))
-        videos.append({"id": vid, "label": classes[v_labels[-1]],
-                       "predicted": classes[int(np.argmax(p))],
-                       "probabilities": [round(float(x), 6) for x in p]})
+        videos.append(EvalVideo(vid, classes[v_labels[-1]], classes[int(np.argmax(p))],
+                                [round(float(x), 6) for x in p]))
     v_probs_a, v_labels_a = np.array(v_probs).reshape(-1, c), np.array(v_labels, dtype=np.int64)
     v_pred = v_probs_a.argmax(axis=1)
     confusion = np.zeros((c, c), dtype=np.int64)
@@ -104,15 +105,15 @@ def compute_metrics(clip_probs: np.ndarray, clip_labels: np.ndarray,
         total = confusion[k].sum()
         per_class[name] = float(confusion[k, k] / total) if total else None
     present = [v for v in per_class.values() if v is not None]
-    return {
-        "clip_top1": float(_topk_hits(probs, labels, 1).mean()) if len(probs) else 0.0,
-        "clip_top5": float(_topk_hits(probs, labels, TOP_K).mean()) if len(probs) else 0.0,
-        "video_top1": float((v_pred == v_labels_a).mean()) if len(videos) else 0.0,
-        "video_top5": float(_topk_hits(v_probs_a, v_labels_a, TOP_K).mean()) if videos else 0.0,
-        "mean_class_accuracy": float(np.mean(present)) if present else 0.0,
-        "per_class_accuracy": per_class,
-        "confusion_matrix": confusion.tolist(),
-        "num_clips": int(len(probs)),
-        "num_videos": len(videos),
-        "videos": videos,
-    }
+    return Scores(
+        clip_top1=float(topk_hits(labels, probs, 1).mean()) if len(probs) else 0.0,
+        clip_top5=float(topk_hits(labels, probs, TOP_K).mean()) if len(probs) else 0.0,
+        video_top1=float((v_pred == v_labels_a).mean()) if len(videos) else 0.0,
+        video_top5=float(topk_hits(v_labels_a, v_probs_a, TOP_K).mean()) if videos else 0.0,
+        mean_class_accuracy=float(np.mean(present)) if present else 0.0,
+        per_class_accuracy=per_class,
+        confusion_matrix=confusion.tolist(),
+        num_clips=int(len(probs)),
+        num_videos=len(videos),
+        videos=tuple(videos),
+    )

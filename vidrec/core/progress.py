@@ -23,13 +23,19 @@ from typing import Callable, TextIO
 
 
 def duration(seconds: float) -> str:
-    """``42s``, ``3m 05s``, ``2h 07m``."""
+    """``42s``, ``3m 05s``, ``2h 07m``: a clock, for progress lines and logs."""
     seconds = max(0, int(round(seconds)))
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def duration_in_units(seconds: float) -> str:
+    """``61 s``, ``4.5 min``, ``2.1 h``: one unit with a decimal, for tables (report.md)."""
+    s = float(seconds)
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
 
 
 def progress_line(name: str, done: int, total: int, frames: int, elapsed: float,

@@ -19,6 +19,7 @@ import time
 from typing import Callable
 
 from vidrec.core import run_folder
+from vidrec.core.eval_file import EvalFile
 from vidrec.study import state as st
 from vidrec.study import worker
 from vidrec.study.plan import REPORT, Job, Plan
@@ -32,7 +33,8 @@ def outcome(job: Job) -> str:
         return ""
     run_dir = job.outputs[0]
     val = st.read_json(run_folder.join(run_dir, run_folder.SUMMARY)).get("val_video_top1")
-    test = st.read_json(run_folder.join(run_dir, run_folder.eval_json("test"))).get("video_top1")
+    test = EvalFile.from_dict(st.read_json(run_folder.join(run_dir, run_folder.eval_json("test")))
+                              ).video_top1
     parts = [f"val video top-1 {val:.3f}" if isinstance(val, float) else "",
              f"test {test:.3f}" if isinstance(test, float) else ""]
     return ", ".join(p for p in parts if p)
