@@ -49,7 +49,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from pipeline import synth, video  # noqa: E402
+from pipeline import resizing, synth, video  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "benchmarks", "RESULTS_convert.md")
 CLASSES = ("brush_hair", "cartwheel", "catch", "chew")
@@ -146,11 +146,11 @@ def frame_costs(path: str, passes: int = 5) -> dict:
             t1 = time.perf_counter()
             _, frame = capture.retrieve()
             t2 = time.perf_counter()
-            fast.append(video.resize(frame, SIZE, "crop", "fast"))
+            fast.append(resizing.resize(frame, SIZE, "crop", "fast"))
             t3 = time.perf_counter()
             cv2.imencode(".jpg", fast[-1], params)
             t4 = time.perf_counter()
-            area.append(video.resize(frame, SIZE, "crop", "area"))
+            area.append(resizing.resize(frame, SIZE, "crop", "area"))
             t5 = time.perf_counter()
             for part, seconds in zip(best, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
                 spent[part] += seconds

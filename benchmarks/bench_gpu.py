@@ -15,7 +15,7 @@ On VGG16 (`--weights none`: no download) at 128x128, frames/s of:
 Every measurement runs for about `--seconds` after a warm-up; a global
 `--budget` skips what would not fit (and says so). The data are synthetic
 videos written by the project's schema writer into a temporary folder.
-Writes RESULTS_gpu.md and the table between README's GPU markers.
+Writes RESULTS_gpu.md and the table between the GPU markers of docs/benchmarks.md.
 
 `--smoke`: tiny sizes (small_cnn, 32x32, a second per measurement) so that a
 test runs every code path on a CPU (2 logical CPUs stand in for the GPUs).
@@ -231,7 +231,7 @@ def table(b: Bench, card: str, seconds: float) -> str:
 
 
 def write_results(text: str, out_md: str, readme: str | None) -> None:
-    """Writes the results file and README's table between the markers (either may be '')."""
+    """Writes the results file and the docs' table between the markers (either may be '')."""
     if out_md:
         with open(out_md, "w") as f:
             f.write("# GPU benchmark (`bash benchmarks/gpu.sh`)\n\n" + text)
@@ -260,13 +260,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out-md", default=None,
                    help="results file (default: benchmarks/RESULTS_gpu.md; none with --smoke)")
     p.add_argument("--readme", default=None,
-                   help="README whose GPU table to replace (default: the repository's; "
+                   help="Markdown file whose GPU table to replace (default: docs/benchmarks.md; "
                         "none with --smoke; '' for none)")
     args = p.parse_args(argv)
     if args.out_md is None:
         args.out_md = "" if args.smoke else os.path.join(HERE, "RESULTS_gpu.md")
     if args.readme is None:
-        args.readme = "" if args.smoke else os.path.join(os.path.dirname(HERE), "README.md")
+        docs = os.path.join(os.path.dirname(HERE), "docs", "benchmarks.md")
+        args.readme = "" if args.smoke else docs
     big = dict(encoder="vgg16", size=128, frames=32, chunk=8, batch=128, hidden=256)
     small = dict(encoder="small_cnn", size=32, frames=8, chunk=4, batch=8, hidden=8)
     for k, v in (small if args.smoke else big).items():

@@ -52,7 +52,7 @@ def write_data(out: str, videos: int, frames: int = FRAMES, size: int = SIZE) ->
     splits = {}
     for split, n in (("train", videos), ("val", 8)):
         shards = 4
-        writers = [tf.io.TFRecordWriter(f"{out}/{split}-{k:05d}-of-{shards:05d}.tfrecord")
+        writers = [tf.io.TFRecordWriter(f"{out}/{schema.shard_name(split, k, shards)}")
                    for k in range(shards)]
         for i in range(n):
             label = i % len(CLASSES)
@@ -66,8 +66,8 @@ def write_data(out: str, videos: int, frames: int = FRAMES, size: int = SIZE) ->
             w.close()
         splits[split] = {"videos": n, "shards": shards, "frames": n * frames,
                          "min_frames": frames, "max_frames": frames,
-                         "file_pattern": f"{split}-*-of-{shards:05d}.tfrecord"}
-    schema.write_json(f"{out}/manifest.json", {
+                         "file_pattern": schema.file_pattern(split)}
+    schema.write_json(f"{out}/{schema.MANIFEST_NAME}", {
         "schema_version": schema.SCHEMA_VERSION, "classes": list(CLASSES), "splits": splits,
         "frame_size": size, "compression": "none"})
     return out
@@ -85,9 +85,9 @@ def _bare_loop(data_dir: str):
     import tensorflow as tf
 
     from pipeline import schema
-    from trainer import data
+    from trainer import reading
 
-    files = data.match_files(data_dir, "train")
+    files = reading.match_files(data_dir, "train")
     ds = tf.data.Dataset.from_tensor_slices(files).repeat().interleave(
         tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)

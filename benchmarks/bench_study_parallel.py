@@ -63,9 +63,12 @@ def overlap_seconds(out: str) -> float:
 
 
 def predictions(root: str) -> dict:
+    from vidrec.core.eval_file import EvalFile
+
     files = sorted(glob.glob(f"{root}/split*/**/eval_*.json", recursive=True))
-    return {os.path.relpath(f, root): [(v["id"], v["predicted"], v["probabilities"])
-                                       for v in json.load(open(f))["videos"]] for f in files}
+    return {os.path.relpath(f, root): [(v.id, v.predicted, v.probabilities) for v in
+                                       EvalFile.from_dict(json.load(open(f))).videos]
+            for f in files}
 
 
 def agreement(a: dict, b: dict) -> tuple[float, float]:

@@ -5,8 +5,8 @@
 # recurrent train steps with and without mixed precision and XLA, the input pipeline
 # alone vs input + train step, MirroredStrategy over 2 logical GPUs carved from the
 # one physical GPU, and the augmentation run on the device (benchmarks/bench_gpu.py).
-# Prints the card (nvidia-smi), writes benchmarks/RESULTS_gpu.md and README's GPU
-# table (after every measurement, so a run cut short keeps what it measured).
+# Prints the card (nvidia-smi), writes benchmarks/RESULTS_gpu.md and the GPU table of
+# docs/benchmarks.md (after every measurement, so a run cut short keeps what it measured).
 #
 # --determinism instead trains every model kind a few steps twice under op determinism,
 # with and without XLA, and lists which raise or differ (benchmarks/bench_gpu_determinism.py,

@@ -13,7 +13,7 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
-from pipeline import video
+from pipeline import resizing, video
 from vidrec.core import errors
 
 if TYPE_CHECKING:  # Beam is imported by the functions that need it: --help stays fast
@@ -52,7 +52,7 @@ class ConvertConfig:
       test_fraction: without `splits`: share of the clips in test, by whole
         films across classes, in [0, 1).
       seed: seed of the film hash.
-      num_shards: shards per split; 0 = auto (`pipeline.convert.shard_counts`).
+      num_shards: shards per split; 0 = auto (`pipeline.planning.shard_counts`).
       compression: ``none`` or ``gzip``.
       overwrite: replace an earlier conversion in `output` instead of refusing or resuming.
       max_failed: the conversion exits 1 when more than this share of the listed
@@ -124,9 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--output", required=True, help="output folder (local or gs://)")
     a("--frame-size", type=int, default=d.frame_size,
       help="stored frames are SxS (default %(default)s)")
-    a("--resize-mode", choices=video.RESIZE_MODES, default=d.resize_mode,
+    a("--resize-mode", choices=resizing.RESIZE_MODES, default=d.resize_mode,
       help="crop: centre square, aspect kept; squash: whole frame (default %(default)s)")
-    a("--resize-filter", choices=video.RESIZE_FILTERS, default=d.resize_filter,
+    a("--resize-filter", choices=resizing.RESIZE_FILTERS, default=d.resize_filter,
       help="fast: exact 2x2 halvings, then a light Gaussian and bilinear: over 38 dB PSNR "
       "against INTER_AREA at a fraction of its cost; area: OpenCV's INTER_AREA "
       "(default %(default)s)")

@@ -29,193 +29,41 @@ but nothing was written, a split that was planned videos ended with none, or
 more than ``--max-failed`` of the listed videos failed (the manifest is written
 all the same, so the failures can be read).
 
-The conversion in four modules: `pipeline.config` (flags -> `ConvertConfig`),
-this one (planning, output checks and resume, `run`, the manifest, `main`),
-`pipeline.transforms` (the Beam elements and the DoFn that writes a shard) and
-`pipeline.progress` (done/total, rate and ETA on the DirectRunner).
+The conversion in six modules: `pipeline.config` (flags -> `ConvertConfig`),
+`pipeline.planning` (listing the inputs, the shard plan and its hash),
+`pipeline.resume` (what the output folder holds: fresh, resume or complete),
+this one (`run`, the manifest, the summary, `main`), `pipeline.transforms` (the
+Beam elements and the DoFn that writes a shard) and `pipeline.progress`
+(done/total, rate and ETA on the DirectRunner). A video's frames are
+`pipeline.video` (decoding) and `pipeline.resizing`; its split, `pipeline.splits`
+and `pipeline.carve`; shard names, `pipeline.schema`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
-import posixpath
 import sys
 import tempfile
-import uuid
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions, TestOptions
 from apache_beam.runners.runner import PipelineResult
 
-from pipeline import dataflow, fsio, progress, schema, splits
-from pipeline.config import (
-    MIN_AUTO_SHARDS,
-    PROG,
-    SHARD_TARGET_VIDEOS,
-    ConvertConfig,
-    build_parser,
-    is_dataflow,
-    parse_args,
-)
+from pipeline import dataflow, fsio, planning, progress, resume, schema, splits
+from pipeline.config import PROG, ConvertConfig, build_parser, is_dataflow, parse_args
 from pipeline.transforms import (
     SIDECAR_DIR,
     ConvertShardFn,
     ConvertShards,
     ShardPlan,
-    VideoItem,
     failure_lines,
     finished,
-    shard_suffix,
 )
-from vidrec.core import errors, run_folder
+from vidrec.core import errors
 
-__all__ = ["ConvertConfig", "build_manifest", "main", "make_plan", "parse_args", "run",
-           "shard_counts", "shard_plans"]
+__all__ = ["ConvertConfig", "build_manifest", "main", "parse_args", "run", "summary"]
 log = logging.getLogger(__name__)
-PLAN_NAME = "_convert_plan.json"  # flags + plan hash of a conversion in progress
-
-
-def _match(pattern: str) -> list[str]:
-    """The paths matching `pattern`, sorted; [] when nothing matches.
-
-    Raises:
-      vidrec.core.errors.UsageError: listing failed (no access, unknown filesystem...):
-        names the pattern and the underlying error.
-    """
-    try:
-        return fsio.match(pattern)
-    except (OSError, ValueError) as e:  # Beam wraps each pattern's error in a BeamIOError
-        cause = next(iter((getattr(e, "exception_details", None) or {}).values()), e)
-        first_line = (str(cause).splitlines() or [""])[0]
-        raise errors.UsageError(f"cannot list {pattern}: {type(cause).__name__}: {first_line}"
-                             ) from e
-
-
-def _read_text(path: str) -> str:
-    with FileSystems.open(path) as f:
-        data = f.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def make_plan(config: ConvertConfig) -> splits.Plan:
-    """Lists the inputs and decides every video's split.
-
-    Raises:
-      vidrec.core.errors.UsageError: no videos, no split file for `config.split`, a bad
-        split file, or inputs that cannot be listed.
-    """
-    root = config.videos.rstrip("/")
-    video_files: dict[str, list[str]] = {}
-    for path in _match(f"{root}/*/*"):
-        if splits.is_video(path):
-            video_files.setdefault(posixpath.basename(posixpath.dirname(path)), []).append(path)
-    if not video_files:
-        raise errors.UsageError(f"no video files in {root}/<class>/ (missing or empty folder)")
-    if config.splits is None:
-        return splits.plan_folders(video_files, test_fraction=config.test_fraction,
-                                   val_fraction=config.val_fraction, seed=config.seed)
-    texts = {}
-    for path in _match(f"{config.splits.rstrip('/')}/*_test_split{config.split}.txt"):
-        class_name, _ = splits.parse_split_file_name(path)
-        texts[class_name] = _read_text(path)
-    if not texts:
-        raise errors.UsageError(
-            f"no <class>_test_split{config.split}.txt files in {config.splits}")
-    with errors.bad_input(ValueError):
-        return splits.plan_hmdb(video_files, texts, val_fraction=config.val_fraction,
-                                seed=config.seed, official=config.split)
-
-
-def shard_counts(plan: splits.Plan, requested: int) -> dict[str, int]:
-    """Shards per split: `requested`, or auto (`pipeline.config` constants); 0 without videos."""
-    counts = {}
-    for split in schema.SPLITS:
-        n = sum(v.split == split for v in plan.videos)
-        auto = min(n, max(MIN_AUTO_SHARDS, math.ceil(n / SHARD_TARGET_VIDEOS)))
-        counts[split] = 0 if n == 0 else (requested or auto)
-    return counts
-
-
-def shard_plans(plan: splits.Plan, num_shards: dict[str, int]) -> list[ShardPlan]:
-    """Every shard with its videos: each split's dealt round-robin, sorted by media id."""
-    shards = []
-    for split in schema.SPLITS:
-        mine = [v for v in plan.videos if v.split == split]
-        for shard in range(num_shards[split]):
-            items = sorted((VideoItem(v.path, v.class_name, v.split, v.media_id)
-                            for v in mine[shard::num_shards[split]]), key=lambda v: v.media_id)
-            shards.append(ShardPlan(split, shard, num_shards[split], tuple(items)))
-    return shards
-
-
-def plan_sha256(shards: list[ShardPlan], plan: splits.Plan) -> str:
-    """Identity of a plan: every shard's videos and the failures found before decoding."""
-    payload = json.dumps([[list(s[:3]), [list(v) for v in s.items]] for s in shards]
-                         + [f.to_json() for f in plan.failures] + list(plan.classes))
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _check_same(config: ConvertConfig, digest: str, saved: dict, what: str) -> None:
-    """Raises UsageError unless `saved` (plan file or manifest) has our flags and plan."""
-    flags = saved.get("flags") or {k: v for k, v in saved.get("options", {}).items()
-                                   if k in config.output_flags()}
-    diff = run_folder.differences(flags, config.output_flags(), as_flags=True)
-    if diff:
-        raise errors.UsageError(f"{config.output} holds {what} made with other flags ({diff}); "
-                             "rerun with its flags, or pass --overwrite to start over")
-    if saved.get("plan_sha256") != digest:
-        raise errors.UsageError(f"{config.output} holds {what} of other inputs (the videos or "
-                             "split files changed since); pass --overwrite to start over")
-
-
-def _prepare_output(config: ConvertConfig, digest: str) -> str:
-    """Checks the output; returns ``fresh``, ``resume`` or ``complete``.
-
-    Raises:
-      vidrec.core.errors.UsageError: the output is not writable, or holds a conversion of
-        other flags or inputs (or one without a plan: an older or foreign one).
-    """
-    out = config.output
-    manifest = fsio.read_json(f"{out}/{schema.MANIFEST_NAME}") if not config.overwrite else None
-    saved = fsio.read_json(f"{out}/{PLAN_NAME}") if not config.overwrite else None
-    if manifest is not None:
-        if "plan_sha256" not in manifest:
-            raise errors.UsageError(f"{out} already holds a conversion ({schema.MANIFEST_NAME}) "
-                                 "that this vidrec cannot resume; pass --overwrite to replace it")
-        _check_same(config, digest, manifest, "a finished conversion")
-        fsio.remove([f"{out}/{PLAN_NAME}"] + _match(f"{out}/.tmp-*"))
-        fsio.remove_tree(f"{out}/{SIDECAR_DIR}")
-        return "complete"
-    if saved is not None:
-        _check_same(config, digest, saved, "a partial conversion")
-        fsio.remove(_match(f"{out}/.tmp-*"))  # pieces of shards being written when it stopped
-        return "resume"
-    old = _match(f"{out}/*-of-*.tfrecord*")
-    if old and not config.overwrite:
-        raise errors.UsageError(f"{out} already holds shards ({posixpath.basename(old[0])}) "
-                             "but no conversion plan; pass --overwrite to replace them")
-    probe = f"{out}/.vidrec-write-probe-{uuid.uuid4().hex}"
-    try:
-        with FileSystems.create(probe) as f:
-            f.write(b"probe")
-        FileSystems.delete([probe])
-    except (OSError, ValueError) as e:  # Beam's BeamIOError is an IOError
-        raise errors.UsageError(f"output {out} is not writable: {str(e).splitlines()[0]}"
-                             ) from None
-    stale = [f"{out}/{schema.MANIFEST_NAME}"] + old + [  # the manifest first: unfinished now
-        f"{out}/{n}" for n in (schema.FAILURES_NAME, schema.VIDEOS_NAME,
-                               schema.LABEL_MAP_NAME, PLAN_NAME)]
-    fsio.remove(stale + _match(f"{out}/.tmp-*"))
-    fsio.remove_tree(f"{out}/{SIDECAR_DIR}")
-    fsio.write_json(f"{out}/{PLAN_NAME}", {"flags": config.output_flags(), "plan_sha256": digest})
-    return "fresh"
 
 
 def run(config: ConvertConfig, options: PipelineOptions, plan: splits.Plan,
@@ -232,7 +80,7 @@ def run(config: ConvertConfig, options: PipelineOptions, plan: splits.Plan,
 def build_manifest(config: ConvertConfig, options: PipelineOptions, plan: splits.Plan,
                    shards: list[ShardPlan], sidecars: list[dict], failed: int,
                    digest: str) -> dict:
-    """The manifest.json payload (format in the README and `tests/test_convert.py`).
+    """The manifest.json payload (format in docs/records.md and `tests/test_pipeline_convert.py`).
 
     ``totals`` reconcile exactly: ``listed`` = videos the conversion was asked
     for (split-file entries with id 1 or 2 plus video files in no split file;
@@ -250,7 +98,7 @@ def build_manifest(config: ConvertConfig, options: PipelineOptions, plan: splits
             "per_class": {c: sum(v["class"] == c for v in videos) for c in plan.classes},
             "shards": sum(s.split == split for s in shards), "frames": sum(frames),
             "min_frames": min(frames, default=0), "max_frames": max(frames, default=0),
-            "file_pattern": f"{split}-*-of-*{shard_suffix(config.compression)}"}
+            "file_pattern": schema.file_pattern(split, config.compression)}
     written = sum(s["videos"] for s in split_info.values())
     totals = {"listed": plan.listed, "written": written, "failed": failed, "unused": plan.unused}
     if totals["listed"] != written + failed:
@@ -286,7 +134,7 @@ def _finish(config: ConvertConfig, options: PipelineOptions, plan: splits.Plan,
     manifest = build_manifest(config, options, plan, shards, sidecars, len(failures), digest)
     fsio.write_lines(f"{out}/{schema.LABEL_MAP_NAME}", list(plan.classes))
     fsio.write_json(f"{out}/{schema.MANIFEST_NAME}", manifest)
-    fsio.remove([f"{out}/{PLAN_NAME}"])
+    fsio.remove([f"{out}/{resume.PLAN_NAME}"])
     fsio.remove_tree(f"{out}/{SIDECAR_DIR}")
     return manifest
 
@@ -342,14 +190,14 @@ def main(argv: list[str]) -> int:
         build_parser().print_help()
         return 0
     config, options = parse_args(argv)
-    plan = make_plan(config)
-    shards = shard_plans(plan, shard_counts(plan, config.num_shards))
-    digest = plan_sha256(shards, plan)
+    plan = planning.make_plan(config)
+    shards = planning.shard_plans(plan, planning.shard_counts(plan, config.num_shards))
+    digest = planning.plan_sha256(shards, plan)
     dry_run = bool(options.view_as(TestOptions).dry_run)
     if dry_run:
         _report_dry_run(run(config, options, plan, shards), options, shards, config.output)
         return 0
-    state = _prepare_output(config, digest)
+    state = resume.prepare_output(config, digest)
     if state == "complete":
         print(f"{config.output} already holds this conversion, finished; nothing to do "
               "(--overwrite redoes it)")

@@ -55,6 +55,11 @@ EMBEDDING_KEY = "embedding/encoded"
 
 SPLITS = ("train", "val", "test")
 MANIFEST_NAME = "manifest.json"
+# A feature cache's manifest (`vidrec embed`): "features": {"source_data": the conversion its
+# embeddings come from, "source_manifest_sha256": that conversion's identity, ...}.
+FEATURES_KEY = "features"
+SOURCE_DATA_KEY = "source_data"
+SOURCE_SHA_KEY = "source_manifest_sha256"
 LABEL_MAP_NAME = "label_map.txt"
 FAILURES_NAME = "failures.jsonl"
 VIDEOS_NAME = "videos.jsonl"  # one line per stored video: decoded/covered/stored, its shard
@@ -178,12 +183,33 @@ def decode_frames(jpegs: tf.Tensor) -> tf.Tensor:
         fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
 
 
+# ---------------------------------------------------------------- shard naming: the one rule
+# Every writer (`vidrec convert`, `vidrec embed`, the benchmarks) names its shards with
+# `shard_name` and declares `file_pattern` in its manifest; every reader lists them with
+# `shard_names` (or, tools and tests, globs `shard_pattern`).
+
+
+def shard_suffix(compression: str = "none") -> str:
+    """``.tfrecord``, plus ``.gz`` under gzip compression."""
+    return SHARD_SUFFIX + (GZIP_SUFFIX if compression == "gzip" else "")
+
+
+def shard_name(split: str, shard: int, num_shards: int, compression: str = "none") -> str:
+    """``train-00000-of-00004.tfrecord`` (+ ``.gz``): the file name of one shard."""
+    return f"{split}-{shard:05d}-of-{num_shards:05d}{shard_suffix(compression)}"
+
+
+def file_pattern(split: str, compression: str = "none") -> str:
+    """``train-*-of-*.tfrecord`` (+ ``.gz``): a manifest's ``file_pattern`` of `split`."""
+    return f"{split}-*-of-*{shard_suffix(compression)}"
+
+
 def shard_pattern(data_dir: str, split: str) -> str:
     """Glob matching every shard of `split` under `data_dir` (for tools and tests: readers
     read exactly the shards `shard_names` lists)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    return f"{data_dir.rstrip('/')}/{split}-*-of-*{SHARD_SUFFIX}*"
+    return f"{data_dir.rstrip('/')}/{file_pattern(split)}*"
 
 
 def shard_names(manifest: Mapping[str, Any], split: str) -> list[str]:
@@ -192,7 +218,9 @@ def shard_names(manifest: Mapping[str, Any], split: str) -> list[str]:
     Derived from the split's ``shards`` count and its ``file_pattern`` (e.g.
     ``train-*-of-*.tfrecord`` -> ``train-00000-of-00004.tfrecord`` ...), never by
     globbing: a file the manifest does not list (a leftover of an earlier write into
-    the folder) is never read.
+    the folder) is never read. Manifests written before `file_pattern` was the one rule
+    (feature caches, test fixtures) spell the count out (``train-*-of-00004.tfrecord``):
+    they name the same files and are read alike.
 
     Raises:
       ValueError: the manifest has no such split, or no shard count and pattern.
@@ -228,6 +256,22 @@ def read_manifest(data_dir: str) -> dict[str, Any]:
     return manifest
 
 
+def source_data(manifest: Mapping[str, Any]) -> str | None:
+    """The conversion a feature cache's manifest was made from (None: frames, not a cache)."""
+    return (manifest.get(FEATURES_KEY) or {}).get(SOURCE_DATA_KEY) or None
+
+
+def frames_dir(data_dir: str) -> tuple[str, dict[str, Any]]:
+    """The folder holding the frames of `data_dir` (a feature cache's source) and its manifest.
+
+    Raises:
+      FileNotFoundError, ValueError: no manifest there, or a foreign one (`read_manifest`).
+    """
+    manifest = read_manifest(data_dir)
+    source = source_data(manifest)
+    return (source, read_manifest(source)) if source else (data_dir, manifest)
+
+
 def manifest_sha256(data_dir: str) -> str:
     """Identity of the videos a data folder holds: sha256 of its manifest.json bytes.
 
@@ -239,7 +283,7 @@ def manifest_sha256(data_dir: str) -> str:
     path = f"{data_dir.rstrip('/')}/{MANIFEST_NAME}"
     with tf.io.gfile.GFile(path, "rb") as f:
         raw = f.read()
-    source = json.loads(raw).get("features", {}).get("source_manifest_sha256")
+    source = json.loads(raw).get(FEATURES_KEY, {}).get(SOURCE_SHA_KEY)
     return source or hashlib.sha256(raw).hexdigest()
 
 

@@ -4,7 +4,7 @@
 
     ListShards -> Spread (Reshuffle) -> ConvertShards
 
-The shard plan is made before the pipeline runs (`pipeline.convert.shard_plans`),
+The shard plan is made before the pipeline runs (`pipeline.planning.shard_plans`),
 so a shard is one element: `ConvertShardFn` decodes its videos in plan order
 (sorted by media id) and streams each record into the shard file as soon as it
 is encoded. Nothing groups encoded videos, so memory does not grow with the
@@ -15,7 +15,7 @@ A finished shard is renamed into place atomically, then its *sidecar*
 ``_shards/<shard file>.json`` is written (atomically too): the videos planned,
 what was written (per video: stored, decoded frames, covered seconds), the
 failures with their reasons and the shard's byte count. A shard with a valid
-sidecar is finished; a rerun (`pipeline.convert`) skips it. After the pipeline
+sidecar is finished; a rerun (`pipeline.convert`, `pipeline.resume`) skips it. After the pipeline
 the sidecars become failures.jsonl, videos.jsonl and the manifest.
 
 Elements are NamedTuples defined here, at module level, so that Beam pickles
@@ -63,20 +63,10 @@ class ShardPlan(NamedTuple):
     items: tuple[VideoItem, ...]
 
     def file_name(self, compression: str) -> str:
-        return shard_name(self.split, self.shard, self.num_shards, compression)
+        return schema.shard_name(self.split, self.shard, self.num_shards, compression)
 
     def media_ids(self) -> list[str]:
         return [v.media_id for v in self.items]
-
-
-def shard_suffix(compression: str) -> str:
-    """``.tfrecord``, plus ``.gz`` under gzip compression."""
-    return schema.SHARD_SUFFIX + (schema.GZIP_SUFFIX if compression == "gzip" else "")
-
-
-def shard_name(split: str, shard: int, num_shards: int, compression: str) -> str:
-    """``train-00000-of-00004.tfrecord`` (+ ``.gz``)."""
-    return f"{split}-{shard:05d}-of-{num_shards:05d}{shard_suffix(compression)}"
 
 
 def sidecar_path(out: str, file_name: str) -> str:

@@ -11,6 +11,9 @@ frame-exact). Every grabbed frame's timestamp (``CAP_PROP_POS_MSEC``) is
 read: a file is judged truncated by the time its frames cover against the
 header's duration, not by frame counts (``CAP_PROP_FRAME_COUNT`` comes from the
 header and is wrong for variable-frame-rate and null-frame AVIs).
+
+Resizing a decoded frame (centre crop or squash, the fast anti-aliased filter) is
+`pipeline.resizing`.
 """
 
 from __future__ import annotations
@@ -27,14 +30,13 @@ from typing import IO, Callable, Iterator
 import cv2
 import numpy as np
 
-RESIZE_MODES = ("crop", "squash")
-RESIZE_FILTERS = ("fast", "area")
+from pipeline import resizing
+
 # A clip whose frames cover less than this share of the header's duration (less one
 # frame) is truncated. Header durations are often a little off, and a variable-rate
 # clip covers its whole duration with fewer frames (OpenCV's tree.avi: 68 of 444
 # frames over 29.5 of 29.6 s), while a cut file covers only its start.
 COVERED_AT_LEAST = 0.9
-LINEAR_BELOW = 1.25  # `downscale`: shrinks by less than this are bilinear alone
 # Timestamps within this many ms are the same instant (containers round them).
 TIME_TOLERANCE_MS = 1.0
 
@@ -57,7 +59,7 @@ class DecodeOptions:
         edges lost); ``squash`` resizes both sides (whole frame kept, aspect
         changed, as the original notebook did).
       resize_filter: ``fast`` (default): exact 2x2 halvings, then a light Gaussian
-        and bilinear, or bilinear to 2x and a 2x2 average (`downscale`): over 38 dB
+        and bilinear, or bilinear to 2x and a 2x2 average (`resizing.downscale`): over 38 dB
         PSNR against INTER_AREA on textured frames at a fraction of its cost
         (`benchmarks/bench_convert.py`);
         ``area``: OpenCV's INTER_AREA itself.
@@ -82,11 +84,11 @@ class DecodeOptions:
     def __post_init__(self):
         if self.frame_size < 8:
             raise ValueError(f"--frame-size must be >= 8, got {self.frame_size}")
-        if self.resize_mode not in RESIZE_MODES:
-            raise ValueError(f"--resize-mode must be one of {RESIZE_MODES}, "
+        if self.resize_mode not in resizing.RESIZE_MODES:
+            raise ValueError(f"--resize-mode must be one of {resizing.RESIZE_MODES}, "
                              f"got {self.resize_mode!r}")
-        if self.resize_filter not in RESIZE_FILTERS:
-            raise ValueError(f"--resize-filter must be one of {RESIZE_FILTERS}, "
+        if self.resize_filter not in resizing.RESIZE_FILTERS:
+            raise ValueError(f"--resize-filter must be one of {resizing.RESIZE_FILTERS}, "
                              f"got {self.resize_filter!r}")
         if self.fps < 0:
             raise ValueError(f"--fps must be >= 0, got {self.fps}")
@@ -144,70 +146,6 @@ def local_copy(path: str, open_file: Callable[[str], IO[bytes]] | None = None) -
         yield tmp
     finally:
         os.remove(tmp)
-
-
-def downscale(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Anti-aliased resize of `frame` to `[height, width]`, close to INTER_AREA, fast.
-
-    INTER_AREA at a non-integer scale is OpenCV's slow generic path; its exact 2x
-    case is fast. So: exact 2x2 area halvings while the frame stays at least the
-    target size (an odd side loses its last row or column first), then for what is
-    left of the shrink, under 2x:
-
-    - under `LINEAR_BELOW`: bilinear alone (little to alias);
-    - 1.7x to 2x straight from the source (HMDB51's 240 -> 128 is 1.875x): OpenCV's
-      fixed-point 3x3 Gaussian, whose [1 2 1] smoothing matches INTER_AREA's box at
-      these shrinks, then bilinear: the cheapest path;
-    - otherwise: bilinear up to twice the target, then one exact 2x2 average.
-    """
-    h, w = frame.shape[:2]
-    halved = False
-    while w // 2 >= width and h // 2 >= height:
-        frame = cv2.resize(frame[:h // 2 * 2, :w // 2 * 2], (w // 2, h // 2),
-                           interpolation=cv2.INTER_AREA)
-        h, w = frame.shape[:2]
-        halved = True
-    if (w, h) == (width, height):
-        return frame
-    fx, fy = w / width, h / height
-    if fx <= LINEAR_BELOW and fy <= LINEAR_BELOW:
-        return cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
-    if not halved and 1.7 <= min(fx, fy) and max(fx, fy) < 2.0:
-        # contiguous: filtering a crop (a view) reads around it, a slower path
-        blurred = cv2.GaussianBlur(np.ascontiguousarray(frame), (3, 3), 0)
-        return cv2.resize(blurred, (width, height), interpolation=cv2.INTER_LINEAR)
-    frame = cv2.resize(frame, (2 * width, 2 * height), interpolation=cv2.INTER_LINEAR)
-    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-
-
-def _area(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    h, w = frame.shape[:2]
-    interp = cv2.INTER_AREA if w > width or h > height else cv2.INTER_LINEAR
-    return cv2.resize(frame, (width, height), interpolation=interp)
-
-
-RESIZERS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
-    "fast": downscale, "area": _area}
-
-
-def centre_square(frame: np.ndarray) -> np.ndarray:
-    """The centred `s x s` square of `frame`, s = its shorter side (a view, no copy)."""
-    h, w = frame.shape[:2]
-    s = min(h, w)
-    top, left = (h - s) // 2, (w - s) // 2
-    return frame[top:top + s, left:left + s]
-
-
-def resize(frame: np.ndarray, size: int, mode: str, resize_filter: str = "fast") -> np.ndarray:
-    """Resizes `uint8 [H, W, 3]` to `[size, size, 3]` by centre crop or squash.
-
-    Channel order is kept (whatever goes in comes out).
-    """
-    if mode not in RESIZE_MODES:
-        raise ValueError(f"resize mode must be one of {RESIZE_MODES}, got {mode!r}")
-    if mode == "crop":
-        frame = centre_square(frame)
-    return RESIZERS[resize_filter](frame, size, size)
 
 
 def _open(path: str, threads: int) -> cv2.VideoCapture:
@@ -307,7 +245,8 @@ def _decode_open(capture: cv2.VideoCapture, options: DecodeOptions) -> DecodedVi
         if not ok or frame is None:
             decoded -= 1
             break
-        small = resize(frame, options.frame_size, options.resize_mode, options.resize_filter)
+        small = resizing.resize(frame, options.frame_size, options.resize_mode,
+                                options.resize_filter)
         ok, buf = cv2.imencode(".jpg", small, params)  # BGR in, standard JPEG out
         if not ok:
             raise VideoError(f"JPEG encoding failed at frame {decoded - 1}")

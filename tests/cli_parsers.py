@@ -1,9 +1,10 @@
 """Every `vidrec` subcommand's own argument parser, for tests that check commands written in
-docs and config files (README.md, cloudbuild.yaml, Dockerfile) against the code.
+docs and config files (README.md, docs/*.md, cloudbuild.yaml, Dockerfile) against the code.
 
 `parse(argv)` raises or exits on a flag or value the code does not accept (a `vidrec study`
 command also on a spec that does not load with its `--set` values). `readme_commands`
-reads README's `vidrec` commands, `plan_argvs` a study plan's.
+reads the `vidrec` commands of README and the docs pages it links (a section moved from
+README to docs/ is found by its heading wherever it is), `plan_argvs` a study plan's.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import cli as pipeline_cli
 from pipeline import config as convert_config
+from pipeline import inspection
 from report import cli as report_cli
-from report import inspect_data
 from trainer import cli as trainer_cli
 from tuning import cli as tuning_cli
 from vidrec import demo
@@ -25,16 +26,49 @@ from vidrec.core import run_folder
 from vidrec.study import cli as study_cli
 from vidrec.study import plan as study_plan
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
 
 
-def readme_blocks(section: str | None = None) -> list[str]:
-    """The bash blocks of README.md, or of its `## SECTION` only."""
-    text = README.read_text()
+def doc_files() -> list[Path]:
+    """README.md and every docs/*.md: the front door and the pages it links."""
+    return [README, *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def headings(text: str) -> list[tuple[int, int, str]]:
+    """(line index, level, title) of every Markdown heading outside code blocks."""
+    found, fenced = [], False
+    for i, line in enumerate(text.splitlines()):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and (m := re.fullmatch(r"(#{1,6}) (.+?)\s*", line)):
+            found.append((i, len(m.group(1)), m.group(2)))
+    return found
+
+
+def section_text(text: str, section: str) -> str | None:
+    """The part of `text` under the heading SECTION (any level) up to the next heading of
+    its level or above; None where it has no such heading."""
+    marks = headings(text)
+    starts = [(i, level) for i, level, title in marks if title == section]
+    if not starts:
+        return None
+    assert len(starts) == 1, f"two headings {section!r}"
+    start, level = starts[0]
+    end = next((i for i, lv, _ in marks if i > start and lv <= level), None)
+    return "\n".join(text.splitlines()[start:end])
+
+
+def readme_blocks(section: str | None = None, path: Path | None = None) -> list[str]:
+    """The bash blocks of README.md and docs/*.md (of `path` only), or of the section under
+    the heading SECTION only, in whichever of those files holds it."""
+    texts = [p.read_text() for p in ([path] if path else doc_files())]
     if section is not None:
-        text = text[text.index(f"## {section}\n"):]
-        text = text[:text.index("\n## ", 1)] if "\n## " in text[1:] else text
-    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+        found = [s for s in (section_text(t, section) for t in texts) if s is not None]
+        assert len(found) == 1, (
+            f"the heading {section!r} is in {len(found)} of README.md and docs/*.md, not 1")
+        texts = found
+    return [b for text in texts for b in re.findall(r"```bash\n(.*?)```", text, flags=re.S)]
 
 
 def vidrec_commands(block: str) -> list[list[str]]:
@@ -54,9 +88,10 @@ def vidrec_commands(block: str) -> list[list[str]]:
     return commands
 
 
-def readme_commands(section: str | None = None) -> list[list[str]]:
-    """Every `vidrec` command in README's bash blocks (of `## SECTION` only)."""
-    return [c for block in readme_blocks(section) for c in vidrec_commands(block)]
+def readme_commands(section: str | None = None, path: Path | None = None) -> list[list[str]]:
+    """Every `vidrec` command in the bash blocks of README and docs/*.md (of `path` only, of
+    the section SECTION only)."""
+    return [c for block in readme_blocks(section, path) for c in vidrec_commands(block)]
 
 
 def plan_argvs(plan) -> list[list[str]]:
@@ -98,7 +133,7 @@ PARSERS = {
     "embed": lambda a: trainer_cli.build_embed_parser().parse_args(a),
     "tune": _parse_tune,
     "compare": lambda a: report_cli.build_parser().parse_args(a),
-    "inspect": lambda a: inspect_data.build_parser().parse_args(a),
+    "inspect": lambda a: inspection.build_parser().parse_args(a),
     "demo": lambda a: demo.build_parser().parse_args(a),
     "study": _parse_study,
 }

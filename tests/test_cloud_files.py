@@ -2,7 +2,7 @@
 parses with the project's own parsers, every file they copy or reference exists, every
 substitution they use is declared (and every declared one used), the image matches the
 Beam/Python versions that submit Dataflow jobs, and the Vertex AI jobs run every shard of
-studies/hmdb51.toml, the study README runs, on the splits the build converts."""
+studies/hmdb51.toml, the study docs/hmdb51.md runs, on the splits the build converts."""
 
 from __future__ import annotations
 
@@ -456,7 +456,7 @@ def test_the_build_converts_the_splits_the_study_reads():
         k = int(_flag(argv, "--split"))
         assert _flag(argv, "--output") == f"gs://{bucket}/hmdb51/split{k}"
         assert _flag(argv, "--output") == study_plan.data_dir(plan.spec, plan.out, k)
-    # The same conversion as README's (its --frame-size, ...), into the bucket instead.
+    # The same conversion as docs/hmdb51.md's (its --frame-size, ...), into the bucket instead.
     readme = [c for c in readme_commands("HMDB51 for real") if c[0] == "convert"]
     for flag in ("--frame-size", "--fps", "--max-frames", "--resize-mode", "--val-fraction"):
         assert {_flag(a, flag) for a in converts} == {_flag(a, flag) for a in readme}, flag
@@ -477,9 +477,9 @@ def test_the_jobs_run_every_shard_of_the_readme_study():
     plans = _job_plans(build)
     # Every shard over one folder in the bucket (through the /gcs mount): they share state.
     assert {p.out for p in plans} == {f"/gcs/{defaults['_BUCKET']}/runs"}
-    # README's plan, the same jobs: README runs `vidrec study studies/hmdb51.toml` as is.
+    # The docs' plan, the same jobs: docs/hmdb51.md runs `vidrec study studies/hmdb51.toml` as is.
     readme = [c for c in readme_commands("HMDB51 for real") if c[0] == "study"]
-    assert readme, "README's HMDB51 section runs the study"
+    assert readme, "the HMDB51 section (docs/hmdb51.md) runs the study"
     for command in readme:
         args = study_cli.build_parser().parse_args(command[1:])
         readme_plan = study_cli.load_plan(args.spec, args.out, args.set)

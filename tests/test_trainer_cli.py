@@ -80,3 +80,14 @@ def test_bad_flags_are_one_line_too(capsys, tiny_data, tmp_path):
     assert cli.embed_main(["--data", str(tmp_path)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert cli.train_main(["--help"]) == 0
+
+
+def test_every_train_flag_has_its_help_from_its_config_field():
+    import dataclasses
+
+    from trainer.cli import build_train_parser
+
+    actions = {a.dest: a for a in build_train_parser()._actions}
+    for field in dataclasses.fields(TrainConfig):
+        assert field.metadata.get("help"), field.name
+        assert actions[field.name].help.startswith(field.metadata["help"]), field.name

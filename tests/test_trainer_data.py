@@ -8,7 +8,7 @@ import pytest
 from conftest import write_dataset
 
 from pipeline import schema
-from trainer import data, sampling
+from trainer import data, reading, sampling
 from trainer.config import EvalProtocol, TrainConfig
 
 SIZE = 16
@@ -202,18 +202,18 @@ def test_features_mode_yields_embedding_chunks(tmp_path):
 def test_readers_read_only_the_shards_the_manifest_lists(tmp_path):
     manifest = write_dataset(tmp_path, {"train": [(f"a/{i}", 0, np.zeros((2, 8, 8, 3), np.uint8))
                                                   for i in range(3)]}, ["a"], 8)
-    listed = data.match_files(str(tmp_path), "train", manifest)
+    listed = reading.match_files(str(tmp_path), "train", manifest)
     assert [os.path.basename(f) for f in listed] == ["train-00000-of-00002.tfrecord",
                                                      "train-00001-of-00002.tfrecord"]
     # A leftover of an earlier write into the folder matches the old glob; it is not read.
     shutil.copy(listed[0], tmp_path / "train-00000-of-00003.tfrecord")
-    assert data.match_files(str(tmp_path), "train") == listed
+    assert reading.match_files(str(tmp_path), "train") == listed
     new_style = {"splits": {"train": {"shards": 2, "file_pattern": "train-*-of-*.tfrecord.gz"}}}
     assert schema.shard_names(new_style, "train") == ["train-00000-of-00002.tfrecord.gz",
                                                     "train-00001-of-00002.tfrecord.gz"]
     os.remove(listed[1])
     with pytest.raises(FileNotFoundError, match=r"1 of the 2 'train' shards .*-00001-of-00002"):
-        data.match_files(str(tmp_path), "train")
+        reading.match_files(str(tmp_path), "train")
 
 
 def test_chunk_longer_than_longest_video_is_rejected(graded):

@@ -9,10 +9,11 @@ from conftest import SMALL
 
 from pipeline import schema, synth
 from pipeline import video as video_lib
-from trainer import cli, data, embed, evaluate, predict, train
+from trainer import cli, data, embed, evaluate, predict, reading, train
 from trainer.config import EvalProtocol, TrainConfig
 
 
+@pytest.mark.slow
 def test_init_from_copies_and_freezes_the_encoder(tiny_data, frame_run, tmp_path):
     import keras
 
@@ -23,11 +24,12 @@ def test_init_from_copies_and_freezes_the_encoder(tiny_data, frame_run, tmp_path
     model = train.build_compiled(cfg, schema.read_manifest(tiny_data), make_strategy(cfg))
     source = keras.saving.load_model(os.path.join(frame_run, "model.keras"))
     for a, b in zip(model.get_layer("encoder").get_weights(),
-                    source.get_layer("encoder").get_weights()):
+                    source.get_layer("encoder").get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert not model.get_layer("encoder").trainable_weights
 
 
+@pytest.mark.slow
 def test_embed_then_train_on_features(tiny_data, frame_run, tmp_path, capsys):
     feats = str(tmp_path / "feats")
     assert cli.embed_main(["--data", tiny_data, "--encoder", frame_run, "--out", feats,
@@ -37,7 +39,8 @@ def test_embed_then_train_on_features(tiny_data, frame_run, tmp_path, capsys):
     src = schema.read_manifest(tiny_data)
     for split, info in src["splits"].items():
         if info["videos"]:
-            assert len(data.match_files(feats, split)) == len(data.match_files(tiny_data, split))
+            assert (len(reading.match_files(feats, split))
+                    == len(reading.match_files(tiny_data, split)))
     cfg = TrainConfig(data=tiny_data, out=str(tmp_path / "feat_run"), model="recurrent",
                       features=feats, **SMALL)
     train.train(cfg)
@@ -71,6 +74,7 @@ def test_embed_rejects_a_non_frame_run(tiny_data, tmp_path):
         embed.embed(tiny_data, run, str(tmp_path / "f"))
 
 
+@pytest.mark.slow
 def test_predict_raw_videos(tiny_data, frame_run, tmp_path, capsys):
     rng = np.random.default_rng(0)
     clip = synth.render_clip("grow", synth.SynthConfig(out="", frames=6, size=48), rng)
@@ -90,6 +94,7 @@ def test_predict_raw_videos(tiny_data, frame_run, tmp_path, capsys):
         assert json.load(f)["model"] == "frame"
 
 
+@pytest.mark.slow
 def test_models_of_any_chunk_length_are_scored_on_the_same_frames(tiny_data, frame_run,
                                                                   tmp_path):
     """Frame run and a chunk-4 recurrent run: same protocol, same per-video frame fingerprint."""
@@ -131,6 +136,7 @@ def test_models_of_any_chunk_length_are_scored_on_the_same_frames(tiny_data, fra
         compare([frame_run, rec.out], str(tmp_path / "refused"))
 
 
+@pytest.mark.slow
 def test_frame_model_on_cached_embeddings_shares_the_temporal_models_recipe(
         tiny_data, frame_run, tmp_path):
     feats = str(tmp_path / "feats")

@@ -105,7 +105,8 @@ def test_vgg16_top_4_trains_block5_and_block4_conv3():
     grads = tape.gradient(loss, enc.trainable_weights)
     keras.optimizers.SGD(0.1).apply(grads, enc.trainable_weights)
     moved = {lyr.name for lyr in _forward_weighted(enc)
-             if any(not np.array_equal(a, w) for a, w in zip(before[lyr.name], lyr.weights))}
+             if any(not np.array_equal(a, w)
+                    for a, w in zip(before[lyr.name], lyr.weights, strict=True))}
     assert moved == set(VGG_TOP4)
 
 
@@ -166,8 +167,10 @@ def test_trainable_layer_names_after_a_frozen_init(tmp_path):
     assert enc.trainable_weights == [] and models.trainable_layer_names(enc) == []
 
 
-@pytest.mark.parametrize("encoder", ["small_cnn", "vgg16", "mobilenet_v3_small",
-                                     "efficientnet_b0"])
+@pytest.mark.parametrize("encoder", [
+    "small_cnn", "vgg16",  # the pretrained-size bases take seconds each
+    pytest.param("mobilenet_v3_small", marks=pytest.mark.slow),
+    pytest.param("efficientnet_b0", marks=pytest.mark.slow)])
 def test_every_encoder_survives_a_keras_round_trip(encoder, tmp_path):
     m = models.build_model(_cfg(encoder=encoder, trainable_top_layers=3), 3, frame_size=32)
     x = np.random.default_rng(2).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
@@ -191,10 +194,11 @@ def test_weights_file_is_loaded(tmp_path):
     path = str(tmp_path / "base.weights.h5")
     enc.layers[1].save_weights(path)
     again = models.build_encoder(_cfg(weights=path), 32)
-    for a, b in zip(enc.get_weights(), again.get_weights()):
+    for a, b in zip(enc.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_keras_round_trip_in_a_fresh_process(tmp_path):
     m = models.build_model(_cfg(model="recurrent", chunk_length=3, bidirectional=True), 4, 32)
     x = np.random.default_rng(1).uniform(0, 255, (2, 3, 32, 32, 3)).astype("float32")

@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer import evaluate, train
+from trainer import evaluate, folders, train
 from trainer.config import TrainConfig
 from trainer.distribute import make_strategy
+
+# Every test trains (a module fixture on two replicas, a resume, reruns) or evaluates in a
+# fresh process.
+pytestmark = pytest.mark.slow
 
 SMALL = dict(hidden=16, head_units=(32, 16), chunk_length=6, batch_size=4)
 
@@ -145,7 +149,7 @@ def test_a_run_folder_is_never_silently_reused(tiny_data, tmp_path, capsys):
     cfg = TrainConfig(data=tiny_data, out=str(tmp_path / "run"), model="pooled", epochs=2,
                       steps_per_epoch=1, augment="none", **SMALL)
     train.train(cfg)
-    with pytest.raises(train.RunDirError, match="already holds a finished run"):
+    with pytest.raises(folders.RunDirError, match="already holds a finished run"):
         train.train(cfg)
     flags = ["--data", tiny_data, "--out", cfg.out, "--model", "pooled", "--epochs", "2",
              "--steps-per-epoch", "1", "--augment", "none", "--hidden", "16",
@@ -163,9 +167,9 @@ def test_a_run_folder_is_never_silently_reused(tiny_data, tmp_path, capsys):
     other = dataclasses.replace(cfg, out=str(tmp_path / "killed"), epochs=3)
     with pytest.raises(KeyboardInterrupt):
         train.train(other, extra_callbacks=[_Interrupt()])
-    with pytest.raises(train.RunDirError, match=r"another config \(chunk_length 6 -> 4\)"):
+    with pytest.raises(folders.RunDirError, match=r"another config \(chunk_length 6 -> 4\)"):
         train.train(dataclasses.replace(other, chunk_length=4))
-    assert train.check_run_dir(other) == "resume"
+    assert folders.check_run_dir(other) == "resume"
     # --overwrite deletes a vidrec run only, never a folder that holds none.
     mine = tmp_path / "not_a_run"
     mine.mkdir()

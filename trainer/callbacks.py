@@ -16,7 +16,7 @@ from typing import Any, Iterator, Mapping
 import keras
 import tensorflow as tf
 
-from trainer import data, evaluate, tb
+from trainer import data, evaluate, hparams
 from trainer.config import TrainConfig
 from trainer.distribute import all_reduce_sum, is_multi_worker, worker_count, worker_index
 from vidrec.core import compat, run_folder
@@ -75,7 +75,7 @@ def make_callbacks(cfg: TrainConfig, manifest: Mapping[str, Any],
 
     Validation, BackupAndRestore, best-val_accuracy checkpoint, EarlyStopping
     (restore_best_weights), ReduceLROnPlateau, CSV history, TensorBoard, and the
-    run's HParams session (`tb.HParams`: its hyperparameters and best epoch). A
+    run's HParams session (`hparams.HParams`: its hyperparameters and best epoch). A
     non-`chief` worker of a cluster gets only the ones that write nothing (and
     resumes from the chief's backup), so every worker takes the same decisions and
     only the chief writes.
@@ -105,7 +105,7 @@ def make_callbacks(cfg: TrainConfig, manifest: Mapping[str, Any],
         # After ReduceLROnPlateau, which adds "learning_rate" to the logs.
         keras.callbacks.CSVLogger(run_folder.join(run_dir, run_folder.HISTORY), append=True),
         keras.callbacks.TensorBoard(cfg.log_dir, write_graph=False),
-        tb.HParams(tb.hparams(cfg, manifest), cfg.log_dir, group=cfg.log_dir,
+        hparams.HParams(hparams.hparams(cfg, manifest), cfg.log_dir, group=cfg.log_dir,
                    best={k: max(v) for k, v in history.items() if v}),
     ]
 

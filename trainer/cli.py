@@ -11,93 +11,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from trainer.config import (
-    AUGMENTATIONS,
-    DEFAULT_AUGMENT,
-    ENCODERS,
-    MODELS,
-    ORDERS,
-    RNNS,
-    EvalProtocol,
-    TrainConfig,
-    load_config,
-)
+from trainer.config import ORDERS, EvalProtocol, TrainConfig, load_config
 from vidrec.core import errors, run_folder
-
-_HELP = {
-    "data": "folder written by `vidrec convert` (holds manifest.json and the shards)",
-    "out": "the run folder (config.json, model.keras, saved_model/, eval_val.json, "
-           "train_summary.json); an unfinished run with the same flags in this folder resumes "
-           "from its backup; a finished run or other flags are refused (see --overwrite)",
-    "model": f"one of {', '.join(MODELS)}: single frames, the order-blind mean over a "
-             "chunk's frame embeddings, an RNN, 1D temporal convolutions, or a transformer "
-             "encoder over them",
-    "encoder": f"image encoder, one of {', '.join(ENCODERS)} (small_cnn: tiny, for tests "
-               "and the demo)",
-    "weights": "encoder base weights: imagenet, none, or a weights file loaded into the base",
-    "trainable_top_layers": "-1 trains the whole encoder; N >= 0 freezes the base except its "
-                            "last N layers with weights, in forward order (the original "
-                            "study unfreezes VGG16's last 4: block4_conv3 to block5_conv3); "
-                            "printed at start and listed in train_summary.json",
-    "head_units": "widths of the head's two hidden Dense layers (then a softmax layer)",
-    "dropout": "dropout after each hidden head layer",
-    "rnn": f"recurrent cell: {', '.join(RNNS)} (default activations: cuDNN eligible)",
-    "hidden": "width of the temporal part: units per RNN layer, temporal convolution channels, "
-              "or the attention model's width",
-    "rnn_layers": "stacked RNN layers",
-    "bidirectional": "bidirectional RNN",
-    "conv_layers": "temporal_conv: stacked 1D convolutions over time",
-    "conv_kernel": "temporal_conv: kernel size in frames",
-    "conv_dilation": "temporal_conv: layer i dilates by this to the power i",
-    "attn_layers": "attention: transformer encoder blocks",
-    "attn_heads": "attention: heads per block (each hidden // heads wide)",
-    "attn_positions": "attention: sinusoidal position encodings; --no-attn-positions makes it "
-                      "blind to frame order (a second order-blind control beside pooled)",
-    "attn_pool": "attention: read out by a class token (cls) or the mean over frames",
-    "temporal_input": "what an order-aware model reads: the frame embeddings (embed), the "
-                      "differences of consecutive ones (diff, after TSN's RGB difference: slow "
-                      "changes become salient) or both side by side (both)",
-    "chunk_length": "frames per chunk; videos shorter than the chunk span "
-                    "(chunk_length-1)*frame_stride+1 are LOOPED (indices wrap around)",
-    "frame_stride": "step between a chunk's frames",
-    "frames_per_video": "frame model: random frames sampled per video per epoch",
-    "augment": f"comma list of {', '.join(AUGMENTATIONS)}, or 'none'; one random draw per "
-               f"chunk, identical on every frame. vflip is not in the default "
-               f"({DEFAULT_AUGMENT}) because it turns 'move up' into 'move down'",
-    "batch_size": "batch size PER REPLICA; the global batch is this x replicas",
-    "epochs": "maximum epochs (early stopping on val accuracy may end sooner)",
-    "learning_rate": "Adam learning rate (halved when val loss plateaus)",
-    "patience": "epochs without val accuracy gain before early stopping",
-    "seed": "seed of sampling, augmentation and initialisation",
-    "steps_per_epoch": "0 = one pass over the training videos",
-    "cpu_replicas": "split the CPU into N logical devices and mirror over them "
-                    "(tests and CPU-only multi-replica runs)",
-    "devices": "comma list of devices for MirroredStrategy, e.g. /gpu:0,/gpu:1 "
-               "(default: all GPUs, else the CPU)",
-    "mixed_precision": "float16 compute on GPU (ignored on CPU)",
-    "jit_compile": "compile the train and evaluation steps with XLA (faster on GPUs for "
-                   "many models; off by default)",
-    "deterministic": "TensorFlow's op determinism: the same command on the same machine gives "
-                     "the same weights, history and predictions (bit for bit). "
-                     "--no-deterministic only where a GPU kernel has no deterministic version "
-                     "and raises UnimplementedError (benchmarks/gpu.sh lists which model kinds "
-                     "do); the run is then not reproducible",
-    "init_from": "a trained FRAME run whose encoder weights initialise this model's encoder",
-    "freeze_encoder": "with --init-from: keep that encoder frozen",
-    "features": "a feature cache from `vidrec embed`: train only the temporal part and head "
-                "on cached per-frame embeddings of that frame run's frozen encoder (fast; any "
-                "--model). Augmentation cannot apply to cached embeddings, so --augment is "
-                "ignored",
-    "log_root": "TensorBoard root; the run logs to LOG_ROOT/<run name> "
-                "(default: <parent of --out>/tensorboard)",
-}
+from vidrec.core.eval_file import EvalFile
 
 
 def add_train_flags(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    """Adds one flag per TrainConfig field (defaults from the dataclass)."""
+    """Adds one flag per TrainConfig field: its help from the field (`setting`), its default
+    from the dataclass. Each model's own settings are TrainConfig fields too."""
     for field in dataclasses.fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
-        help_ = _HELP.get(field.name, "")
+        help_ = field.metadata.get("help", "")
         if field.default is dataclasses.MISSING:
             parser.add_argument(flag, required=required, help=help_)
         elif isinstance(field.default, bool):
@@ -161,15 +85,15 @@ def train_main(args: argparse.Namespace) -> int:
     with errors.bad_input():
         cfg = config_from_args(args)
         seeds = seeds_from_args(args)
-    from trainer import distribute, train  # imports TensorFlow
+    from trainer import distribute, folders, train  # imports TensorFlow
 
     with errors.bad_input(ValueError, FileNotFoundError, RuntimeError):
         distribute.configure_devices(cfg.cpu_replicas)
         strategy = distribute.make_strategy(cfg)
         train.prepare(cfg, strategy.num_replicas_in_sync)
         if seeds:
-            train.write_seed_group(cfg.out, seeds, args.overwrite)
-        elif train.check_run_dir(cfg, args.overwrite) == "resume":
+            folders.write_seed_group(cfg.out, seeds, args.overwrite)
+        elif folders.check_run_dir(cfg, args.overwrite) == "resume":
             print(f"vidrec train: resuming the unfinished run in {cfg.out}", flush=True)
     if seeds:
         summaries = train.train_seeds(cfg, seeds, strategy, overwrite=args.overwrite)
@@ -229,11 +153,11 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
 @errors.command("evaluate", build_evaluate_parser)
 def evaluate_main(args: argparse.Namespace) -> int:
     """`vidrec evaluate RUN_DIR [--split] [--order] [--frames] [--batch-size]`."""
-    from trainer import evaluate, train
+    from trainer import evaluate, folders
 
     with errors.bad_input():
         protocol = EvalProtocol.parse(args.frames)
-        seeds = train.seed_group(args.run_dir)
+        seeds = folders.seed_group(args.run_dir)
         run_dirs = ([run_folder.seed_run_dir(args.run_dir, s) for s in seeds] if seeds
                     else [args.run_dir])
         for run_dir in run_dirs:  # every seed finished before any is evaluated
@@ -244,9 +168,10 @@ def evaluate_main(args: argparse.Namespace) -> int:
             run = evaluate.open_run(run_dir)
         result = evaluate.evaluate_model(run.model, run.cfg, run.manifest, run_dir, args.split,
                                          args.order, protocol, args.batch_size)
-        print(f"{result['run_name']} {args.split} {args.order} ({protocol.name}): video top-1 "
-              f"{result['video_top1']:.4f}, clip top-1 {result['clip_top1']:.4f}, mean class "
-              f"accuracy {result['mean_class_accuracy']:.4f} ({result['num_videos']} videos)")
+        ev = EvalFile.from_dict(result)
+        print(f"{ev.run_name} {args.split} {args.order} ({protocol.name}): video top-1 "
+              f"{ev.video_top1:.4f}, clip top-1 {ev.clip_top1:.4f}, mean class "
+              f"accuracy {ev.mean_class_accuracy:.4f} ({ev.num_videos} videos)")
     return 0
 
 

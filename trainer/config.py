@@ -1,4 +1,9 @@
-"""The trainer's configuration: one typed, frozen dataclass, saved as `RUN_DIR/config.json`."""
+"""The trainer's configuration: one typed, frozen dataclass, saved as `RUN_DIR/config.json`.
+
+`TrainConfig`'s fields are the shared ones declared here and each registered model's own
+settings (`trainer.registry`, `trainer.temporal`), all flat: config.json keeps one key
+per field, and `vidrec train` one flag per field, its help taken from the field.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,15 @@ import os
 from typing import Any
 
 from trainer import registry
+from trainer.temporal.base import Temporal, check_field, interleave, setting
 from vidrec.core import run_folder
 
 MODELS = tuple(registry.MODELS)
 ENCODERS = tuple(registry.ENCODERS)
-RNNS = tuple(registry.RNNS)
 ORDERS = run_folder.ORDERS
 AUGMENTATIONS = ("flip", "crop", "contrast", "rotate", "vflip")
 DEFAULT_AUGMENT = "flip,crop,contrast,rotate"
 TEMPORAL_INPUTS = ("embed", "diff", "both")
-ATTENTION_POOLS = ("cls", "mean")
 CONFIG_NAME = run_folder.CONFIG
 
 # The temporal part of each model: the only settings a fair comparison lets differ.
@@ -80,111 +84,89 @@ class EvalProtocol:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Everything one training run depends on.
+class _Shared:
+    """The fields every run has; each model's own settings join them in `TrainConfig`."""
 
-    Attributes:
-      data: folder written by `vidrec convert` (holds manifest.json).
-      out: the run folder.
-      model: ``frame`` (single images), ``pooled`` (mean of a chunk's frame
-        embeddings: the order-blind control) or ``recurrent`` (RNN over them).
-      encoder: image encoder base.
-      weights: ``imagenet``, ``none`` or a path to a weights file for the base.
-      trainable_top_layers: -1 trains the whole base; N >= 0 freezes it but the
-        last N layers with weights, in forward order (the original study unfreezes
-        VGG16's last 4: block4_conv3, block5_conv1, block5_conv2, block5_conv3).
-      head_units: widths of the two hidden layers of the three-layer head.
-      dropout: dropout in the head.
-      hidden: the width of the temporal part: RNN units, temporal convolution
-        channels, or the attention model's width.
-      rnn, rnn_layers, bidirectional: the recurrent model.
-      conv_layers, conv_kernel, conv_dilation: the temporal convolution model
-        (layer i dilates by conv_dilation**i).
-      attn_layers, attn_heads, attn_positions, attn_pool: the attention model
-        (pre-norm transformer encoder with sinusoidal positions; without them it is order-blind;
-        pooled by a class token or the mean).
-      temporal_input: what an order-aware model reads: the frame embeddings
-        (``embed``), the differences of consecutive ones (``diff``, after TSN's RGB
-        difference) or both concatenated (``both``).
-      chunk_length, frame_stride: frames per chunk and the step between them.
-      frames_per_video: frame mode, frames sampled per video per epoch.
-      augment: comma list from AUGMENTATIONS, or ``none``.
-      batch_size: per replica; the global batch is this x replicas.
-      epochs, learning_rate, patience, seed: the optimisation.
-      steps_per_epoch: 0 = one pass over the training videos.
-      cpu_replicas: >0 splits the CPU into that many logical devices.
-      devices: explicit device names for MirroredStrategy (default: all GPUs).
-      mixed_precision: float16 compute on GPU.
-      jit_compile: compile the train and evaluation steps with XLA (Keras'
-        ``jit_compile``); off by default (Keras' "auto" turns it off under a
-        distribution strategy anyway).
-      deterministic: TensorFlow's op determinism (`trainer.determinism`): the same
-        command on the same machine gives the same weights and predictions. Off only
-        where a GPU kernel has no deterministic version (the run then says so).
-      init_from: a frame run whose encoder initialises this model's encoder.
-      freeze_encoder: keep that encoder frozen.
-      features: a feature cache from `vidrec embed`; trains only the temporal
-        part (none for the frame model) and the head on cached embeddings of a
-        frozen encoder (no augmentation possible).
-      log_root: TensorBoard root; the run logs to LOG_ROOT/<run name>.
-        Default: <parent of out>/tensorboard, shared by sibling runs.
-    """
+    data: str = dataclasses.field(metadata={"help": (
+        "folder written by `vidrec convert` (holds manifest.json and the shards)")})
+    out: str = dataclasses.field(metadata={"help": (
+        "the run folder (config.json, model.keras, saved_model/, eval_val.json, "
+        "train_summary.json); an unfinished run with the same flags in this folder resumes "
+        "from its backup; a finished run or other flags are refused (see --overwrite)")})
+    model: str = setting("frame", f"the model, one of {registry.describe_models()}",
+                         choices=MODELS)
+    encoder: str = setting("small_cnn", f"image encoder, one of {', '.join(ENCODERS)} "
+                           "(small_cnn: tiny, for tests and the demo)", choices=ENCODERS)
+    weights: str = setting("none", "encoder base weights: imagenet, none, or a weights file "
+                           "loaded into the base")
+    trainable_top_layers: int = setting(
+        -1, "-1 trains the whole encoder; N >= 0 freezes the base except its last N layers "
+        "with weights, in forward order (the original study unfreezes VGG16's last 4: "
+        "block4_conv3 to block5_conv3); printed at start and listed in train_summary.json",
+        low=-1)
+    head_units: tuple[int, int] = setting(
+        (256, 128), "widths of the head's two hidden Dense layers (then a softmax layer)")
+    dropout: float = setting(0.3, "dropout after each hidden head layer")
+    hidden: int = setting(128, "width of the temporal part: units per RNN layer, temporal "
+                          "convolution channels, or the attention model's width", low=1)
+    temporal_input: str = setting(
+        "embed", "what an order-aware model reads: the frame embeddings (embed), the "
+        "differences of consecutive ones (diff, after TSN's RGB difference: slow changes "
+        "become salient) or both side by side (both)", choices=TEMPORAL_INPUTS)
+    chunk_length: int = setting(8, "frames per chunk; videos shorter than the chunk span "
+                                "(chunk_length-1)*frame_stride+1 are LOOPED (indices wrap "
+                                "around)", low=1)
+    frame_stride: int = setting(1, "step between a chunk's frames", low=1)
+    frames_per_video: int = setting(4, "frame model: random frames sampled per video per "
+                                    "epoch", low=1)
+    augment: str = setting(
+        DEFAULT_AUGMENT, f"comma list of {', '.join(AUGMENTATIONS)}, or 'none'; one random "
+        f"draw per chunk, identical on every frame. vflip is not in the default "
+        f"({DEFAULT_AUGMENT}) because it turns 'move up' into 'move down'")
+    batch_size: int = setting(16, "batch size PER REPLICA; the global batch is this x "
+                              "replicas", low=1)
+    epochs: int = setting(10, "maximum epochs (early stopping on val accuracy may end "
+                          "sooner)", low=1)
+    learning_rate: float = setting(1e-3, "Adam learning rate (halved when val loss "
+                                   "plateaus)")
+    patience: int = setting(5, "epochs without val accuracy gain before early stopping",
+                            low=1)
+    seed: int = setting(0, "seed of sampling, augmentation and initialisation")
+    steps_per_epoch: int = setting(0, "0 = one pass over the training videos", low=0)
+    cpu_replicas: int = setting(0, "split the CPU into N logical devices and mirror over "
+                                "them (tests and CPU-only multi-replica runs)", low=0)
+    devices: tuple[str, ...] = setting((), "comma list of devices for MirroredStrategy, e.g. "
+                                       "/gpu:0,/gpu:1 (default: all GPUs, else the CPU)")
+    mixed_precision: bool = setting(False, "float16 compute on GPU (ignored on CPU)")
+    jit_compile: bool = setting(False, "compile the train and evaluation steps with XLA "
+                                "(faster on GPUs for many models; off by default)")
+    deterministic: bool = setting(
+        True, "TensorFlow's op determinism: the same command on the same machine gives the "
+        "same weights, history and predictions (bit for bit). --no-deterministic only where "
+        "a GPU kernel has no deterministic version and raises UnimplementedError "
+        "(benchmarks/gpu.sh lists which model kinds do); the run is then not reproducible")
+    init_from: str = setting("", "a trained FRAME run whose encoder weights initialise this "
+                             "model's encoder")
+    freeze_encoder: bool = setting(False, "with --init-from: keep that encoder frozen")
+    features: str = setting(
+        "", "a feature cache from `vidrec embed`: train only the temporal part and head on "
+        "cached per-frame embeddings of that frame run's frozen encoder (fast; any --model). "
+        "Augmentation cannot apply to cached embeddings, so --augment is ignored")
+    log_root: str = setting("", "TensorBoard root; the run logs to LOG_ROOT/<run name> "
+                            "(default: <parent of --out>/tensorboard)")
 
-    data: str
-    out: str
-    model: str = "frame"
-    encoder: str = "small_cnn"
-    weights: str = "none"
-    trainable_top_layers: int = -1
-    head_units: tuple[int, int] = (256, 128)
-    dropout: float = 0.3
-    rnn: str = "lstm"
-    hidden: int = 128
-    rnn_layers: int = 1
-    bidirectional: bool = False
-    conv_layers: int = 2
-    conv_kernel: int = 3
-    conv_dilation: int = 2
-    attn_layers: int = 1
-    attn_heads: int = 2
-    attn_positions: bool = True
-    attn_pool: str = "cls"
-    temporal_input: str = "embed"
-    chunk_length: int = 8
-    frame_stride: int = 1
-    frames_per_video: int = 4
-    augment: str = DEFAULT_AUGMENT
-    batch_size: int = 16
-    epochs: int = 10
-    learning_rate: float = 1e-3
-    patience: int = 5
-    seed: int = 0
-    steps_per_epoch: int = 0
-    cpu_replicas: int = 0
-    devices: tuple[str, ...] = ()
-    mixed_precision: bool = False
-    jit_compile: bool = False
-    deterministic: bool = True
-    init_from: str = ""
-    freeze_encoder: bool = False
-    features: str = ""
-    log_root: str = ""
+
+class _TrainConfigMethods:
+    """`TrainConfig`'s checks and views (its fields: `_Shared` and the models' settings)."""
 
     def __post_init__(self):
-        registry.lookup(registry.MODELS, self.model, "--model")
-        registry.lookup(registry.ENCODERS, self.encoder, "--encoder")
-        registry.lookup(registry.RNNS, self.rnn, "--rnn")
-        for name, low in (("hidden", 1), ("rnn_layers", 1), ("chunk_length", 1),
-                          ("conv_layers", 1), ("conv_kernel", 1), ("conv_dilation", 1),
-                          ("attn_layers", 1), ("attn_heads", 1),
-                          ("frame_stride", 1), ("frames_per_video", 1),
-                          ("batch_size", 1), ("epochs", 1), ("patience", 1),
-                          ("steps_per_epoch", 0), ("cpu_replicas", 0),
-                          ("trainable_top_layers", -1)):
-            if getattr(self, name) < low:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= {low}, "
-                                 f"got {getattr(self, name)}")
-        self._check_temporal()
+        for f in dataclasses.fields(self):
+            check_field(f, getattr(self, f.name))
+        if self.temporal_input != "embed" and self.chunk_length < 2:
+            raise ValueError(f"--temporal-input {self.temporal_input} needs --chunk-length >= 2, "
+                             f"got {self.chunk_length}")
+        if self.kind.check:
+            self.kind.check(self)
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.learning_rate <= 0:
@@ -192,24 +174,6 @@ class TrainConfig:
         if len(self.head_units) != 2 or min(self.head_units) < 1:
             raise ValueError(f"head_units must be two positive widths, got {self.head_units}")
         augment_list(self.augment)
-
-    def _check_temporal(self) -> None:
-        if self.temporal_input not in TEMPORAL_INPUTS:
-            raise ValueError(f"--temporal-input must be one of {', '.join(TEMPORAL_INPUTS)}, "
-                             f"got {self.temporal_input!r}")
-        if self.attn_pool not in ATTENTION_POOLS:
-            raise ValueError(f"--attn-pool must be one of {', '.join(ATTENTION_POOLS)}, "
-                             f"got {self.attn_pool!r}")
-        if self.temporal_input != "embed" and self.model == "pooled":
-            raise ValueError(f"--temporal-input {self.temporal_input} would let the pooled "
-                             "control see order (the mean of differences is last minus first): "
-                             "it reads the embeddings only")
-        if self.temporal_input != "embed" and self.chunk_length < 2:
-            raise ValueError(f"--temporal-input {self.temporal_input} needs --chunk-length >= 2, "
-                             f"got {self.chunk_length}")
-        if self.model == "attention" and self.hidden < self.attn_heads:
-            raise ValueError(f"--hidden {self.hidden} must be >= --attn-heads "
-                             f"{self.attn_heads} (each head gets hidden // heads dims)")
 
     @property
     def order_aware(self) -> bool:
@@ -222,7 +186,7 @@ class TrainConfig:
                 "recurrent": self.kind.recurrent}
 
     @property
-    def kind(self) -> registry.Model:
+    def kind(self) -> Temporal:
         """The registry entry of `model`: chunks or frames, its temporal part."""
         return registry.MODELS[self.model]
 
@@ -251,6 +215,28 @@ class TrainConfig:
             if k in d:
                 d[k] = tuple(d[k])
         return cls(**d)
+
+
+def _train_config() -> type:
+    """`_Shared`'s fields with every registered model's settings after ``hidden``
+    (`interleave`: config.json's key order as before the settings moved)."""
+    def copy(f: dataclasses.Field):
+        return (f.name, f.type, dataclasses.field(default=f.default, metadata=f.metadata))
+
+    shared = dataclasses.fields(_Shared)
+    cut = [f.name for f in shared].index("hidden")
+    own = [f for m in registry.MODELS.values() if m.settings
+           for f in dataclasses.fields(m.settings)]
+    fields = [*shared[:cut], *interleave(own, [shared[cut]]), *shared[cut + 1:]]
+    return dataclasses.make_dataclass(
+        "TrainConfig", [copy(f) for f in fields], bases=(_TrainConfigMethods,), frozen=True,
+        namespace={"__module__": __name__, "__doc__": (
+            "Everything one training run depends on: the shared fields (`_Shared`) and "
+            "every model's own settings (`trainer.temporal`), flat; each field's meaning is "
+            "its metadata's help (the flag's help).")})
+
+
+TrainConfig = _train_config()
 
 
 def augment_list(spec: str) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """The input pipeline: pure functions in a fixed order.
 
-match files -> shuffle the file list (seeded) -> interleave parallel reads ->
-parse (`schema.parse_video`, no JPEG decoded) -> SAMPLE frame indices ->
-decode only the sampled JPEGs -> augment -> batch -> prefetch.
+match files -> shuffle the file list (seeded) -> interleave parallel reads
+(those three: `trainer.reading`) -> parse (`schema.parse_video`, no JPEG decoded)
+-> SAMPLE frame indices -> decode only the sampled JPEGs -> augment -> batch ->
+prefetch.
 
 Decoded frames are never cached and every buffer is bounded, so memory does
 not grow with the dataset.
@@ -15,18 +16,16 @@ registry entry (`cfg.kind.takes_chunks`).
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Mapping
 
 import tensorflow as tf
 
 from pipeline import schema
 from trainer import augment as augment_lib
-from trainer import determinism, sampling
+from trainer import determinism, reading, sampling
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, augment_list
 
 AUTOTUNE = tf.data.AUTOTUNE
-_RECORD_SHUFFLE = 64  # serialized records, not decoded frames: bounded memory
 _FRAME_SHUFFLE = 256
 # The training input runs on a private pool of this many threads per core. On tf.data's
 # shared pool the augmentation's XLA programs left the cores ~10% idle (1.83 of 2 busy;
@@ -69,7 +68,7 @@ def validate(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: int | 
             f"chunk span (chunk_length-1)*frame_stride+1 = ({cfg.chunk_length}-1)*"
             f"{cfg.frame_stride}+1 = {span} frames exceeds the longest video in the data "
             f"({longest} frames); lower --chunk-length or --frame-stride")
-    if cfg.features and "features" not in manifest:
+    if cfg.features and schema.FEATURES_KEY not in manifest:
         raise ValueError(f"--features {cfg.features!r} is not a feature cache (its manifest "
                          "has no 'features' entry): write one with `vidrec embed`")
     if global_batch is not None:
@@ -89,111 +88,6 @@ def steps_per_epoch(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch:
     if not cfg.kind.takes_chunks:  # each sampled frame is an example
         items *= cfg.frames_per_video
     return max(1, items // global_batch)
-
-
-# --------------------------------------------------------------------------- files + records
-
-
-def match_files(data_dir: str, split: str,
-                manifest: Mapping[str, Any] | None = None) -> list[str]:
-    """The paths of `split`'s shards that the manifest lists, in shard order.
-
-    Args:
-      data_dir: a conversion or feature cache folder.
-      split: train, val or test.
-      manifest: its manifest (default: read from `data_dir`).
-
-    Raises:
-      FileNotFoundError: the split has no shards, or a listed shard is missing.
-    """
-    if manifest is None:
-        manifest = schema.read_manifest(data_dir)
-    root = data_dir.rstrip("/")
-    files = [f"{root}/{name}" for name in schema.shard_names(manifest, split)]
-    if not files:
-        raise FileNotFoundError(f"the manifest of {data_dir!r} lists no {split!r} shard")
-    missing = [f for f in files if not tf.io.gfile.exists(f)]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} of the {len(files)} {split!r} shards the "
-                                f"manifest lists are missing, e.g. {missing[0]!r}")
-    return files
-
-
-def _compression(manifest: Mapping[str, Any]) -> str:
-    return "GZIP" if manifest.get("compression", "none") == "gzip" else ""
-
-
-def shard_policy(num_files: int, num_workers: int) -> str:
-    """``FILE`` when every worker gets at least one file of the split, else ``DATA``.
-
-    By FILE each worker reads only its own files; by DATA every worker reads
-    every file and keeps one record in `num_workers` (correct, but each worker
-    does all the reading: tensorflow #36846, tfx #5160).
-    """
-    if num_workers < 1:
-        raise ValueError(f"num_workers must be >= 1, got {num_workers}")
-    return "FILE" if num_files >= num_workers else "DATA"
-
-
-def _read(files: tf.Tensor | list[str], compression: str) -> tf.data.Dataset:
-    """The records of `files`, read interleaved in a fixed order (deterministic)."""
-    files = tf.data.Dataset.from_tensor_slices(files)
-    return files.interleave(
-        lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
-        cycle_length=8, block_length=1, num_parallel_calls=AUTOTUNE, deterministic=True)
-
-
-def _worker_files(files: list[str], split: str,
-                  shard: tuple[int, int] | None) -> tuple[list[str], str]:
-    """(this worker's files, policy): ``NONE`` (one worker), ``FILE`` or ``DATA``."""
-    if shard is None or shard[0] <= 1:
-        return files, "NONE"
-    num, index = shard
-    policy = shard_policy(len(files), num)
-    if policy == "FILE":
-        return files[index::num], policy
-    print(f"vidrec: {split!r} has {len(files)} shard file(s) for {num} workers: "
-          f"sharding by record, so every worker reads every file; convert with "
-          f"--num-shards {num} or more to shard by file", file=sys.stderr, flush=True)
-    return files, policy
-
-
-def _records(data_dir: str, manifest: Mapping[str, Any], split: str,
-             shard: tuple[int, int] | None = None) -> tf.data.Dataset:
-    """Serialized records of a split, once, in file order (evaluation).
-
-    `shard` = (num_workers, worker_index) keeps this worker's part, whole records
-    only (see `shard_policy`); None reads everything.
-    """
-    files, policy = _worker_files(match_files(data_dir, split, manifest), split, shard)
-    ds = _read(files, _compression(manifest))
-    return ds.shard(*shard) if policy == "DATA" else ds
-
-
-def _training_records(data_dir: str, manifest: Mapping[str, Any], seed: int,
-                      shard: tuple[int, int] | None = None) -> tf.data.Dataset:
-    """Endless (serialized record, pass) pairs of the TRAIN split, shuffled.
-
-    Pass p reads the files in an order drawn from (seed, p), interleaved; records
-    are then mixed in a seeded shuffle buffer. Every draw is a function of the seed
-    and the pass, so with op determinism the stream is the same on every run; the
-    pass index travels with each record so that a video's frames and augmentation
-    are drawn from (seed, pass, video id) alone (`train_examples`). Every worker
-    shuffles its files with the same seed: DATA sharding below stays disjoint.
-    """
-    files, policy = _worker_files(match_files(data_dir, "train", manifest), "train", shard)
-    compression = _compression(manifest)
-    names = tf.constant(files)
-
-    def one_pass(p):
-        order = tf.argsort(tf.random.stateless_uniform([len(files)], tf.stack(
-            [tf.constant(seed, tf.int64), p])))
-        return _read(tf.gather(names, order), compression).map(lambda r: (r, p))
-
-    ds = tf.data.Dataset.range(2**62).flat_map(one_pass)
-    if policy == "DATA":
-        ds = ds.shard(*shard)
-    return ds.shuffle(_RECORD_SHUFFLE, seed=seed)
 
 
 def video_seed(seed: int, pass_index: tf.Tensor, video_id: tf.Tensor) -> tf.Tensor:
@@ -271,7 +165,7 @@ def train_examples(cfg: TrainConfig, manifest: Mapping[str, Any],
     frame_size = int(manifest.get("frame_size", 0))
     ops = () if cfg.features else augment_list(cfg.augment)
     dtype = tf.uint8  # the model casts (see `train_dataset`)
-    ds = _training_records(source_dir(cfg), manifest, cfg.seed, shard)
+    ds = reading.training_records(source_dir(cfg), manifest, cfg.seed, shard)
 
     def sample(serialized, pass_index):  # parse in the same map: one stage less per record
         rec = _parse(cfg, serialized)
@@ -303,7 +197,7 @@ def train_dataset(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: i
     """Endless, shuffled, augmented training batches (drop_remainder=True).
 
     `shard` = (num_workers, worker_index): this worker's part of the videos (see
-    `shard_policy`); `global_batch` is then the batch this dataset yields.
+    `reading.shard_policy`); `global_batch` is then the batch this dataset yields.
 
     Yields:
       (x, y): x `uint8 [B, H, W, 3]` (frame model), `uint8 [B, L, H, W, 3]`
@@ -328,7 +222,7 @@ def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, order
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     frame_size = int(manifest.get("frame_size", 0))
-    ds = _records(source_dir(cfg), manifest, split, shard=shard)
+    ds = reading.eval_records(source_dir(cfg), manifest, split, shard=shard)
     ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
 
     def clips(rec):

@@ -1,7 +1,8 @@
 """`vidrec embed`: a trained frame run's encoder over every frame -> a feature cache.
 
-The cache has the source's shard naming (`{split}-NNNNN-of-NNNNN.tfrecord`, one
-output shard per input shard, uncompressed), records written with
+The cache names its shards by the conversion's rule (`schema.shard_name`,
+``{split}-NNNNN-of-NNNNN.tfrecord``; one output shard per input shard, uncompressed;
+``file_pattern`` `schema.file_pattern`), records written with
 `schema.encode_embeddings` (float16), and a copy of the source manifest with
 ``"features": {"encoder_run", "dim", "dtype": "float16"}`` added, written LAST
 so a half-written cache has no manifest.
@@ -26,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline import schema
-from trainer import data
+from trainer import reading
 from trainer.config import TrainConfig, load_frame_run
 from trainer.recipe import absolute
 from vidrec.core import run_folder
@@ -127,8 +128,8 @@ def _file_sha256(path: str) -> str:
 
 def identity(src: Source) -> dict[str, Any]:
     """What a cache is made from: equal identities give equal caches (``embedding.json``)."""
-    return {"source_data": absolute(src.data_dir),
-            "source_manifest_sha256": schema.manifest_sha256(src.data_dir),
+    return {schema.SOURCE_DATA_KEY: absolute(src.data_dir),
+            schema.SOURCE_SHA_KEY: schema.manifest_sha256(src.data_dir),
             "encoder_run": absolute(src.encoder_run),
             "encoder_model_sha256": _file_sha256(run_folder.join(src.encoder_run,
                                                                  run_folder.MODEL)),
@@ -203,9 +204,9 @@ def write_cache(src: Source, out: str, overwrite: bool = False) -> dict[str, Any
         if not info.get("videos"):
             splits[split] = dict(info)
             continue
-        files = data.match_files(src.data_dir, split, manifest)
+        files = reading.match_files(src.data_dir, split, manifest)
         for k, path in enumerate(files):
-            name = f"{split}-{k:05d}-of-{len(files):05d}{schema.SHARD_SUFFIX}"
+            name = schema.shard_name(split, k, len(files))  # uncompressed
             target = f"{out}/{name}"
             if tf.io.gfile.exists(target):  # finished by an interrupted run: kept
                 count = _count_records(target)
@@ -218,16 +219,16 @@ def write_cache(src: Source, out: str, overwrite: bool = False) -> dict[str, Any
             print(f"vidrec embed: {split} shard {k + 1}/{len(files)}: {count} videos",
                   flush=True)
         splits[split] = {**info, "shards": len(files),
-                         "file_pattern": f"{split}-*-of-{len(files):05d}{schema.SHARD_SUFFIX}"}
+                         "file_pattern": schema.file_pattern(split)}
     progress.close()
     cfg = src.cfg
     result = {**manifest, "splits": splits, "compression": "none",
-              "features": {"encoder_run": absolute(src.encoder_run),
+              schema.FEATURES_KEY: {"encoder_run": absolute(src.encoder_run),
                            "encoder_config": {"encoder": cfg.encoder, "weights": cfg.weights,
                                               "trainable_top_layers": cfg.trainable_top_layers},
                            "dim": int(src.encoder.output.shape[-1]), "dtype": "float16",
-                           "source_data": absolute(src.data_dir),
-                           "source_manifest_sha256": schema.manifest_sha256(src.data_dir)}}
+                           schema.SOURCE_DATA_KEY: absolute(src.data_dir),
+                           schema.SOURCE_SHA_KEY: schema.manifest_sha256(src.data_dir)}}
     schema.write_json(f"{out}/{schema.MANIFEST_NAME}", result)
     return result
 

@@ -1,16 +1,15 @@
-"""Keras 3 functional models: frame, pooled and recurrent.
+"""Keras 3 functional models: the shared encoder and head around each registered model's
+temporal part (`trainer.registry.MODELS`, one module each in `trainer/temporal/`).
 
 Inputs are `float32` frames in 0..255; every encoder does its own
 preprocessing, so `predict` and the serving export need none outside.
 
-* frame: `[B, H, W, 3]` -> encoder -> head.
-* pooled: `[B, T, H, W, 3]` -> encoder on every frame -> temporal mean -> head
-  (the order-blind control).
-* recurrent: `[B, T, H, W, 3]` -> encoder on every frame -> RNN -> head.
-* temporal_conv / attention: the same, with 1D temporal convolutions or a
-  transformer encoder instead of the RNN (`trainer.registry`); every order-aware
+* a frame model (frame): `[B, H, W, 3]` -> encoder -> head.
+* a chunk model (pooled, recurrent, temporal_conv, attention, ...): `[B, T, H, W, 3]`
+  -> encoder on every frame -> its temporal part (`Temporal.build`: the mean, an
+  RNN, 1D temporal convolutions, a transformer encoder) -> head; every order-aware
   model may read the differences of consecutive embeddings (`cfg.temporal_input`).
-* with `cfg.features`: `[B, T, D]` cached embeddings -> mean or RNN -> head, or
+* with `cfg.features`: `[B, T, D]` cached embeddings -> its temporal part -> head, or
   `[B, D]` -> head for the frame model (the encoder of those embeddings is frozen).
 
 `cfg.trainable_top_layers` N >= 0 trains only the encoder base's last N layers
@@ -180,7 +179,7 @@ def build_model(cfg: TrainConfig, num_classes: int, frame_size: int,
     if kind.takes_chunks:
         if cfg.temporal_input != "embed":
             x = TemporalInput(cfg.temporal_input, name="temporal_input")(x)
-        x = kind.temporal(x, cfg)
+        x = kind.build(x, cfg)
     name = f"{cfg.model}_features" if cfg.features else cfg.model
     return keras.Model(inputs, _head(x, cfg, num_classes), name=name)
 

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 import tensorflow as tf
 
+from pipeline import schema
 from trainer.config import (
     ENCODER_SOURCE_FIELDS,
     PLACEMENT_FIELDS,
@@ -63,7 +64,7 @@ def encoder_source(cfg: TrainConfig, manifest: Mapping[str, Any]) -> dict[str, A
       "encoder_trainable": "frozen" / "all" / "last N" in this run}.
     """
     if cfg.features:
-        features = manifest.get("features", {})
+        features = manifest.get(schema.FEATURES_KEY, {})
         run = str(features.get("encoder_run", ""))
         src = features.get("encoder_config") or _run_encoder(run)
         return {"encoder": src["encoder"], "encoder_weights": src["weights"],

@@ -1,31 +1,38 @@
-"""Name -> builder tables: image encoders, models (their temporal part) and RNN cells.
+"""Name -> entry tables: image encoders and models (their temporal part).
 
 Every name the trainer, the tuner and the CLI accept comes from these tables
-(`config.ENCODERS`, `config.MODELS`, `config.RNNS`, the tuner's default
-`--temporal-types` are their keys), and every question about a kind of model ("does
-it read chunks?", "which settings are its temporal part?") is answered by its
-entry, not by string tests. An unknown name raises `ValueError` naming the
-choices. Keras is imported by the builders when they run, so names can be
-checked without it.
+(`config.ENCODERS`, `config.MODELS`, the tuner's `--temporal-types` are their keys),
+and every question about a kind of model ("does it read chunks?", "which settings
+are its temporal part?") is answered by its entry, not by string tests. An unknown
+name raises `ValueError` naming the choices. Keras is imported by the builders when
+they run, so names can be checked without it.
 
-Adding one is one entry here (see README "Extending"):
-
-* an encoder: a function `(frame_size, imagenet: bool) -> keras.Model` mapping
-  `float32 [H, W, 3]` frames in 0..255 to `[D]` (its preprocessing inside);
-* a model: whether it reads chunks, its temporal settings, and a function
-  `(x [B, T, D], cfg) -> [B, D']` (None for the single-frame model);
-* an RNN cell: the name of a `keras.layers` class taking `(units, return_sequences, name)`.
+* an encoder: one entry of `ENCODERS`, a function `(frame_size, imagenet: bool) ->
+  keras.Model` mapping `float32 [H, W, 3]` frames in 0..255 to `[D]` (its
+  preprocessing inside);
+* a model: one module of `trainer/temporal/` declaring `MODEL` (its builder, settings,
+  tuning ranges and names; `trainer.temporal.base.Temporal`) and its line in
+  `MODEL_MODULES` (docs/extending.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
+import importlib
+from typing import Any, Callable, Mapping, TypeVar
 
-if TYPE_CHECKING:
-    from trainer.config import TrainConfig
+from trainer.temporal.base import Temporal
 
 T = TypeVar("T")
+
+# The models, in the order flags, tables and the tuner list them: one line each.
+MODEL_MODULES = (
+    "trainer.temporal.frame",
+    "trainer.temporal.pooled",
+    "trainer.temporal.recurrent",
+    "trainer.temporal.temporal_conv",
+    "trainer.temporal.attention",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,35 +48,6 @@ class Encoder:
     build: Callable[[int, bool], Any]
     pretrained: bool = True
     min_frame_size: int = 32
-
-
-def _always(cfg: "TrainConfig") -> bool:
-    return True
-
-
-def _never(cfg: "TrainConfig") -> bool:
-    return False
-
-
-@dataclasses.dataclass(frozen=True)
-class Model:
-    """A kind of model: the shared encoder and head, with its own temporal part.
-
-    Attributes:
-      takes_chunks: reads chunks of `chunk_length` frames (else single frames).
-      temporal_fields: the TrainConfig fields of its temporal part: the only ones a fair
-        comparison lets differ (`trainer.recipe`).
-      temporal: `(x [B, T, D], cfg) -> [B, D']` (None when it takes single frames).
-      order_aware: `cfg -> bool`, whether it can use the order of the frames (the
-        report's second question); the order-blind controls say False.
-      recurrent: whether its temporal part is recurrent (the report's third question).
-    """
-
-    takes_chunks: bool
-    temporal_fields: tuple[str, ...]
-    temporal: Callable[[Any, "TrainConfig"], Any] | None = None
-    order_aware: Callable[["TrainConfig"], bool] = _never
-    recurrent: bool = False
 
 
 def lookup(table: Mapping[str, T], name: str, flag: str) -> T:
@@ -133,82 +111,30 @@ ENCODERS: dict[str, Encoder] = {
     "vgg16": Encoder(_vgg16),
 }
 
-# --------------------------------------------------------------------------- temporal parts
-
-# name -> keras.layers class; default activations keep them cuDNN eligible.
-RNNS: dict[str, str] = {"lstm": "LSTM", "gru": "GRU", "simple": "SimpleRNN"}
+# --------------------------------------------------------------------------- models
 
 
-def _mean(x, cfg: "TrainConfig"):
-    """The order-blind control: the mean of the frame embeddings."""
-    from keras import layers
-
-    return layers.GlobalAveragePooling1D(name="temporal_mean")(x)
-
-
-def _rnn(x, cfg: "TrainConfig"):
-    """`cfg.rnn_layers` stacked RNNs of `cfg.hidden` units (bidirectional if asked)."""
-    from keras import layers
-
-    cell = getattr(layers, lookup(RNNS, cfg.rnn, "--rnn"))
-    for i in range(cfg.rnn_layers):
-        rnn = cell(cfg.hidden, return_sequences=i < cfg.rnn_layers - 1, name=f"rnn_{i}")
-        x = layers.Bidirectional(rnn, name=f"birnn_{i}")(x) if cfg.bidirectional else rnn(x)
-    return x
-
-
-def _temporal_conv(x, cfg: "TrainConfig"):
-    """`cfg.conv_layers` 1D convolutions over time (dilation conv_dilation**i), then the mean."""
-    from keras import layers
-
-    for i in range(cfg.conv_layers):
-        x = layers.Conv1D(cfg.hidden, cfg.conv_kernel, padding="same", activation="relu",
-                          dilation_rate=cfg.conv_dilation ** i, name=f"tconv_{i}")(x)
-    return layers.GlobalAveragePooling1D(name="temporal_mean")(x)
+def _load_models(modules: tuple[str, ...]) -> dict[str, Temporal]:
+    """{name: MODEL} of `modules`; ValueError when two share a name, a setting or a type."""
+    models: dict[str, Temporal] = {}
+    settings: dict[str, str] = {}
+    types: dict[str, str] = {}
+    for module in modules:
+        model = importlib.import_module(module).MODEL
+        clash = ([model.name] if model.name in models else []) + \
+            [s for s in model.setting_fields() if s in settings] + \
+            [t for t in model.types if t in types]
+        if clash:
+            raise ValueError(f"{module}: {clash} already taken by another model")
+        models[model.name] = model
+        settings.update(dict.fromkeys(model.setting_fields(), model.name))
+        types.update(dict.fromkeys(model.types, model.name))
+    return models
 
 
-def _attention(x, cfg: "TrainConfig"):
-    """A pre-norm transformer encoder of width `hidden` (`attn_layers` blocks, `attn_heads`
-    heads), sinusoidal positions unless `attn_positions` is off, read out by a class token
-    or the mean. Without positions it is permutation-invariant: an order-blind control."""
-    from keras import layers
-
-    from trainer.layers import ClassToken, PositionEmbedding, SelectToken
-
-    x = layers.Dense(cfg.hidden, name="attn_in")(x)
-    if cfg.attn_pool == "cls":
-        x = ClassToken(name="cls_token")(x)
-    if cfg.attn_positions:
-        x = PositionEmbedding(name="positions")(x)
-    for i in range(cfg.attn_layers):
-        h = layers.LayerNormalization(name=f"attn_{i}_norm1")(x)
-        h = layers.MultiHeadAttention(cfg.attn_heads, max(1, cfg.hidden // cfg.attn_heads),
-                                      name=f"attn_{i}_mha")(h, h)
-        x = layers.Add(name=f"attn_{i}_add1")([x, h])
-        h = layers.LayerNormalization(name=f"attn_{i}_norm2")(x)
-        h = layers.Dense(2 * cfg.hidden, activation="gelu", name=f"attn_{i}_mlp1")(h)
-        h = layers.Dense(cfg.hidden, name=f"attn_{i}_mlp2")(h)
-        x = layers.Add(name=f"attn_{i}_add2")([x, h])
-    x = layers.LayerNormalization(name="attn_norm")(x)
-    if cfg.attn_pool == "cls":
-        return SelectToken(0, name="cls_out")(x)
-    return layers.GlobalAveragePooling1D(name="attn_mean")(x)
+MODELS: dict[str, Temporal] = _load_models(MODEL_MODULES)
 
 
-_CHUNKS = ("chunk_length", "frame_stride")
-MODELS: dict[str, Model] = {
-    "frame": Model(takes_chunks=False, temporal_fields=("model", "frames_per_video")),
-    "pooled": Model(takes_chunks=True, temporal_fields=("model", *_CHUNKS), temporal=_mean),
-    "recurrent": Model(
-        takes_chunks=True, temporal=_rnn, order_aware=_always, recurrent=True,
-        temporal_fields=("model", "rnn", "hidden", "rnn_layers", "bidirectional", *_CHUNKS,
-                         "temporal_input")),
-    "temporal_conv": Model(
-        takes_chunks=True, temporal=_temporal_conv, order_aware=_always,
-        temporal_fields=("model", "hidden", "conv_layers", "conv_kernel", "conv_dilation",
-                         *_CHUNKS, "temporal_input")),
-    "attention": Model(
-        takes_chunks=True, temporal=_attention, order_aware=lambda cfg: cfg.attn_positions,
-        temporal_fields=("model", "hidden", "attn_layers", "attn_heads", "attn_positions",
-                         "attn_pool", *_CHUNKS, "temporal_input")),
-}
+def describe_models() -> str:
+    """``frame (single frames), pooled (...), ...``: what the registry holds, in words."""
+    return ", ".join(f"{name} ({m.summary})" for name, m in MODELS.items())

@@ -12,12 +12,15 @@ Run folder written (RUN_DIR = cfg.out)::
     train_summary.json   params, time, epochs, best val accuracy (clip and video level),
                          trainable encoder layers, the run's recipe, full history; last
 
-A run folder is never silently reused (`check_run_dir`): an unfinished run
-with the same config resumes; a finished run, or one with another config, is an
-error unless `overwrite` clears the folder first.
+A run folder is never silently reused (`trainer.folders.check_run_dir`): an
+unfinished run with the same config resumes; a finished run, or one with another
+config, is an error unless `overwrite` clears the folder first. Seed groups
+(GROUP/seeds.json + GROUP/seed<N>/) are `trainer.folders` too; `train_seeds`
+trains one.
 
 TensorBoard logs go to `cfg.log_dir` (scalars, learning rate, the run's
-HParams session with its metrics, what the model sees (`trainer.tb`) and the
+HParams session with its metrics (`trainer.hparams`), what the model sees
+(`trainer.pictures`) and the
 validation confusion matrix image at the end). Early stopping, the
 learning-rate schedule and the recorded val video accuracy (which `vidrec
 compare` uses to pick the runs its headline names) read the VAL split; the test
@@ -26,7 +29,6 @@ split is never read here.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from typing import Any, Mapping, Sequence
@@ -37,20 +39,18 @@ import tensorflow as tf
 
 from pipeline import schema
 from trainer import callbacks as callbacks_lib
-from trainer import data, determinism, evaluate, loop, metrics, models, recipe, tb
-from trainer.config import TrainConfig, load_config, load_frame_run, save_config
+from trainer import data, determinism, evaluate, folders, loop, metrics, models, recipe, summaries
+from trainer.config import TrainConfig, load_frame_run, save_config
 from trainer.distribute import (
-    all_reduce_sum,
     is_chief,
     is_multi_worker,
     make_strategy,
     worker_count,
     worker_index,
 )
+from trainer.pictures import input_pictures
 from vidrec.core import run_folder
-
-# Fields that may differ when an unfinished run resumes: where it runs, not what it learns.
-RESUMABLE_DIFFERENCES = ("out", "cpu_replicas", "devices", "log_root")
+from vidrec.core.eval_file import EvalFile
 
 
 def compile_model(model: keras.Model, cfg: TrainConfig, num_classes: int) -> keras.Model:
@@ -90,100 +90,6 @@ class NonDeterministicKernelError(RuntimeError):
     """Op determinism is on and a kernel the run needs has no deterministic version."""
 
 
-class RunDirError(ValueError):
-    """A run folder that holds another run: refused unless --overwrite."""
-
-
-def check_run_dir(cfg: TrainConfig, overwrite: bool = False) -> str:
-    """Decides what training into `cfg.out` means; never reuses a run silently.
-
-    Returns:
-      ``new`` (no run there), ``resume`` (an unfinished run with the same config:
-      training continues from its backup) or ``overwrite`` (a run is there and
-      `overwrite` is set: the caller clears the folder).
-
-    Raises:
-      RunDirError: a finished run is there, or an unfinished one with another config
-        (naming the fields that differ), and `overwrite` is not set.
-    """
-    run_dir = cfg.out.rstrip("/")
-    if tf.io.gfile.exists(run_folder.join(run_dir, run_folder.SEEDS)):
-        if overwrite:
-            return "overwrite"
-        raise RunDirError(f"--out {run_dir!r} holds a seed group (seeds.json): train it with "
-                          "--seeds, or give another --out (or --overwrite to replace it)")
-    if not tf.io.gfile.exists(run_folder.join(run_dir, run_folder.CONFIG)):
-        return "new"
-    if overwrite:
-        return "overwrite"
-    finished = [n for n in (run_folder.MODEL, run_folder.SUMMARY)
-                if tf.io.gfile.exists(run_folder.join(run_dir, n))]
-    if finished:
-        raise RunDirError(f"--out {run_dir!r} already holds a finished run ({finished[0]}); "
-                          "use --overwrite to replace it, or another --out")
-    shown = _config_differences(cfg)
-    if shown:
-        raise RunDirError(f"--out {run_dir!r} holds an unfinished run with another config "
-                          f"({shown}); start it with its own flags to resume it, or use "
-                          "--overwrite to replace it")
-    return "resume"
-
-
-def finished_same(cfg: TrainConfig) -> bool:
-    """Whether `cfg.out` holds a FINISHED run of this very config (where it ran aside)."""
-    run_dir = cfg.out.rstrip("/")
-    if not tf.io.gfile.exists(run_folder.join(run_dir, run_folder.SUMMARY)):
-        return False
-    return not _config_differences(cfg)
-
-
-def _config_differences(cfg: TrainConfig) -> str:
-    """What differs between the config saved in `cfg.out` and `cfg`, beyond where it runs
-    ('' when nothing does)."""
-    saved, now = load_config(cfg.out.rstrip("/")).to_dict(), cfg.to_dict()
-    return run_folder.differences({k: saved.get(k) for k in now}, now,
-                                  ignore=RESUMABLE_DIFFERENCES)
-
-
-def seed_config(cfg: TrainConfig, seed: int) -> TrainConfig:
-    """The run of `seed` in the seed group `cfg.out`: GROUP/seed<N>, with that seed."""
-    return dataclasses.replace(cfg, seed=int(seed), out=run_folder.seed_run_dir(cfg.out, seed))
-
-
-def seed_group(group_dir: str) -> list[int] | None:
-    """The seeds a seed group lists (its seeds.json), or None when `group_dir` is none."""
-    path = run_folder.join(group_dir, run_folder.SEEDS)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as f:
-        return [int(s) for s in json.load(f)["seeds"]]
-
-
-def write_seed_group(group_dir: str, seeds: Sequence[int], overwrite: bool = False) -> None:
-    """Writes GROUP/seeds.json (`vidrec.core.run_folder`), once every check has passed.
-
-    Raises:
-      RunDirError: the folder holds a single run, or a seed group of other seeds
-        (unless `overwrite`: the single run is then removed, the seed list replaced).
-    """
-    group = group_dir.rstrip("/")
-    if tf.io.gfile.exists(run_folder.join(group, run_folder.CONFIG)):
-        if not overwrite:
-            raise RunDirError(f"--out {group!r} holds a single run (config.json), not a seed "
-                              "group: give --seeds another --out (or --overwrite to replace it)")
-        if is_chief():  # a folder holding a vidrec run (config.json) and nothing else of ours
-            tf.io.gfile.rmtree(group)
-            print(f"vidrec train: --overwrite: removed the single run in {group}", flush=True)
-    before = seed_group(group)
-    if before is not None and before != list(seeds) and not overwrite:
-        raise RunDirError(f"--out {group!r} is a seed group of seeds {before}, not "
-                          f"{list(seeds)}; use its seeds, or --overwrite to retrain it")
-    if is_chief():
-        tf.io.gfile.makedirs(group)
-        schema.write_json(run_folder.join(group, run_folder.SEEDS),
-                          run_folder.seed_group_record(seeds))
-
-
 def train_seeds(cfg: TrainConfig, seeds: Sequence[int],
                 strategy: tf.distribute.Strategy | None = None,
                 overwrite: bool = False) -> list[dict[str, Any]]:
@@ -196,11 +102,11 @@ def train_seeds(cfg: TrainConfig, seeds: Sequence[int],
     Returns:
       The train summaries, one per seed, in `seeds` order.
     """
-    write_seed_group(cfg.out, seeds, overwrite)
+    folders.write_seed_group(cfg.out, seeds, overwrite)
     summaries = []
     for i, seed in enumerate(seeds, 1):
-        one = seed_config(cfg, seed)
-        if not overwrite and finished_same(one):
+        one = folders.seed_config(cfg, seed)
+        if not overwrite and folders.finished_same(one):
             print(f"vidrec train: seed {seed} ({i}/{len(seeds)}): finished already in "
                   f"{one.out}, kept", flush=True)
             with tf.io.gfile.GFile(run_folder.join(one.out, run_folder.SUMMARY)) as f:
@@ -268,19 +174,6 @@ def _describe_layers(cfg: TrainConfig, names: list[str] | None) -> str:
     return f"{cfg.encoder}, {len(names)} trainable weighted layer(s): {shown}"
 
 
-def _clear(run_dir: str, strategy: tf.distribute.Strategy, delete: bool) -> None:
-    """--overwrite: the chief deletes the old run; every worker waits until it is gone.
-
-    Every worker of a cluster calls this with --overwrite, whatever it found in the
-    folder (the chief may have emptied it already), so the barrier always completes.
-    """
-    if delete:
-        tf.io.gfile.rmtree(run_dir)
-        print(f"vidrec train: --overwrite: removed the earlier run in {run_dir}", flush=True)
-    if is_multi_worker(strategy):
-        all_reduce_sum(strategy, [0.0])  # a barrier: nobody reads the old backup
-
-
 def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
           extra_callbacks: list[keras.callbacks.Callback] | None = None,
           overwrite: bool = False) -> dict[str, Any]:
@@ -294,13 +187,15 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
       cfg: the run's configuration.
       strategy: default `make_strategy(cfg)`.
       extra_callbacks: appended to `make_callbacks` (e.g. tests, tuner).
-      overwrite: replace a run already in `cfg.out` (else `check_run_dir` refuses it).
+      overwrite: replace a run already in `cfg.out` (else `folders.check_run_dir`
+        refuses it).
 
     Returns:
       The train_summary.json dict.
 
     Raises:
-      RunDirError: `cfg.out` holds another or a finished run (see `check_run_dir`).
+      folders.RunDirError: `cfg.out` holds another or a finished run (see
+        `folders.check_run_dir`).
     """
     strategy = strategy or make_strategy(cfg)
     determinism.seed_everything(cfg.seed, cfg.deterministic)  # before any model or dataset
@@ -308,9 +203,9 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
     manifest = prepare(cfg, replicas)
     run_dir = cfg.out.rstrip("/")
     chief = is_chief()
-    state = check_run_dir(cfg, overwrite)
+    state = folders.check_run_dir(cfg, overwrite)
     if overwrite:  # only a folder holding a vidrec run (config.json) is ever deleted
-        _clear(run_dir, strategy, delete=chief and state == "overwrite")
+        folders.clear(run_dir, strategy, delete=chief and state == "overwrite")
     if chief:
         save_config(cfg, run_dir)
     global_batch = cfg.batch_size * replicas
@@ -346,15 +241,15 @@ def train(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None,
 
 
 def _log_inputs(cfg: TrainConfig, manifest: Mapping[str, Any]) -> None:
-    """What the model sees, in TensorBoard (`tb.input_pictures`); a picture that cannot be
+    """What the model sees, in TensorBoard (`trainer.pictures`); a picture that cannot be
     made (e.g. a feature cache whose source frames moved) is a warning, not a failure."""
     try:
-        pictures = tb.input_pictures(cfg, manifest)
+        pictures = input_pictures(cfg, manifest)
     except (OSError, ValueError, tf.errors.OpError) as err:
-        tb.warn("vidrec train", "input pictures", err)
+        summaries.warn("vidrec train", "input pictures", err)
         return
-    with tb.writing(cfg.log_dir):
-        tb.images(pictures)
+    with summaries.writing(cfg.log_dir):
+        summaries.images(pictures)
 
 
 def _finish(model: keras.Model, cfg: TrainConfig, manifest: Mapping[str, Any],
@@ -386,7 +281,7 @@ def _finish(model: keras.Model, cfg: TrainConfig, manifest: Mapping[str, Any],
     }
     val = evaluate.evaluate_model(model, cfg, manifest, run_dir, "val", summary=summary,
                                   pictures=False)  # inputs/val: written at the start
-    summary["val_video_top1"] = val["video_top1"]
+    summary["val_video_top1"] = EvalFile.from_dict(val).video_top1
     callbacks_lib.log_val_confusion(cfg)
     schema.write_json(run_folder.join(run_dir, run_folder.SUMMARY), summary)
     return summary

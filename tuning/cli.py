@@ -7,9 +7,10 @@ import argparse
 from trainer import cli as trainer_cli
 from tuning import space
 from vidrec.core import errors, run_folder
+from vidrec.core.eval_file import EvalFile
 
 # The parser builds without Keras (`vidrec tune --help`): these are `tuning.search`'s
-# TUNERS and its objectives, checked equal by tests/test_cli_start.py.
+# TUNERS and its objectives, checked equal by tests/test_vidrec_cli.py.
 TUNERS = ("random", "bayesian", "hyperband")
 VIDEO_OBJECTIVE = "val_video_accuracy"
 
@@ -95,10 +96,10 @@ def main(args: argparse.Namespace) -> int:
         cfg, strategy = _setup(args)
     result = search.search(cfg, strategy)
     if result["best_eval"]:
-        ev = result["best_eval"]
+        ev = EvalFile.from_dict(result["best_eval"])
         print(f"best configuration {result['best_hp']}\n"
-              f"test: video top-1 {ev['video_top1']:.3f}, clip top-1 {ev['clip_top1']:.3f} "
-              f"-> {ev['run_dir']}/eval_test.json")
+              f"test: video top-1 {ev.video_top1:.3f}, clip top-1 {ev.clip_top1:.3f} "
+              f"-> {ev.run_dir}/{run_folder.eval_json('test')}")
     return 0
 
 
@@ -106,7 +107,7 @@ def _setup(args: argparse.Namespace):
     """The search's config and strategy from the flags, every input checked."""
     from pipeline import schema
     from trainer import data, distribute
-    from tuning import search
+    from tuning import search, tuners
 
     base = trainer_cli.config_from_args(args)
     manifest = schema.read_manifest(data.source_dir(base))
@@ -118,7 +119,7 @@ def _setup(args: argparse.Namespace):
         trial_epochs=args.trial_epochs,
         seeds=run_folder.parse_seeds(args.seeds) if args.seeds else ())
     search.validate(cfg)
-    if search.tuner_role() != "worker" and search.check_resume(cfg) == "resume":
+    if tuners.tuner_role() != "worker" and search.check_resume(cfg) == "resume":
         print(f"vidrec tune: resuming the search in {args.out}", flush=True)
     distribute.configure_devices(base.cpu_replicas)
     return cfg, distribute.make_strategy(base)

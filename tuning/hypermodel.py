@@ -20,7 +20,7 @@ import keras_tuner
 import tensorflow as tf
 
 from trainer import callbacks as callbacks_lib
-from trainer import data, tb, train
+from trainer import data, hparams, train
 from trainer.config import TrainConfig
 from tuning import space as space_lib
 from tuning.space import SearchSpace
@@ -40,7 +40,7 @@ class FailOnNaN(keras.callbacks.Callback):
 
 def own_hparams(callbacks: list[keras.callbacks.Callback], cfg: TrainConfig,
                 manifest: Mapping[str, Any]) -> list[keras.callbacks.Callback]:
-    """KerasTuner's HParams callback swapped for the trainer's (`trainer.tb.HParams`).
+    """KerasTuner's HParams callback swapped for the trainer's (`trainer.hparams.HParams`).
 
     KerasTuner 1.4.8 adds `hparams_api.KerasCallback` beside each TensorBoard callback
     it points at ``<log root>/<trial id>/execution<k>``, with the trial's sampled
@@ -55,7 +55,7 @@ def own_hparams(callbacks: list[keras.callbacks.Callback], cfg: TrainConfig,
     for board in boards:
         trial_dir = os.path.dirname(str(board.log_dir).rstrip("/"))
         run = f"{cfg.run_name}/trial {os.path.basename(trial_dir)}"
-        kept.append(tb.HParams(tb.hparams(cfg, manifest, run=run), str(board.log_dir),
+        kept.append(hparams.HParams(hparams.hparams(cfg, manifest, run=run), str(board.log_dir),
                                group=trial_dir))
     return kept
 

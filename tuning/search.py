@@ -5,7 +5,7 @@ Layout of the search folder OUT::
     OUT/search_config.json     the resolved trainer config and search space
     OUT/search/                KerasTuner's project (oracle state, trials): resume lives here
     OUT/tensorboard/<trial>/   per-trial scalars + HParams, named as every run's
-                               (`trainer.tb`: trials and runs share one HParams table)
+                               (`trainer.hparams`: trials and runs share one HParams table)
     OUT/trials.csv             every trial: status, values, score, failure reason
     OUT/tensorboard/best/      the retrained best run's logs, beside the trials
     OUT/best/                  the best configuration retrained by `trainer.train.train`,
@@ -14,33 +14,30 @@ Layout of the search folder OUT::
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import os
 import tempfile
 from typing import Any
 
 import keras
-import keras_tuner
 import tensorflow as tf
 
 from pipeline import schema
-from trainer import data, determinism, distribute, evaluate, train
+from trainer import data, distribute, evaluate, folders, train
 from trainer.config import TrainConfig
+from tuning import trials, tuners
 from tuning.hypermodel import VIDEO_OBJECTIVE, TemporalHyperModel
-from tuning.space import HYPERPARAMETERS, SearchSpace
+from tuning.space import SearchSpace
 from vidrec.core import run_folder
 
 TUNERS = ("random", "bayesian", "hyperband")
-PROJECT_NAME = "search"  # stable, so a restarted search finds its own state
 CONFIG_NAME = "search_config.json"
 # Flags a resumed search may change: --max-trials extends (or ends) it, and the trainer's
 # device flags change where trials run, not what they are (as for `vidrec train`); --seeds
 # says only how the best is retrained.
 RESUMABLE_DIFFERENCES = (("max_trials", "seeds")
-                         + tuple(f"base.{k}" for k in train.RESUMABLE_DIFFERENCES))
+                         + tuple(f"base.{k}" for k in folders.RESUMABLE_DIFFERENCES))
 
 
 class SearchConfigError(ValueError):
@@ -123,112 +120,6 @@ def check_resume(cfg: TuneConfig) -> str:
     return "resume"
 
 
-def tuner_role() -> str:
-    """``single`` (no distributed tuning), ``chief`` (serves the oracle) or ``worker``.
-
-    KerasTuner's distributed mode is switched on by KERASTUNER_ORACLE_IP,
-    KERASTUNER_ORACLE_PORT and KERASTUNER_TUNER_ID (``chief`` for the oracle,
-    any other id for a worker that runs trials).
-
-    Raises:
-      ValueError: the variables are set only in part, or together with a TF_CONFIG
-        cluster.
-    """
-    names = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
-    given = [n for n in names if os.environ.get(n)]
-    if not given:
-        return "single"
-    if distribute.cluster():
-        raise ValueError("TF_CONFIG and KERASTUNER_* are both set: use KERASTUNER_* to run "
-                         "trials in parallel (one machine per trial), or TF_CONFIG to run each "
-                         "trial across the cluster, not both")
-    if len(given) < len(names):
-        missing = sorted(set(names) - set(given))
-        raise ValueError(f"distributed tuning needs all of {', '.join(names)}; "
-                         f"missing {', '.join(missing)}")
-    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
-
-
-def trial_seed(seed: int, trial_id: str) -> int:
-    """The seed a trial's model is initialised from: a function of (--seed, trial id), so a
-    repeated search gives the same trials and scores (KerasTuner seeds only its oracle,
-    keras-tuner #421)."""
-    return determinism.derive_seed(seed, "trial", trial_id)
-
-
-class _ReportsTrials:
-    """Mixin: says which tuner runs which trial (progress, and the record of who ran what)
-    and reseeds everything from (--seed, trial id) before the trial builds its model."""
-
-    def run_trial(self, trial, *args, **kwargs):
-        print(f"vidrec tune: {self.tuner_id} runs trial {trial.trial_id} "
-              f"{dict(trial.hyperparameters.values)}", flush=True)
-        base = self.hypermodel.base
-        determinism.seed_everything(trial_seed(base.seed, trial.trial_id), base.deterministic)
-        return super().run_trial(trial, *args, **kwargs)
-
-
-_TUNER_CLASSES = {name: type(f"Vidrec{cls.__name__}", (_ReportsTrials, cls), {})
-                  for name, cls in (("random", keras_tuner.RandomSearch),
-                                    ("bayesian", keras_tuner.BayesianOptimization),
-                                    ("hyperband", keras_tuner.Hyperband))}
-
-
-def _make_tuner(cfg: TuneConfig, hypermodel, strategy, directory: str,
-                role: str) -> keras_tuner.Tuner:
-    objective = keras_tuner.Objective(cfg.objective, direction="max")
-    # A worker never wipes the project: the chief's oracle state lives there.
-    common = dict(hypermodel=hypermodel, objective=objective, directory=directory,
-                  project_name=PROJECT_NAME, overwrite=cfg.fresh and role != "worker",
-                  # KerasTuner draws a random seed for a falsy one (`seed or randint`):
-                  # shift by one so --seed 0 is reproducible too.
-                  seed=cfg.base.seed + 1, distribution_strategy=strategy,
-                  max_consecutive_failed_trials=cfg.max_failed_trials)
-    if cfg.tuner == "hyperband":
-        return _TUNER_CLASSES["hyperband"](max_epochs=cfg.epochs_per_trial, factor=3, **common)
-    return _TUNER_CLASSES[cfg.tuner](max_trials=cfg.max_trials, **common)
-
-
-def trial_rows(tuner: keras_tuner.Tuner) -> list[dict[str, Any]]:
-    """One row per trial, best first: id, status, score, values, failure reason."""
-    rows = []
-    for trial in tuner.oracle.trials.values():
-        values = trial.hyperparameters.values
-        reason = ""
-        if trial.message:
-            lines = [ln for ln in str(trial.message).strip().splitlines() if ln.strip()]
-            reason = lines[-1] if lines else ""
-        rows.append({"trial": trial.trial_id, "status": trial.status, "score": trial.score,
-                     **{k: values.get(k) for k in HYPERPARAMETERS}, "reason": reason})
-    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["trial"]))
-    return rows
-
-
-def format_table(rows: list[dict[str, Any]], limit: int = 10) -> str:
-    """A fixed-width text table of the best `limit` trials."""
-    head = ("trial", "status", "score") + HYPERPARAMETERS
-    def cell(v):
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return "-" if v is None else str(v)
-    body = [[cell(r[k]) for k in head] for r in rows[:limit]]
-    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
-              for i, h in enumerate(head)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths)) for b in body]
-    return "\n".join(lines)
-
-
-def write_csv(rows: list[dict[str, Any]], path: str) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["trial", "status", "score", *HYPERPARAMETERS,
-                                             "reason"])
-    writer.writeheader()
-    writer.writerows(rows)
-    with tf.io.gfile.GFile(path, "w") as f:
-        f.write(buf.getvalue())
-
-
 def validate(cfg: TuneConfig) -> dict[str, Any]:
     """Checks the data and the ranges before anything runs; returns the manifest."""
     manifest = schema.read_manifest(data.source_dir(cfg.base))
@@ -256,11 +147,11 @@ def _retrain_best(cfg: TuneConfig, best_cfg: TrainConfig, strategy: tf.distribut
     print(f"retraining the best configuration into {best_cfg.out} ({cfg.base.epochs} epochs, "
           f"as the base run{f'; seeds {list(cfg.seeds)}' if cfg.seeds else ''})", flush=True)
     if cfg.seeds:
-        train.write_seed_group(best_cfg.out, seeds, overwrite=True)
+        folders.write_seed_group(best_cfg.out, seeds, overwrite=True)
     evals = []
     for seed in seeds:
-        one = train.seed_config(best_cfg, seed) if cfg.seeds else best_cfg
-        if not train.finished_same(one):
+        one = folders.seed_config(best_cfg, seed) if cfg.seeds else best_cfg
+        if not folders.finished_same(one):
             train.train(one, strategy, overwrite=_replace_best(one))
         else:
             print(f"vidrec tune: {one.out} holds this retrain, finished: kept", flush=True)
@@ -276,8 +167,8 @@ def _replace_best(best_cfg: TrainConfig) -> bool:
     the decision is printed: the folder is never silently reused.
     """
     try:
-        state = train.check_run_dir(best_cfg)
-    except train.RunDirError as err:
+        state = folders.check_run_dir(best_cfg)
+    except folders.RunDirError as err:
         print(f"vidrec tune: replacing {best_cfg.out}: {err}", flush=True)
         return True
     if state == "resume":
@@ -308,7 +199,7 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
     """
     manifest = validate(cfg)
     out = cfg.out.rstrip("/")
-    role = tuner_role()
+    role = tuners.tuner_role()
     chief = distribute.is_chief()
     directory = out
     if chief and role != "worker":
@@ -319,10 +210,10 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
         if not chief:
             directory = tempfile.mkdtemp(prefix="vidrec_tune_worker_")
             if not cfg.fresh:
-                _copy_tree(f"{out}/{PROJECT_NAME}", f"{directory}/{PROJECT_NAME}")
+                _copy_tree(f"{out}/{tuners.PROJECT_NAME}", f"{directory}/{tuners.PROJECT_NAME}")
         distribute.all_reduce_sum(strategy, [0.0])  # barrier: copied before the chief writes
     hypermodel = TemporalHyperModel(cfg.base, cfg.space, manifest, strategy, cfg.objective)
-    tuner = _make_tuner(cfg, hypermodel, strategy, directory, role)
+    tuner = tuners.make_tuner(cfg, hypermodel, strategy, directory, role)
     if role == "chief":
         print(f"vidrec tune: chief serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"
               f"{os.environ['KERASTUNER_ORACLE_PORT']} until every trial is done", flush=True)
@@ -331,10 +222,10 @@ def search(cfg: TuneConfig, strategy: tf.distribute.Strategy) -> dict[str, Any]:
     if role == "worker":
         print(f"vidrec tune: {tuner.tuner_id} done: the oracle has no trials left", flush=True)
         return {"rows": [], "best_hp": None, "best_eval": None}
-    rows = trial_rows(tuner)
+    rows = trials.trial_rows(tuner)
     if chief:
-        write_csv(rows, f"{out}/trials.csv")
-        print(f"\nbest trials ({cfg.objective}):\n{format_table(rows)}\n"
+        trials.write_csv(rows, f"{out}/trials.csv")
+        print(f"\nbest trials ({cfg.objective}):\n{trials.format_table(rows)}\n"
               f"all trials: {out}/trials.csv")
     done = [r for r in rows if r["score"] is not None]
     if not done:

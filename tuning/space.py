@@ -4,9 +4,10 @@ Each field of `SearchSpace` says once which TrainConfig field it samples (the
 hyperparameter's name), its `vidrec tune` flag and help: the CLI flags
 (`add_flags`, `from_args`), the KerasTuner declarations (`declare`), the trial's
 config (`trial_values`) and the columns of trials.csv (`HYPERPARAMETERS`) all
-come from there. The temporal types are the trainer's RNN cells (registry keys)
-plus the non-recurrent order-aware families; each family's own size settings are
-sampled only in its trials (KerasTuner conditional scopes).
+come from there. The temporal types and each model's own ranges are declared by the
+model's module (`Temporal.types`, `Temporal.tune`, `trainer.temporal`), so a new
+model is searched with no edit here; each family's own settings are sampled only in
+its trials (KerasTuner conditional scopes).
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:  # annotations only: `vidrec tune --help` needs no KerasTuner
     import keras_tuner
 
-from trainer.config import RNNS, TrainConfig
+from trainer import registry
+from trainer.config import TrainConfig
+from trainer.temporal.base import interleave
 
-RNN_TYPES = RNNS
-NON_RNN_TYPES = {"conv": "temporal_conv", "attention": "attention"}  # type -> --model
-TEMPORAL_TYPES = RNN_TYPES + tuple(NON_RNN_TYPES)
+# What --temporal-types may pick: the types of the tunable models, in registry order.
+TEMPORAL_TYPES = tuple(t for m in registry.MODELS.values() if m.tunable for t in m.types)
+DEFAULT_TYPES = tuple(t for m in registry.MODELS.values() if m.tuned_by_default
+                      for t in m.types)
 
 
 def _field(default: Any, flag: str, help_: str, *, samples: str | None, kind: str,
@@ -71,41 +75,18 @@ def _show(value: Any, kind: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class SearchSpace:
-    """Ranges of the searched hyperparameters (inclusive).
-
-    RNN type and bidirectionality are choices; hidden size is sampled on a log
-    scale; chunk length (a data hyperparameter: it shapes the `tf.data` input,
-    not a layer) in steps of `chunk_step` frames. These are the temporal part.
-
-    Learning rate (log scale) and head dropout are searched only when given a
-    range (None: every trial uses the base run's value). Tuning them for the
-    recurrent model alone gives it an optimisation the runs it is compared with
-    did not get, which `vidrec compare` then names as a confound.
-    """
+class _Shared:
+    """The ranges every search has; each tunable model's own ranges join them in
+    `SearchSpace` (after ``hidden``'s neighbour: `interleave`, KerasTuner's draw order)."""
 
     temporal_types: tuple[str, ...] = _field(
-        RNN_TYPES, "--temporal-types", "temporal families to try: RNN cells ("
-        + ",".join(RNN_TYPES) + "), conv (temporal_conv) and attention; the default searches "
-        "the recurrent model only", samples="temporal_type", kind="choices")
-    bidirectional: tuple[bool, ...] = _field(
-        (False, True), "--bidirectional-choices", "RNN: bidirectional values to try",
-        samples="bidirectional", kind="bools", family=RNN_TYPES)
+        DEFAULT_TYPES, "--temporal-types", "temporal families to try: " + ", ".join(
+            f"{','.join(m.types)} ({name})" for name, m in registry.MODELS.items()
+            if m.tunable) + "; the default searches " + ",".join(DEFAULT_TYPES),
+        samples="temporal_type", kind="choices")
     hidden: tuple[int, int] = _field(
         (32, 1024), "--hidden-range", "width MIN:MAX (RNN units, conv channels, attention "
         "width), log scale", samples="hidden", kind="range", cast=int, log=True)
-    conv_layers: tuple[int, int] = _field(
-        (1, 3), "--conv-layers-range", "conv: stacked temporal convolutions MIN:MAX",
-        samples="conv_layers", kind="range", cast=int, family=("conv",))
-    conv_kernel: tuple[int, ...] = _field(
-        (3, 5), "--conv-kernels", "conv: kernel sizes to try", samples="conv_kernel",
-        kind="ints", cast=int, family=("conv",))
-    attn_layers: tuple[int, int] = _field(
-        (1, 2), "--attn-layers-range", "attention: transformer blocks MIN:MAX",
-        samples="attn_layers", kind="range", cast=int, family=("attention",))
-    attn_heads: tuple[int, ...] = _field(
-        (1, 2, 4), "--attn-heads-choices", "attention: heads to try", samples="attn_heads",
-        kind="ints", cast=int, family=("attention",))
     chunk_length: tuple[int, int] = _field(
         (4, 32), "--chunk-range", "chunk length MIN:MAX in frames (default 4:32, clipped to "
         "what the longest video allows; an explicit MAX beyond it is an error)",
@@ -119,6 +100,21 @@ class SearchSpace:
     dropout: tuple[float, float] | None = _field(
         None, "--dropout-range", "search the head dropout over MIN:MAX, e.g. 0.0:0.5 (default: "
         "not searched, --dropout for every trial)", samples="dropout", kind="range", cast=float)
+
+
+class _SpaceMethods:
+    """Ranges of the searched hyperparameters (inclusive).
+
+    The temporal family (and with it the model and RNN cell) and each family's own
+    settings are choices or ranges; hidden size is sampled on a log scale; chunk
+    length (a data hyperparameter: it shapes the `tf.data` input, not a layer) in
+    steps of `chunk_step` frames. These are the temporal part.
+
+    Learning rate (log scale) and head dropout are searched only when given a
+    range (None: every trial uses the base run's value). Tuning them for the
+    recurrent model alone gives it an optimisation the runs it is compared with
+    did not get, which `vidrec compare` then names as a confound.
+    """
 
     def __post_init__(self):
         bad = [t for t in self.temporal_types if t not in TEMPORAL_TYPES]
@@ -181,6 +177,24 @@ class SearchSpace:
         hp.Int(meta["samples"], lo, hi, step=step, sampling=sampling)
 
 
+def _search_space() -> type:
+    def copy(f: dataclasses.Field):
+        return (f.name, f.type, dataclasses.field(default=f.default, metadata=f.metadata))
+
+    shared = dataclasses.fields(_Shared)
+    own = [(t.samples, "Any", _field(t.default, t.flag, t.help, samples=t.samples,
+                                     kind=t.kind, cast=t.cast, log=t.log,
+                                     family=tuple(m.types)))
+           for m in registry.MODELS.values() if m.tunable for t in m.tune]
+    fields = [copy(shared[0]), *interleave(own, [copy(shared[1])]),
+              *(copy(f) for f in shared[2:])]
+    return dataclasses.make_dataclass(
+        "SearchSpace", fields, bases=(_SpaceMethods,), frozen=True,
+        namespace={"__module__": __name__, "__doc__": _SpaceMethods.__doc__})
+
+
+SearchSpace = _search_space()
+
 # What a search can sample, in order: trials.csv's columns. "temporal_type" picks the
 # model (and the RNN cell); the others are TrainConfig fields.
 HYPERPARAMETERS = tuple(f.metadata["samples"] for f in dataclasses.fields(SearchSpace)
@@ -189,11 +203,14 @@ _CASTS = {f.name: type(f.default) for f in dataclasses.fields(TrainConfig)
           if f.name in HYPERPARAMETERS}
 
 
-def temporal_type_config(temporal_type: str) -> dict[str, str]:
-    """The TrainConfig fields a temporal type sets: {"model", ["rnn"]}."""
-    if temporal_type in RNN_TYPES:
-        return {"model": "recurrent", "rnn": temporal_type}
-    return {"model": NON_RNN_TYPES[temporal_type]}
+def temporal_type_config(temporal_type: str) -> dict[str, Any]:
+    """The TrainConfig fields a temporal type sets: its model and what the type names
+    (``gru`` -> {"model": "recurrent", "rnn": "gru"})."""
+    for name, model in registry.MODELS.items():
+        if temporal_type in model.types:
+            return {"model": name, **model.types[temporal_type]}
+    raise ValueError(f"unknown temporal type {temporal_type!r}; one of "
+                     f"{', '.join(TEMPORAL_TYPES)}")
 
 
 def trial_values(hp: keras_tuner.HyperParameters) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Subcommand modules are imported only when their command runs, so `vidrec
 --help` is instant; `vidrec COMMAND --help` imports only the command's parser
-module (tests/test_cli_start.py: no TensorFlow, Keras or Beam for any command).
+module (tests/test_vidrec_cli.py: no TensorFlow, Keras or Beam for any command).
 
 Quiet start: TensorFlow prints C++ start-up lines on import and on its first
 device query (the oneDNN notice, "Could not find cuda drivers", a cuInit ERROR
@@ -32,17 +32,17 @@ COMMANDS = {
               "write a synthetic action dataset in the HMDB51 layout"),
     "convert": ("pipeline.cli", "convert_main",
                 "Beam job: videos + split files -> sharded TFRecords + manifest.json"),
-    "inspect": ("report.inspect_data", "main",
+    "inspect": ("pipeline.inspection", "main",
                 "look at a converted dataset: counts, lengths, failures, a contact sheet"),
     "train": ("trainer.cli", "train_main",
-              "train a frame, pooled or recurrent model (MirroredStrategy)"),
+              "train one of the models in trainer/registry.py (MirroredStrategy)"),
     "evaluate": ("trainer.cli", "evaluate_main",
                  "clip- and video-level evaluation of a run -> eval_<split>.json"),
     "predict": ("trainer.cli", "predict_main", "top-k classes of raw video files"),
     "embed": ("trainer.cli", "embed_main",
               "cache a frame model's per-frame embeddings for fast training/tuning"),
     "tune": ("tuning.cli", "main",
-             "KerasTuner search over RNN type, hidden size and chunk length"),
+             "KerasTuner search over the temporal part: family, its sizes, width, chunk"),
     "compare": ("report.cli", "main",
                 "turn runs into report.md with confidence intervals and plots"),
     "study": ("vidrec.study.cli", "main",

@@ -64,7 +64,7 @@ def overrides(smallest: bool = False, videos: str | None = None, splits: str | N
 
 def plan(out: str, smallest: bool = False, videos: str | None = None,
          splits: str | None = None, split: tuple[int, ...] = (1,)):
-    """The demo's study plan (`vidrec.study.plan.Plan`); README's walkthrough lists its
+    """The demo's study plan (`vidrec.study.plan.Plan`); docs/demo.md's walkthrough lists its
     commands."""
     from vidrec.study import cli as study_cli
 

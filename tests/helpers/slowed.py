@@ -2,7 +2,7 @@
 
 STEP is ``epoch`` (after each epoch's backup is saved), ``trial`` (before each tuning
 trial trains) or ``shard`` (after each embedded shard): the pause gives
-tests/test_faults.py a window to kill -9 the process after some progress.
+tests/test_reliability_faults.py a window to kill -9 the process after some progress.
 """
 
 import sys

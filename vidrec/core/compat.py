@@ -21,7 +21,7 @@ def initial_epoch(model: Any) -> int:
     `model.fit` fails under MultiWorkerMirroredStrategy (keras-team/keras #20585), so
     `trainer.loop` drives the callbacks itself and must read where the restored run
     resumes: BackupAndRestore leaves it in the private `model._initial_epoch`, which
-    `fit` reads. (tests/test_multiworker.py: a killed cluster run resumes.)
+    `fit` reads. (tests/test_trainer_multiworker.py: a killed cluster run resumes.)
     """
     return getattr(model, "_initial_epoch", None) or 0
 
@@ -36,7 +36,7 @@ def read_only_backup(backup_dir: str) -> Any:
 
     For the non-chief workers of a cluster: only the chief owns the run folder. Keras
     has no option for it, so the private `_save_model` (and `on_train_end`, which
-    deletes the backup) are overridden. (tests/test_multiworker.py: only the chief
+    deletes the backup) are overridden. (tests/test_trainer_multiworker.py: only the chief
     writes.)
     """
     import keras
@@ -60,7 +60,7 @@ def disable_op_determinism() -> None:
     TensorFlow has only `enable_op_determinism`; a process that trains several runs
     (the demo, a tuning search, the tests) must be able to train a `--no-deterministic`
     run after a deterministic one, so the private switch it flips is flipped back.
-    (tests/test_determinism.py: the setting follows each run's config.)
+    (tests/test_trainer_determinism.py: the setting follows each run's config.)
     """
     from tensorflow.python.util import _pywrap_determinism
 
@@ -76,7 +76,7 @@ def apply_sdk_environment_overrides(job: Any, overrides: dict[str, str]) -> None
     Beam writes no `--dataflow_job_file` in a `--dry_run` (it stops before staging),
     so `pipeline.dataflow` builds the job description the way the private
     `DataflowApplicationClient.create_job_description` does, without its uploads.
-    Needs apache-beam[gcp]. (tests/test_dataflow.py: the offline dry run.)
+    Needs apache-beam[gcp]. (tests/test_pipeline_dataflow.py: the offline dry run.)
     """
     from apache_beam.runners.dataflow.internal import apiclient
 

@@ -16,8 +16,6 @@ from trainer.config import TrainConfig
 from tuning import cli as tune_cli
 from tuning import hypermodel, search, space
 
-pytestmark = pytest.mark.slow
-
 TINY_SPACE = space.SearchSpace(temporal_types=("lstm", "gru"), hidden=(4, 8), chunk_length=(2, 4),
                                chunk_step=2, learning_rate=(1e-3, 3e-3), dropout=(0.0, 0.2))
 
@@ -45,6 +43,7 @@ def _hparams_trials(log_root):
     return found
 
 
+@pytest.mark.slow
 def test_search_three_trials_two_replicas_the_same_on_a_rerun_and_best_under_seeds(
         tiny_data, tmp_path):
     """Three trials over 2 replicas; each trial reseeds from (--seed, trial id), so the
@@ -80,6 +79,7 @@ def test_search_three_trials_two_replicas_the_same_on_a_rerun_and_best_under_see
     assert not os.path.exists(f"{tmp_path}/tune1/best")  # retrain_best=False
 
 
+@pytest.mark.slow
 def test_search_tunes_the_temporal_part_and_retrains_the_best_like_the_others(
         tiny_data, tmp_path, capsys):
     """Default space: LR and dropout stay the base's; the best gets the base's --epochs;
@@ -105,6 +105,7 @@ def test_search_tunes_the_temporal_part_and_retrains_the_best_like_the_others(
     assert summary["epochs_run"] == 1 and len(summary["history"]["loss"]) == 1
 
 
+@pytest.mark.slow
 def test_killed_search_resumes_without_repeating_trials(tiny_data, tmp_path, monkeypatch):
     out = str(tmp_path / "tune")
     fitted = []
@@ -129,6 +130,7 @@ def test_killed_search_resumes_without_repeating_trials(tiny_data, tmp_path, mon
     assert [r["status"] for r in result["rows"]].count("COMPLETED") == 3
 
 
+@pytest.mark.slow
 def test_failed_trial_is_recorded_and_search_goes_on(tiny_data, tmp_path, monkeypatch):
     out = str(tmp_path / "tune")
     real_fit = hypermodel.TemporalHyperModel.fit
@@ -185,6 +187,7 @@ def test_distributed_tuning_needs_all_three_variables(tiny_data, tmp_path, monke
     assert "TF_CONFIG and KERASTUNER_* are both set" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_chief_and_two_workers_run_every_trial_exactly_once(tiny_data, tmp_path):
     import re
     import subprocess
@@ -224,6 +227,7 @@ def test_chief_and_two_workers_run_every_trial_exactly_once(tiny_data, tmp_path)
     assert sorted(os.listdir(out / "tensorboard")) == sorted(trials)
 
 
+@pytest.mark.slow
 def test_tf_config_cluster_runs_the_same_search_in_lock_step(tiny_data, tmp_path):
     """Two workers of a MultiWorkerMirroredStrategy cluster: every trial trained across both."""
     import re
@@ -266,7 +270,7 @@ def test_tf_config_cluster_runs_the_same_search_in_lock_step(tiny_data, tmp_path
 def test_the_tune_flags_come_from_the_search_space():
     import dataclasses as dc
 
-    from trainer import registry
+    from trainer.temporal import recurrent
 
     parser = tune_cli.build_parser()
     flags = {f.metadata["flag"] for f in dc.fields(space.SearchSpace)}
@@ -274,7 +278,7 @@ def test_the_tune_flags_come_from_the_search_space():
     args = parser.parse_args(["--data", "d", "--out", "o"])
     default = space.from_args(args, max_chunk=12)
     assert default == space.SearchSpace(chunk_length=(4, 12))
-    assert default.temporal_types == tuple(registry.RNNS)  # a new RNN type is picked up
+    assert default.temporal_types == tuple(recurrent.RNNS)  # a new RNN type is picked up
     assert default.learning_rate is None and default.dropout is None
     assert space.HYPERPARAMETERS == ("temporal_type", "bidirectional", "hidden", "conv_layers",
                                      "conv_kernel", "attn_layers", "attn_heads", "chunk_length",

@@ -1,10 +1,10 @@
 """Fault injection: `vidrec train` and `vidrec tune` killed with SIGKILL after some progress,
 then started again with the same flags, finish as an uninterrupted run would; a resumed
-search with other flags is refused. (`vidrec embed` killed: tests/test_embed.py.)
+search with other flags is refused. (`vidrec embed` killed: tests/test_trainer_embed.py.)
 
-Training is not bit-for-bit deterministic run to run (README), and a resumed run draws
-its remaining epochs' data order afresh, so these compare what is deterministic: the
-epochs run and recorded once each, the trials' ids, hyperparameter values and states.
+A resumed run restarts the data stream at its first pass (docs/reliability.md), so
+these compare what a resume must keep: the epochs run and recorded once each, the trials'
+ids, hyperparameter values and states.
 """
 
 import csv
@@ -20,14 +20,13 @@ from tuning import cli as tune_cli
 from tuning import search
 from vidrec import cli
 
-pytestmark = pytest.mark.slow
-
 
 def _history(run_dir):
     with open(f"{run_dir}/history.csv") as f:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_train_killed_after_an_epoch_resumes_and_finishes(tiny_data, tmp_path, capsys):
     out = str(tmp_path / "run")
     argv = ["train", "--data", tiny_data, "--model", "pooled", "--out", out, "--epochs", "3",
@@ -63,6 +62,7 @@ TUNE = ["--model", "recurrent", "--epochs", "1", "--trial-epochs", "1", "--steps
         "--no-retrain"]
 
 
+@pytest.mark.slow
 def test_tune_killed_after_a_trial_resumes_to_the_uninterrupted_trials(tiny_data, tmp_path):
     out = str(tmp_path / "tune")
     argv = ["tune", "--data", tiny_data, "--out", out, *TUNE]

@@ -43,6 +43,7 @@ def test_top_level_help_is_light():
     assert not HEAVY.search(proc.stderr)
 
 
+@pytest.mark.slow
 def test_a_command_that_starts_tensorflow_prints_only_its_own_error():
     # Imports TensorFlow and lists devices (where the cuInit line comes from), then fails.
     proc = _vidrec("train", "--data", "/nonexistent/data", "--model", "frame", "--out",

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import free_ports, loopback_tf_config
 
-from trainer import data, distribute
+from trainer import data, distribute, reading
 from trainer.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def test_cluster_roles_follow_tf_config(monkeypatch):
 
 
 def _media_ids(cfg, manifest, split, shard):
-    ds = data._records(cfg.data, manifest, split, shard=shard)
+    ds = reading.eval_records(cfg.data, manifest, split, shard=shard)
     ds = ds.map(lambda s: data._parse(cfg, s)["video_id"])
     return [v.decode() for v in ds.as_numpy_iterator()]
 
@@ -61,8 +61,8 @@ def test_workers_read_disjoint_whole_videos_that_cover_the_split(tiny_data, work
 
     manifest = schema.read_manifest(tiny_data)
     cfg = TrainConfig(data=tiny_data, out="unused")
-    files = len(data.match_files(tiny_data, "train"))
-    policy = data.shard_policy(files, workers)
+    files = len(reading.match_files(tiny_data, "train"))
+    policy = reading.shard_policy(files, workers)
     assert policy == ("FILE" if workers <= files else "DATA")
     everything = sorted(_media_ids(cfg, manifest, "train", None))
     parts = [_media_ids(cfg, manifest, "train", (workers, i)) for i in range(workers)]

@@ -2,6 +2,7 @@
 the same source, and shows progress; `vidrec evaluate` shows progress too; the progress
 line itself."""
 
+import glob
 import io
 import os
 import shutil
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from pipeline import schema
-from trainer import cli, data, embed, evaluate
+from trainer import cli, embed, evaluate, reading
 from vidrec.core import progress
 
 
@@ -30,7 +31,7 @@ def read_cache(folder):
     for split, info in manifest["splits"].items():
         if not info.get("videos"):
             continue
-        for path in data.match_files(folder, split, manifest):
+        for path in reading.match_files(folder, split, manifest):
             for record in tf.data.TFRecordDataset(path):
                 ctx, rows = schema.parse_embeddings(record)
                 videos[ctx[schema.MEDIA_ID_KEY].numpy().decode()] = rows.numpy()
@@ -42,6 +43,7 @@ def _embed(tiny_data, frame_run, out, *flags):
                            "--batch-size", "16", *flags])
 
 
+@pytest.mark.slow
 def test_a_finished_cache_is_replaced_only_with_overwrite(tiny_data, frame_run, cache,
                                                            tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(progress, "EVERY_S", 0.0)  # a line per video, as on a large split
@@ -50,7 +52,7 @@ def test_a_finished_cache_is_replaced_only_with_overwrite(tiny_data, frame_run, 
     shutil.copytree(cache, out)
     # A leftover of an earlier cache with more shards: the old glob read it as well.
     leftover = f"{out}/train-00000-of-00009{schema.SHARD_SUFFIX}"
-    shutil.copy(data.match_files(out, "train")[0], leftover)
+    shutil.copy(reading.match_files(out, "train")[0], leftover)
     assert _embed(tiny_data, frame_run, out) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already holds a finished feature cache" in err
@@ -67,6 +69,25 @@ def test_a_finished_cache_is_replaced_only_with_overwrite(tiny_data, frame_run, 
         np.testing.assert_array_equal(after[vid], rows)
 
 
+@pytest.mark.slow  # the module's `cache` fixture trains a frame run and embeds it
+def test_a_cache_names_its_shards_by_the_conversions_rule(tiny_data, cache):
+    """One shard rule for both writers: the cache's manifest declares the conversion's
+    file pattern, and the readers' list (`schema.shard_names`), the tools' glob
+    (`schema.shard_pattern`) and the writers' names (`schema.shard_name`) are the same files,
+    in the conversion and in its feature cache."""
+    source, feats = schema.read_manifest(tiny_data), schema.read_manifest(cache)
+    for split, info in source["splits"].items():
+        assert feats["splits"][split]["file_pattern"] == info["file_pattern"]
+        n = info["shards"]
+        names = [schema.shard_name(split, k, n) for k in range(n)]
+        for folder, manifest in ((tiny_data, source), (cache, feats)):
+            assert schema.shard_names(manifest, split) == names
+            assert sorted(os.path.basename(p) for p in glob.glob(
+                schema.shard_pattern(folder, split))) == names
+            assert reading.match_files(folder, split, manifest) == [f"{folder}/{m}" for m in names]
+
+
+@pytest.mark.slow
 def test_a_folder_that_holds_no_cache_is_never_used_or_cleared(tiny_data, frame_run,
                                                                 tmp_path, capsys):
     out = tmp_path / "mine"
@@ -81,17 +102,18 @@ def test_a_folder_that_holds_no_cache_is_never_used_or_cleared(tiny_data, frame_
     assert "holds no vidrec feature cache" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_unfinished_cache_resumes_keeping_its_finished_shards(tiny_data, frame_run, cache,
                                                                  tmp_path, capsys):
     # What a killed run leaves: the state file, finished shards, a partial one, no manifest.
     out = str(tmp_path / "feats")
     os.makedirs(out)
     shutil.copy(f"{cache}/{embed.STATE_NAME}", out)
-    kept = data.match_files(cache, "train")[0]
+    kept = reading.match_files(cache, "train")[0]
     shutil.copy(kept, out)
     kept_copy = f"{out}/{os.path.basename(kept)}"
     mtime = os.stat(kept_copy).st_mtime_ns
-    second = os.path.basename(data.match_files(cache, "train")[1])
+    second = os.path.basename(reading.match_files(cache, "train")[1])
     with open(f"{out}/{second}{embed.PARTIAL_SUFFIX}", "wb") as f:
         f.write(b"half a shard")
     # Other flags: one line naming the difference, nothing touched.
@@ -110,6 +132,7 @@ def test_an_unfinished_cache_resumes_keeping_its_finished_shards(tiny_data, fram
         np.testing.assert_array_equal(after[vid], rows)
 
 
+@pytest.mark.slow
 def test_evaluate_prints_progress(frame_run, capsys, monkeypatch):
     monkeypatch.setattr(progress, "EVERY_S", 0.0)  # a line per video, as on a large split
     run = evaluate.open_run(frame_run)
@@ -148,6 +171,7 @@ def test_progress_line_rate_and_eta():
     assert unknown.line() == "x: 2 videos, 0.0 videos/s, 0s"
 
 
+@pytest.mark.slow
 def test_embed_killed_after_a_shard_resumes_to_the_uninterrupted_cache(tiny_data, frame_run,
                                                                        cache, tmp_path,
                                                                        capsys):
@@ -156,7 +180,7 @@ def test_embed_killed_after_a_shard_resumes_to_the_uninterrupted_cache(tiny_data
     out = str(tmp_path / "feats")
     argv = ["embed", "--data", tiny_data, "--encoder", frame_run, "--out", out,
             "--batch-size", "16"]
-    first = f"{out}/{os.path.basename(data.match_files(cache, 'train')[0])}"
+    first = f"{out}/{os.path.basename(reading.match_files(cache, 'train')[0])}"
     run_killed("shard", 3, argv, lambda: os.path.exists(first))
     assert not os.path.exists(f"{out}/{schema.MANIFEST_NAME}")
     mtime = os.stat(first).st_mtime_ns

@@ -87,6 +87,7 @@ def test_a_kernel_without_a_deterministic_version_says_to_turn_determinism_off(
         train.train(off)
 
 
+@pytest.mark.slow
 def test_different_seeds_give_different_runs(tiny_data, tmp_path):
     """The seed is what varies: otherwise identical reruns would prove nothing."""
     cfgs = [TrainConfig(data=tiny_data, out=str(tmp_path / f"s{s}"), model="recurrent",
@@ -113,6 +114,7 @@ def _clips(cfg, manifest, threads, passes=2):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["recurrent", "frame"])
 def test_a_videos_training_clip_ignores_file_order_and_thread_count(tiny_data, model,
                                                                     monkeypatch):
@@ -167,6 +169,7 @@ def test_derived_seeds_are_stable_and_distinct():
     assert len(seeds) == 6 and all(0 <= s < determinism.SEED_MODULUS for s in seeds)
 
 
+@pytest.mark.slow
 def test_a_run_records_what_its_determinism_depends_on(frame_run):
     with open(f"{frame_run}/{run_folder.CONFIG}") as f:
         env = json.load(f)["environment"]

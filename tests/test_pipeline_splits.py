@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from pipeline import splits
+from pipeline import carve, splits
 
 MESSY = (
     "Pirates_of_the_Caribbean_(2003)_brush_hair_u_cm_np1_fr_med_0.avi 1 \n"
@@ -57,23 +57,23 @@ def _clips(films_by_class):
 
 def test_carve_counts_clips_over_all_classes_and_never_empties_a_class():
     one_class = {"A": [f"film{i}" for i in range(10)]}
-    carved = splits.carve_across_classes(_clips(one_class), 0.15, seed=0)
+    carved = carve.carve_across_classes(_clips(one_class), 0.15, seed=0)
     assert len(carved) == 2  # ceil(0.15 * 10) clips, one clip per film
-    assert carved == splits.carve_across_classes(reversed(_clips(one_class)), 0.15, seed=0)
-    assert len(splits.carve_across_classes(_clips({"A": ["a", "b"]}), 0.15, seed=0)) == 1
-    assert splits.carve_across_classes(_clips({"A": ["a"]}), 0.5, seed=0) == set()
-    assert len(splits.carve_across_classes(_clips({"A": ["a", "b", "c"]}), 0.99, seed=0)) == 2
-    assert splits.carve_across_classes(_clips(one_class), 0.0, seed=0) == set()
-    assert splits.carve_across_classes(_clips(one_class), -0.5, seed=0) == set()
+    assert carved == carve.carve_across_classes(reversed(_clips(one_class)), 0.15, seed=0)
+    assert len(carve.carve_across_classes(_clips({"A": ["a", "b"]}), 0.15, seed=0)) == 1
+    assert carve.carve_across_classes(_clips({"A": ["a"]}), 0.5, seed=0) == set()
+    assert len(carve.carve_across_classes(_clips({"A": ["a", "b", "c"]}), 0.99, seed=0)) == 2
+    assert carve.carve_across_classes(_clips(one_class), 0.0, seed=0) == set()
+    assert carve.carve_across_classes(_clips(one_class), -0.5, seed=0) == set()
     thirty = {"A": [f"film{i}" for i in range(30)]}
-    assert len(splits.carve_across_classes(_clips(thirty), 0.1, seed=0)) == 3  # not 4
+    assert len(carve.carve_across_classes(_clips(thirty), 0.1, seed=0)) == 3  # not 4
 
 
 def test_carve_gives_a_small_class_its_first_allowed_film():
     films = {"Big": [f"big{i}" for i in range(100)], "Small": ["s0", "s1"]}
     for seed in range(10):
-        carved = splits.carve_across_classes(_clips(films), 0.15, seed)
-        ranking = sorted(films["Small"], key=lambda f: (splits.hash_unit(f, seed), f))
+        carved = carve.carve_across_classes(_clips(films), 0.15, seed)
+        ranking = sorted(films["Small"], key=lambda f: (carve.hash_unit(f, seed), f))
         assert carved & {"s0", "s1"} == {ranking[0]}
         assert len(carved) >= 16  # ceil(0.15 * 102) one-clip films
 
@@ -82,13 +82,13 @@ def test_carve_skips_a_film_that_would_empty_another_class():
     # "shared" is the only film of Solo, so it can never be carved, even for Other.
     films = {"Solo": ["shared"], "Other": ["shared", "o1", "o2"]}
     for seed in range(20):
-        carved = splits.carve_across_classes(_clips(films), 0.9, seed)
+        carved = carve.carve_across_classes(_clips(films), 0.9, seed)
         assert carved == {"o1", "o2"}  # "shared" keeps both classes non-empty
     # An odd cycle: each film is in two classes of two films; carving one film for a
     # class would empty another, so one class has no carved film (documented limit).
     cycle = {"A": ["f1", "f2"], "B": ["f0", "f2"], "C": ["f0", "f1"]}
     for seed in range(5):
-        assert len(splits.carve_across_classes(_clips(cycle), 0.15, seed)) == 1
+        assert len(carve.carve_across_classes(_clips(cycle), 0.15, seed)) == 1
 
 
 def _hmdb_inputs():

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from pipeline import convert, progress, schema, splits, transforms, video
+from pipeline import convert, planning, progress, resume, schema, splits, transforms, video
 from vidrec.core import progress as core_progress
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,6 +47,7 @@ def _files(out):
             if os.path.isfile(p) and not p.endswith(schema.MANIFEST_NAME)}
 
 
+@pytest.mark.slow
 def test_killed_conversion_resumes_to_identical_bytes_without_redoing_shards(
         hmdb_layout, tmp_path, monkeypatch, capsys):
     reference, out = str(tmp_path / "reference"), str(tmp_path / "out")
@@ -102,9 +103,9 @@ def test_a_partial_conversion_of_other_inputs_is_refused(hmdb_layout, tmp_path, 
     shutil.copytree(hmdb_layout, root)
     argv = _argv(root, out)
     config, _ = convert.parse_args(argv)
-    plan = convert.make_plan(config)
-    shards = convert.shard_plans(plan, convert.shard_counts(plan, 3))
-    assert convert._prepare_output(config, convert.plan_sha256(shards, plan)) == "fresh"
+    plan = planning.make_plan(config)
+    shards = planning.shard_plans(plan, planning.shard_counts(plan, 3))
+    assert resume.prepare_output(config, planning.plan_sha256(shards, plan)) == "fresh"
     os.remove(sorted(glob.glob(f"{root}/videos/grow/*.avi"))[0])  # the inputs change
     assert convert.main(argv) == 2
     assert re.search(r"holds a partial conversion of other inputs .* --overwrite",

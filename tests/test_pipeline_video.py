@@ -1,11 +1,12 @@
-"""`pipeline.video.decode`: frame counts, resampling, colour order and per-video failures."""
+"""`pipeline.video.decode` (frame counts, resampling, colour order, per-video failures)
+and `pipeline.resizing` (crop, squash, the fast filter against INTER_AREA)."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import opencv_frame_count
 
-from pipeline import video
+from pipeline import resizing, video
 
 
 def _noise_clip(frames: int, h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:
@@ -56,11 +57,11 @@ def test_red_stays_red_and_blue_stays_blue(tmp_path):
     assert blue[2] > 200 and blue[0] < 40 and blue[1] < 40
 
 
-@pytest.mark.parametrize("mode", video.RESIZE_MODES)
+@pytest.mark.parametrize("mode", resizing.RESIZE_MODES)
 def test_resize_modes_give_square_frames(mode):
     frame = np.zeros((30, 60, 3), np.uint8)
     frame[:, :15] = 255  # the left quarter: cut away by crop, kept by squash
-    out = video.resize(frame, 20, mode)
+    out = resizing.resize(frame, 20, mode)
     assert out.shape == (20, 20, 3)
     assert (out[:, 0].mean() > 200) == (mode == "squash")
 
@@ -113,13 +114,13 @@ def test_fast_resize_is_within_38_db_of_inter_area_on_textured_frames(h, w):
 
     frames = synth.textured_clip(4, h, w, seed=h)
     for frame in frames:
-        square = video.centre_square(frame)
+        square = resizing.centre_square(frame)
         area = cv2.resize(square, (128, 128), interpolation=cv2.INTER_AREA)
-        fast = video.resize(frame, 128, "crop")
+        fast = resizing.resize(frame, 128, "crop")
         assert fast.shape == area.shape == (128, 128, 3)
         assert _psnr(fast, area) >= 38.0
-    assert np.array_equal(video.resize(frames[0], 128, "crop", "area"),
-                          cv2.resize(video.centre_square(frames[0]), (128, 128),
+    assert np.array_equal(resizing.resize(frames[0], 128, "crop", "area"),
+                          cv2.resize(resizing.centre_square(frames[0]), (128, 128),
                                      interpolation=cv2.INTER_AREA))
 
 
@@ -133,7 +134,7 @@ def test_fast_resize_does_not_alias_fine_stripes(side):
     frame = np.stack([stripes] * 3, axis=-1)
     area = cv2.resize(frame, (128, 128), interpolation=cv2.INTER_AREA)
     linear = cv2.resize(frame, (128, 128), interpolation=cv2.INTER_LINEAR)  # moire
-    fast = video.resize(frame, 128, "crop")
+    fast = resizing.resize(frame, 128, "crop")
     assert fast.std() < 0.3 * linear.std()
     assert _psnr(fast, area) > _psnr(linear, area) + 3
 

@@ -1,6 +1,6 @@
 """`vidrec study`: the spec's checks, its plan, shards, resources, and the runner's resume,
 failure and overwrite rules (with a fake worker that runs no vidrec command; the real
-thing end to end is in test_demo.py)."""
+thing end to end is in test_vidrec_demo.py)."""
 
 import json
 import os
@@ -280,6 +280,7 @@ def test_two_shards_run_disjoint_runs_and_the_last_writes_the_report(tmp_path, c
     assert sum(a[0] == "compare" for a in first + second) == 1
 
 
+@pytest.mark.slow
 def test_a_failed_job_is_retried_by_the_rerun_before_what_needs_it(tmp_path, capsys, fake):
     """A rerun retries a failed job; the jobs that need it wait for it, not blocked."""
     text = SPEC.replace('converted = "{data}/split{{split}}"',

@@ -18,13 +18,11 @@ from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.plugins.hparams import metadata as hp_metadata
 
 from pipeline import schema
-from report import board
 from report.compare import compare
-from trainer import embed, evaluate, tb, train
+from report.render import tensorboard_text as board
+from trainer import embed, evaluate, hparams, pictures, train
 from trainer.config import TrainConfig
 from tuning import search, space
-
-pytestmark = pytest.mark.slow
 
 TINY = dict(hidden=8, head_units=(8, 8), chunk_length=4, batch_size=4, epochs=1,
             steps_per_epoch=2)
@@ -89,11 +87,12 @@ def _scalar(multiplexer, run, tag):
     return float(tf.make_ndarray(multiplexer.Tensors(run, tag)[-1].tensor_proto))
 
 
+@pytest.mark.slow
 def test_every_run_and_trial_is_a_session_with_the_same_names(study, board_data):
     sessions = _sessions(board_data)
     assert set(sessions) == set(RUNS.values())  # the encoder, the run, the trial, the best
     names = {run: set(h) for run, h in sessions.items()}
-    assert all(set(tb.HPARAMS_ALWAYS) <= n for n in names.values())
+    assert all(set(hparams.HPARAMS_ALWAYS) <= n for n in names.values())
     # Trial, best and run are recurrent models on the same features: the same columns.
     assert names[RUNS["trial"]] == names[RUNS["rec"]] == names[RUNS["best"]]
     enc, rec = sessions[RUNS["encoder"]], sessions[RUNS["rec"]]
@@ -105,6 +104,7 @@ def test_every_run_and_trial_is_a_session_with_the_same_names(study, board_data)
     assert "hidden" not in enc and "chunk_length" not in enc  # not the frame model's
 
 
+@pytest.mark.slow
 def test_a_trial_carries_the_tuners_own_names_and_values(study, board_data):
     """KerasTuner 1.4.8 names a trial's hparams after the search space; ours include them,
     with the values it sampled, and its own HParams callback is replaced (one session)."""
@@ -120,24 +120,25 @@ def test_a_trial_carries_the_tuners_own_names_and_values(study, board_data):
               for e in tf.compat.v1.train.summary_iterator(path)
               if any(v.tag == hp_metadata.SESSION_START_INFO_TAG for v in e.summary.value)]
     assert len(starts) == 1
-    assert _scalar(board_data, RUNS["trial"], tb.BEST_VAL_VIDEO_ACCURACY) == pytest.approx(
+    assert _scalar(board_data, RUNS["trial"], hparams.BEST_VAL_VIDEO_ACCURACY) == pytest.approx(
         float(row["score"]))
 
 
+@pytest.mark.slow
 def test_metrics_are_the_eval_files_numbers(study, board_data):
     root = study["root"]
     for name, run_dir in (("encoder", f"{root}/runs/encoder"), ("rec", f"{root}/runs/rec"),
                           ("best", f"{root}/tune/best")):
         ev = _eval(run_dir)
         for level in ("clip", "video"):
-            assert _scalar(board_data, RUNS[name], tb.eval_tag("test", level)) == \
+            assert _scalar(board_data, RUNS[name], hparams.eval_tag("test", level)) == \
                 pytest.approx(ev[f"{level}_top1"])
         summary = json.load(open(f"{run_dir}/train_summary.json"))
-        assert _scalar(board_data, RUNS[name], tb.eval_tag("val", "video")) == pytest.approx(
+        assert _scalar(board_data, RUNS[name], hparams.eval_tag("val", "video")) == pytest.approx(
             summary["val_video_top1"])
-        assert _scalar(board_data, RUNS[name], tb.BEST_VAL_ACCURACY) == pytest.approx(
+        assert _scalar(board_data, RUNS[name], hparams.BEST_VAL_ACCURACY) == pytest.approx(
             summary["best_val_accuracy"])
-    assert _scalar(board_data, RUNS["rec"], tb.eval_tag("test", "video", "shuffled")) == \
+    assert _scalar(board_data, RUNS["rec"], hparams.eval_tag("test", "video", "shuffled")) == \
         pytest.approx(_eval(f"{root}/runs/rec", "shuffled")["video_top1"])
     trial_tags = board_data.GetAccumulator(RUNS["trial"]).Tags()["tensors"]
     assert not [t for t in trial_tags if t.startswith("metrics/test")]  # trials never see test
@@ -149,15 +150,16 @@ def _picture(multiplexer, run, tag):
     return int(width), int(height), tf.io.decode_png(png).numpy()
 
 
+@pytest.mark.slow
 def test_what_the_model_sees(study, board_data):
     for name, tags in (("encoder", ("inputs/train", "inputs/val", "inputs/test")),
                        ("rec", ("inputs/train", "inputs/val", "inputs/test",
                                 "inputs/test_shuffled"))):
         for tag in tags:
             width, height, image = _picture(board_data, RUNS[name], tag)
-            assert image.shape[:2] == (height, width) and height >= tb.MIN_SIDE, (name, tag)
+            assert image.shape[:2] == (height, width) and height >= pictures.MIN_SIDE, (name, tag)
             if name == "rec":  # strips of chunk_length frames, enlarged to be seen
-                assert width > tb.MIN_SIDE * study["rec"].chunk_length, (name, tag)
+                assert width > pictures.MIN_SIDE * study["rec"].chunk_length, (name, tag)
     described = board_data.SummaryMetadata(RUNS["rec"], "inputs/test_shuffled")
     assert "shuffled order" in described.summary_description
     assert "cached embeddings" in described.summary_description
@@ -165,9 +167,9 @@ def test_what_the_model_sees(study, board_data):
     # each strip is its video's first clip, in the evaluated (here shuffled) order.
     rec = study["rec"]
     manifest = schema.read_manifest(rec.features)
-    rows = tb.eval_rows(rec, manifest, "test", "shuffled")
+    rows = pictures.eval_rows(rec, manifest, "test", "shuffled")
     orders = [[int(c) for c in captions] for _, _, captions in rows]
-    assert len(rows) == tb.SHOWN and all(len(o) == rec.chunk_length for o in orders)
+    assert len(rows) == pictures.SHOWN and all(len(o) == rec.chunk_length for o in orders)
     assert any(o != sorted(o) for o in orders)  # the shuffled order, as the model saw it
     files = sorted(tf.io.gfile.glob(schema.shard_pattern(rec.data, "test")))
     context, jpegs = next(iter(tf.data.TFRecordDataset(files[:1]).map(schema.parse_video)))
@@ -177,6 +179,7 @@ def test_what_the_model_sees(study, board_data):
         frames, schema.decode_frames(tf.gather(jpegs, orders[0])).numpy())
 
 
+@pytest.mark.slow
 def test_compare_writes_the_headline_and_report_as_text(study, board_data):
     run = f"runs/tensorboard/{board.TEXT_RUN}"  # the log root holding most compared runs
     assert study["summary"]["tensorboard_text"] == f"{study['root']}/{run}"
@@ -205,6 +208,7 @@ GROUPS_REQUEST = {"experimentName": "", "startIndex": 0, "sliceSize": 100,
                                       "STATUS_RUNNING"]}
 
 
+@pytest.mark.slow
 def test_tensorboard_serves_every_run_with_its_hparams_and_test_metric(study):
     """`tensorboard --logdir STUDY` as a user starts it; the HParams plugin over HTTP."""
     (port,) = free_ports(1)
@@ -229,16 +233,16 @@ def test_tensorboard_serves_every_run_with_its_hparams_and_test_metric(study):
     finally:
         server.terminate()
         server.wait(timeout=30)
-    assert {h["name"] for h in experiment["hparamInfos"]} >= set(tb.HPARAMS_ALWAYS)
+    assert {h["name"] for h in experiment["hparamInfos"]} >= set(hparams.HPARAMS_ALWAYS)
     metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}
-    assert {tb.eval_tag("test", "video"), tb.BEST_VAL_VIDEO_ACCURACY} <= metrics
+    assert {hparams.eval_tag("test", "video"), hparams.BEST_VAL_VIDEO_ACCURACY} <= metrics
     by_session = {g["sessions"][0]["name"]: g for g in groups}
     assert set(by_session) == set(RUNS.values())
     for name, run_dir in (("encoder", "runs/encoder"), ("rec", "runs/rec"),
                           ("best", "tune/best")):
         group = by_session[RUNS[name]]
         values = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
-        assert values[tb.eval_tag("test", "video")] == pytest.approx(
+        assert values[hparams.eval_tag("test", "video")] == pytest.approx(
             _eval(f"{study['root']}/{run_dir}")["video_top1"])
         assert group["hparams"]["run"] == os.path.basename(run_dir)
     trial = by_session[RUNS["trial"]]
@@ -250,4 +254,4 @@ def test_tensorboard_serves_every_run_with_its_hparams_and_test_metric(study):
 def test_temporal_type_names_the_search_spaces_families():
     for temporal in space.TEMPORAL_TYPES:
         cfg = TrainConfig(data="", out="o", **space.temporal_type_config(temporal))
-        assert tb.temporal_type(cfg) == temporal
+        assert hparams.temporal_type(cfg) == temporal

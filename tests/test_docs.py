@@ -1,15 +1,23 @@
-"""Every command in the README parses with the project's own parsers, the walkthrough's
-commands are the ones `vidrec demo` runs (so the demo exercises them), the published study
-specs compare like with like, and README's HMDB51 section runs studies/hmdb51.toml on the
-splits it converts."""
+"""README is a front door and docs/*.md the rooms behind it: every command in README and in
+every docs page parses with the project's own parsers, the walkthrough's commands
+(docs/demo.md) are the ones `vidrec demo` runs (so the demo exercises them), the published
+study specs compare like with like, the HMDB51 section (docs/hmdb51.md) runs
+studies/hmdb51.toml on the splits it converts, README stays short, and every link between
+them, and every repository file they name, exists."""
 
+import re
 import shlex
+from pathlib import Path
 
 import pytest
 from cli_parsers import (
     PARSERS,
+    README,
+    ROOT,
     compared_recipes,
     compared_seed_lists,
+    doc_files,
+    headings,
     plan_argvs,
     readme_blocks,
     readme_commands,
@@ -22,6 +30,8 @@ from vidrec.study import plan as study_plan
 
 HMDB51_SPEC = "studies/hmdb51.toml"
 HMDB51_SECTION = "HMDB51 for real"
+WALKTHROUGH_SECTION = "The experiment, one command per stage"
+README_MAX_LINES = 200
 HMDB51_RUNS = ("frame", "pooled", "lstm", "conv", "attention")
 MODELS = {"frame", "pooled", "recurrent", "temporal_conv", "attention"}
 SEEDS = ("0", "1", "2")
@@ -31,25 +41,33 @@ def _flag(argv, name):
     return argv[argv.index(name) + 1] if name in argv else None
 
 
-def test_every_readme_command_parses():
-    commands = readme_commands()
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def test_readme_and_docs_hold_the_commands_users_copy():
+    commands = readme_commands()  # README and every docs page together
     assert len(commands) >= 20
     assert sum(c[0] == "tune" for c in commands) >= 2  # the walkthrough's, the distributed one
     assert sum(c[0] == "study" for c in commands) >= 2
     assert set(PARSERS) == set(cli.COMMANDS)
-    for argv in commands:
-        assert argv[0] in PARSERS, f"README uses unknown command {argv[0]!r}"
+
+
+@pytest.mark.parametrize("path", doc_files(), ids=_name)
+def test_every_command_in_readme_and_docs_parses(path):
+    for argv in readme_commands(path=path):
+        assert argv[0] in PARSERS, f"{_name(path)} uses unknown command {argv[0]!r}"
         PARSERS[argv[0]](argv[1:])  # raises / exits on a flag the code does not know
 
 
-@pytest.mark.parametrize("block_index", [1])
-def test_walkthrough_is_what_the_demo_runs(block_index):
-    walkthrough = vidrec_commands(readme_blocks()[block_index])
+def test_walkthrough_is_what_the_demo_runs():
+    (block,) = readme_blocks(WALKTHROUGH_SECTION)
+    walkthrough = vidrec_commands(block)
     assert len(walkthrough) >= 10
     demo_cmds = demo.commands("demo_out")
     for argv in walkthrough:
         assert any(argv[0] == d[0] and set(argv) <= set(d) for d in demo_cmds), (
-            f"README command `vidrec {' '.join(argv)}` is not run by `vidrec demo`")
+            f"walkthrough command `vidrec {' '.join(argv)}` is not run by `vidrec demo`")
 
 
 def _by_split(recipes):
@@ -144,7 +162,7 @@ def test_the_hmdb51_dry_run_lists_every_command_of_three_splits(capsys):
 
 
 def _readme_studies():
-    """The `vidrec study` commands of README's HMDB51 section, parsed."""
+    """The `vidrec study` commands of the HMDB51 section (docs/hmdb51.md), parsed."""
     return [study_cli.build_parser().parse_args(c[1:])
             for c in readme_commands(HMDB51_SECTION) if c[0] == "study"]
 
@@ -168,7 +186,7 @@ def test_readme_converts_the_splits_the_hmdb51_study_reads_and_runs_it():
         other = study_cli.load_plan(args.spec, args.out, args.set)
         assert plan_argvs(other) == plan_argvs(plan), args
     section = "\n".join(readme_blocks(HMDB51_SECTION))
-    assert f"{plan.out}/{study_plan.REPORT}" in section  # where README says the report is
+    assert f"{plan.out}/{study_plan.REPORT}" in section  # where the docs say the report is
 
 
 def test_the_demo_on_videos_runs_the_hmdb51_study_on_three_splits():
@@ -179,3 +197,77 @@ def test_the_demo_on_videos_runs_the_hmdb51_study_on_three_splits():
     # The same runs, compared in one report over the three splits; only the data differ.
     assert videos.compared() == hmdb51.compared()
     assert [j.id for j in videos.jobs if j.is_run] == [j.id for j in hmdb51.jobs if j.is_run]
+
+
+# README as a front door: short, and every page it points to is there.
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+REPO_PATH = re.compile(  # a path from the repository's root, e.g. `trainer/registry.py`
+    r"(?<![\w/.-])((?:pipeline|trainer|tuning|report|vidrec|tests|benchmarks|studies|docs)"
+    r"/[\w./-]*\w\.(?:py|md|toml|sh|png))\b")
+
+
+def _slug(title: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def _links(path: Path) -> list[str]:
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)  # not inside code blocks
+    return [t for t in LINK.findall(text) if not re.match(r"[a-z]+:", t)]  # no URLs
+
+
+def test_readme_is_a_front_door_under_200_lines():
+    lines = README.read_text().count("\n")
+    assert lines < README_MAX_LINES, (
+        f"README.md has {lines} lines: move a section to docs/ and link it")
+    titles = [title for _, _, title in headings(README.read_text())]
+    for title in ("The answer on the embedded synthetic data", "Set-up: two commands",
+                  "The stages", "Layout"):
+        assert title in titles, title
+    assert "make test-fast" in README.read_text()
+
+
+# The headings users search for, each in README or in the docs page its section moved to.
+SEARCHED_HEADINGS = (
+    "The answer on the embedded synthetic data", "Set-up: two commands", "Layout",
+    "Benchmarks (measured, not guessed)", WALKTHROUGH_SECTION, "How the comparison stays fair",
+    HMDB51_SECTION, "A study in one file: `vidrec study`", "Multi-GPU and several machines",
+    "Dataflow", "In the cloud: one build", "TensorBoard: the whole comparison in one place",
+    "Look before you train: `vidrec inspect`", "Tuning and the feature cache",
+    "Reliability: what survives a fault", "Identical reruns and seeds", "Record format")
+
+
+def test_every_searched_heading_is_in_readme_or_docs():
+    titles = [title for path in doc_files() for _, _, title in headings(path.read_text())]
+    for heading in SEARCHED_HEADINGS:
+        assert titles.count(heading) == 1, f"heading {heading!r} {titles.count(heading)} times"
+
+
+@pytest.mark.parametrize("path", doc_files(), ids=_name)
+def test_every_link_in_readme_and_docs_points_to_a_file_there(path):
+    for target in _links(path):
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        assert linked.is_file(), f"{_name(path)} links {target}: no such file"
+        if anchor and linked.suffix == ".md":
+            slugs = {_slug(title) for _, _, title in headings(linked.read_text())}
+            assert anchor in slugs, f"{_name(path)} links {target}: no such heading"
+
+
+def test_readme_links_every_docs_page():
+    linked = {(README.parent / t.partition("#")[0]).resolve() for t in _links(README)}
+    for page in doc_files()[1:]:
+        assert page.resolve() in linked, f"README does not link {_name(page)}"
+    assert (ROOT / "docs" / "extending.md").resolve() in linked
+
+
+# Files the docs tell you to write (docs/extending.md's example model), not files of the tree.
+FILES_TO_WRITE = {"trainer/temporal/maxpool.py"}
+
+
+@pytest.mark.parametrize("path", doc_files(), ids=_name)
+def test_every_repository_file_readme_and_docs_name_exists(path):
+    """A renamed module or test is renamed in the docs too."""
+    for named in set(REPO_PATH.findall(path.read_text())) - FILES_TO_WRITE:
+        assert (ROOT / named).exists(), f"{_name(path)} names {named}: no such file"

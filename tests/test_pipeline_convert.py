@@ -83,6 +83,7 @@ def test_end_to_end_matches_manifest_opencv_and_splits(hmdb_layout, tmp_path):
         assert films[(c, "val")] and not films[(c, "val")] & films[(c, "train")]
 
 
+@pytest.mark.slow
 def test_second_run_is_byte_identical_also_with_two_workers(hmdb_layout, tmp_path):
     outs = [str(tmp_path / "a"), str(tmp_path / "b")]
     assert _convert(f"{hmdb_layout}/videos", outs[0], splits_dir=f"{hmdb_layout}/splits") == 0
