@@ -1,11 +1,16 @@
 # Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+#   make test       ruff + the whole suite (about 12 minutes on 2 cores); what CI (.ci/run) runs.
+#   make test-fast  ruff + the unit tests (about 1.5 minutes on 2 cores): run it before every
+#                   commit. It skips the tests marked `slow` (pyproject.toml says what that
+#                   means): training beyond a step or two, multi-worker clusters, subprocesses that
+#                   start TensorFlow, pretrained-size encoders, whole reports, the end-to-end demo.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= demo_out
 
-.PHONY: install test demo bench clean
+.PHONY: install test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +23,10 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/vidrec demo --out $(DEMO_OUT)
