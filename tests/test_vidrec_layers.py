@@ -111,3 +111,12 @@ def test_the_check_fails_when_a_lower_floor_imports_a_higher_one():
         pass
     else:
         raise AssertionError("a circle between packages went unseen")
+
+
+MAX_LINES = 300  # a module a newcomer reads in one sitting
+
+
+def test_no_module_is_over_300_lines():
+    long = {name: n for name, source in project_modules().items()
+            if (n := len(source.splitlines())) > MAX_LINES}
+    assert long == {}
