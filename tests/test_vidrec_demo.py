@@ -166,25 +166,3 @@ def test_a_study_killed_mid_training_resumes_to_the_same_result_running_nothing_
     # The same runs as an uninterrupted study: every evaluation's per-video predictions.
     ref = _predictions(f"{smallest[0]}/split1")
     assert ref and _predictions(f"{out}/split1") == ref
-
-
-def test_two_shards_over_one_folder_run_disjoint_runs_and_compare_once(smallest, tmp_path):
-    out = str(tmp_path / "shared")
-    # One job at a time in each (the fixture ran two at once, each pinned to one core):
-    # the same numbers all the same.
-    procs = [subprocess.Popen(_study(out, "--shard", f"{i}/2"), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for i in (1, 2)]
-    outputs = [p.communicate(timeout=900)[0] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
-    records = [json.load(open(f)) for f in glob.glob(f"{out}/study/jobs/**/*.json",
-                                                     recursive=True)]
-    runs = {r["id"]: r["shard"] for r in records if "/seed" in r["id"] or
-            r["id"].endswith("/tune")}
-    by_shard = [{j for j, s in runs.items() if s == f"{i}/2"} for i in (1, 2)]
-    assert by_shard[0] and by_shard[1] and not by_shard[0] & by_shard[1]
-    assert by_shard[0] | by_shard[1] == {
-        "split1/tune", *(f"split1/{n}/seed0" for n in
-                         ("frame", "pooled", "recurrent", "conv", "attention"))}
-    assert sum(e["job"] == "report" and e["event"] == "start" for e in _events(out)) == 1
-    assert sum("report written" in o for o in outputs) == 1
-    assert _predictions(f"{out}/split1") == _predictions(f"{smallest[0]}/split1")

@@ -280,6 +280,32 @@ def test_two_shards_run_disjoint_runs_and_the_last_writes_the_report(tmp_path, c
     assert sum(a[0] == "compare" for a in first + second) == 1
 
 
+def test_two_shard_processes_at_once_over_one_folder_run_disjoint_runs_and_compare_once(
+        tmp_path, fake, monkeypatch):
+    """Two machines' shards started together: whole runs each, the report written once."""
+    import subprocess
+
+    path, out = _spec(tmp_path), str(tmp_path / "o")
+    monkeypatch.setenv("FAKE_STUDY_SLEEP", "0.2")  # so that the two overlap
+    code = ("import sys; from vidrec.study import worker; worker.MODULE = 'fake_study_worker'; "
+            "from vidrec import cli; sys.exit(cli.main(sys.argv[1:]))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, "study", path, "--out", out,
+                               "--shard", f"{i}/2"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for i in (1, 2)]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    records = [json.loads(f.read_text()) for f in Path(out, "study", "jobs").rglob("*.json")]
+    runs = {r["id"]: r["shard"] for r in records if "/seed" in r["id"]}
+    by_shard = [{j for j, s in runs.items() if s == f"{i}/2"} for i in (1, 2)]
+    assert by_shard[0] and by_shard[1] and not by_shard[0] & by_shard[1]
+    assert by_shard[0] | by_shard[1] == {f"split1/{n}/seed{s}" for n in ("frame", "lstm")
+                                         for s in (0, 1)}
+    trained = [a[-1] for a in fake() if a[0] == "train"]
+    assert sorted(trained) == sorted(set(trained)) and len(trained) == 4
+    assert sum(a[0] == "compare" for a in fake()) == 1, "\n=====\n".join(outputs)
+    assert sum("report written" in o for o in outputs) == 1
+
+
 @pytest.mark.slow
 def test_a_failed_job_is_retried_by_the_rerun_before_what_needs_it(tmp_path, capsys, fake):
     """A rerun retries a failed job; the jobs that need it wait for it, not blocked."""

@@ -9,6 +9,7 @@ it), and again whenever a run finished after it or its command changed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -72,16 +73,31 @@ def _missing(plan: Plan, state: st.State) -> dict[str, str]:
     return missing
 
 
+def _running(pid: object) -> bool:
+    """Whether process `pid` of this host runs (the claim's owner is a study process, not a
+    job's worker, so `state.alive`'s worker check does not apply)."""
+    try:
+        pid = int(pid or 0)
+        if pid <= 0:
+            return False
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # another user's: it runs
+        return True
+    return True
+
+
 def _claim(state: st.State) -> bool:
     path = state.path("report.claim")
     os.makedirs(state.root, exist_ok=True)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
-        held = st.read_json(path)
-        if held.get("host") == socket.gethostname() and not st.alive(
-                {"host": held.get("host"), "pid": held.get("pid")}):
-            os.remove(path)  # left by a process that is gone
+        held = st.read_json(path)  # {} while its owner is writing it: held
+        if held.get("host") == socket.gethostname() and not _running(held.get("pid")):
+            with contextlib.suppress(FileNotFoundError):  # its owner may just have ended
+                os.remove(path)  # left by a process that is gone
             return _claim(state)
         return False
     with os.fdopen(fd, "w") as f:
@@ -122,9 +138,13 @@ def finish(plan: Plan, state: st.State, env: dict[str, str],
         echo("vidrec study: another process is writing the report")
         return 0
     try:
+        if not _stale(plan, state, report):  # written by another process since we looked
+            echo(f"vidrec study: the report is up to date: {plan.out}/{REPORT}/report.md")
+            return 0
         return _write(plan, state, report, missing, env, echo)
     finally:
-        os.remove(state.path("report.claim"))
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(state.path("report.claim"))
 
 
 def _write(plan: Plan, state: st.State, report: Job, missing: dict[str, str],
