@@ -46,10 +46,14 @@ def _assert_identical(first, second):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["frame", "pooled", "recurrent", "temporal_conv", "attention"])
-def test_the_same_run_twice_gives_identical_weights_and_predictions(tiny_data, tmp_path, model):
+@pytest.mark.parametrize("model,extra", [
+    ("frame", {}), ("pooled", {}), ("recurrent", {}), ("temporal_conv", {}), ("attention", {}),
+    ("convlstm", {"frame_input": "both"}), ("conv2plus1d", {"frame_input": "diff"})])
+def test_the_same_run_twice_gives_identical_weights_and_predictions(tiny_data, tmp_path, model,
+                                                                    extra):
+    """On 2 CPU replicas: every model, the spatial ones and pixel-difference inputs too."""
     runs = [_train_and_evaluate(TrainConfig(data=tiny_data, out=str(tmp_path / f"r{k}" / model),
-                                            model=model, **RERUN)) for k in range(2)]
+                                            model=model, **RERUN, **extra)) for k in range(2)]
     _assert_identical(*runs)
 
 

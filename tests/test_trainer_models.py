@@ -67,7 +67,7 @@ def test_trainable_top_layers_freezes_the_base():
     enc = models.build_encoder(_cfg(trainable_top_layers=1), 32)
     base = enc.layers[1]
     trainable = [lyr.name for lyr in base.layers if lyr.weights and lyr.trainable]
-    assert len(trainable) == 1 and trainable[0].startswith("batch_normalization")
+    assert len(trainable) == 1 and trainable[0] == "block3_bn"
     assert models.trainable_layer_names(enc) == trainable
     frozen = models.build_encoder(_cfg(trainable_top_layers=0), 32)
     assert len(frozen.trainable_weights) == 0 and models.trainable_layer_names(frozen) == []
@@ -260,7 +260,7 @@ def test_attention_without_positions_is_blind_to_frame_order():
     assert _shuffle_changes(seeing) > 1e-4 and seeing.order_aware
     assert _shuffle_changes(_cfg(model="temporal_conv", chunk_length=6, features="/f")) > 1e-4
     assert _cfg(model="recurrent").kind_info() == {"takes_chunks": True, "order_aware": True,
-                                                   "recurrent": True}
+                                                   "recurrent": True, "spatial": False}
 
 
 def test_temporal_input_and_new_flags_are_checked():
@@ -280,3 +280,71 @@ def test_temporal_input_and_new_flags_are_checked():
         _cfg(model="attention", hidden=2, attn_heads=4)
     with pytest.raises(ValueError, match="--model must be one of .*attention"):
         _cfg(model="transformer")
+
+
+# --------------------------------------------------------------------------- spatial, pixel diffs
+
+
+@pytest.mark.parametrize("model,extra", [
+    ("convlstm", {}), ("convlstm", {"feature_layer": "block2_pool", "convlstm_layers": 2}),
+    ("conv2plus1d", {"frame_input": "both"}), ("recurrent", {"frame_input": "diff"}),
+    ("pooled", {"frame_input": "both"})])
+def test_spatial_and_pixel_difference_models_round_trip(model, extra, tmp_path):
+    cfg = _cfg(model=model, chunk_length=4, **extra)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 4, 32, 32, 3)).astype("float32")
+    m = models.build_model(cfg, 4, 32)
+    maps = m.get_layer("encoder").output.shape
+    assert len(maps) == (4 if cfg.kind.spatial else 2)
+    if extra.get("feature_layer"):
+        assert maps[1:] == (8, 8, 32)  # small_cnn's second block: 32 px / 4
+    want = m.predict(x, verbose=0)
+    path = str(tmp_path / "m.keras")
+    m.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(x, verbose=0), want,
+                               rtol=1e-5, atol=1e-6)
+    if cfg.frame_input == "rgb":  # on a cache of feature maps: [B, T, h, w, C]
+        feats = models.build_model(_cfg(model=model, chunk_length=4, features="/f", **extra),
+                                   4, 32, embedding_dim=(4, 4, 6))
+        assert feats(np.zeros((2, 4, 4, 4, 6), "float32")).shape == (2, 4)
+
+
+def test_pixel_differences_are_what_the_encoder_sees():
+    x = np.random.default_rng(0).uniform(0, 255, (2, 3, 4, 4, 3)).astype("float32")
+    diff = np.asarray(models.FrameInput("diff")(x))
+    np.testing.assert_allclose(diff[:, 0], 127.5)
+    np.testing.assert_allclose(diff[:, 1:], (x[:, 1:] - x[:, :-1] + 255) / 2, rtol=1e-6)
+    both = np.asarray(models.FrameInput("both")(x))
+    assert both.shape == (2, 3, 4, 4, 6)
+    np.testing.assert_allclose(both[..., :3], x)
+    # shuffling a chunk changes what a pixel-difference model sees, even the pooled one
+    pooled = _cfg(model="pooled", chunk_length=3, frame_input="diff")
+    assert pooled.order_aware and not _cfg(model="pooled", chunk_length=3).order_aware
+    m = models.build_model(pooled, 3, 32)
+    clip = np.random.default_rng(1).uniform(0, 255, (2, 3, 32, 32, 3)).astype("float32")
+    assert np.abs(m.predict(clip, verbose=0) - m.predict(clip[:, ::-1], verbose=0)).max() > 1e-5
+
+
+def test_spatial_and_pixel_difference_flags_are_one_line_errors_naming_the_choices():
+    with pytest.raises(ValueError, match="not a feature-map layer of encoder small_cnn; "
+                                         "choose one of .*block3_pool"):
+        models.build_model(_cfg(model="convlstm", chunk_length=2, feature_layer="block9"), 3, 32)
+    with pytest.raises(ValueError, match=r"for the spatial models \(convlstm, conv2plus1d\)"):
+        _cfg(model="recurrent", feature_layer="block2_pool")
+    with pytest.raises(ValueError, match="--frame-input diff needs a chunk model"):
+        _cfg(model="frame", frame_input="diff")
+    with pytest.raises(ValueError, match="encoder vgg16 takes 3"):
+        _cfg(model="recurrent", frame_input="both", encoder="vgg16")
+    with pytest.raises(ValueError, match="caches embeddings of RGB frames"):
+        _cfg(model="recurrent", frame_input="diff", features="/f")
+    with pytest.raises(ValueError, match=r"\(h, w, C\) for a spatial model"):
+        models.build_model(_cfg(model="convlstm", features="/f"), 3, 32, embedding_dim=64)
+
+
+def test_a_frame_runs_encoder_gives_the_maps_it_pools():
+    frame = models.build_model(_cfg(model="frame"), 3, 32)
+    encoder = frame.get_layer("encoder")
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    maps = models.maps_of(encoder, "small_cnn", 32)
+    np.testing.assert_allclose(np.asarray(maps(x)).mean(axis=(1, 2)), encoder(x), atol=1e-5)
+    assert models.maps_of(encoder, "small_cnn", 32, "block1_pool").output.shape == (
+        None, 16, 16, 16)

@@ -165,9 +165,31 @@ def test_two_workers_train_an_attention_model_on_differences_identically_on_ever
         weights.append(a)
         summary = json.loads((Path(out) / "train_summary.json").read_text())
         assert summary["recipe"]["kind"] == {"takes_chunks": True, "order_aware": True,
-                                             "recurrent": False}
+                                             "recurrent": False, "spatial": False}
         videos.append(json.dumps(evaluate.evaluate_run(out, split="test")["videos"]))
     for key in weights[0].files:
         np.testing.assert_array_equal(weights[0][key], weights[1][key],
                                       err_msg=f"weight {key} differs between reruns")
     assert videos[0] == videos[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model,extra", [("convlstm", ["--frame-input", "both"]),
+                                         ("conv2plus1d", ["--feature-layer", "block2_pool"])])
+def test_two_workers_train_the_spatial_models_in_step(tiny_data, tmp_path, model, extra):
+    """The spatial models (feature maps, pixel differences) in the multi-worker loop: both
+    workers end with the same weights, and the run evaluates."""
+    from trainer import evaluate
+
+    out, logs_dir = str(tmp_path / "runs" / model), tmp_path / "logs"
+    logs_dir.mkdir()
+    codes, logs, _ = _run_workers(tiny_data, out, logs_dir,
+                                  flags=[*FLAGS[2:], "--model", model, *extra, "--epochs", "1"])
+    assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+    a, b = np.load(logs_dir / "weights0.npz"), np.load(logs_dir / "weights1.npz")
+    assert len(a.files) > 10  # encoder, spatial temporal part, head
+    for key in a.files:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=f"weight {key} differs")
+    summary = json.loads((Path(out) / "train_summary.json").read_text())
+    assert summary["recipe"]["kind"]["spatial"] is True
+    assert evaluate.evaluate_run(out, split="test")["num_videos"] > 0

@@ -281,7 +281,8 @@ def test_the_tune_flags_come_from_the_search_space():
     assert default.temporal_types == tuple(recurrent.RNNS)  # a new RNN type is picked up
     assert default.learning_rate is None and default.dropout is None
     assert space.HYPERPARAMETERS == ("temporal_type", "bidirectional", "hidden", "conv_layers",
-                                     "conv_kernel", "attn_layers", "attn_heads", "chunk_length",
+                                     "conv_kernel", "attn_layers", "attn_heads",
+                                     "convlstm_layers", "conv21_layers", "chunk_length",
                                      "learning_rate", "dropout")
     asked = space.from_args(parser.parse_args(
         ["--data", "d", "--out", "o", "--lr-range", "1e-3:1e-2", "--bidirectional-choices",

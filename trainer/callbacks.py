@@ -68,13 +68,29 @@ class Validation(keras.callbacks.Callback):
                                                  self._reduce))
 
 
+class WarmUp(keras.callbacks.Callback):
+    """A linear learning-rate warm-up over the first `epochs` epochs: epoch e < N trains at
+    `rate` * (e + 1) / (N + 1), epoch N on at `rate` (then ReduceLROnPlateau may halve it).
+    Set at each epoch's start, from the epoch alone, so a resumed run gets the same rates."""
+
+    def __init__(self, epochs: int, rate: float):
+        super().__init__()
+        self.epochs, self.rate = epochs, rate
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch <= self.epochs:
+            self.model.optimizer.learning_rate = self.rate * min(1.0, (epoch + 1) /
+                                                                 (self.epochs + 1))
+
+
 def make_callbacks(cfg: TrainConfig, manifest: Mapping[str, Any],
                    strategy: tf.distribute.Strategy,
                    chief: bool = True) -> list[keras.callbacks.Callback]:
     """The run's callbacks, all watching the VAL split that `Validation` (first) scores.
 
     Validation, BackupAndRestore, best-val_accuracy checkpoint, EarlyStopping
-    (restore_best_weights), ReduceLROnPlateau, CSV history, TensorBoard, and the
+    (restore_best_weights; not before the warm-up's end), ReduceLROnPlateau, the warm-up
+    (`--warmup-epochs`), CSV history, TensorBoard, and the
     run's HParams session (`hparams.HParams`: its hyperparameters and best epoch). A
     non-`chief` worker of a cluster gets only the ones that write nothing (and
     resumes from the chief's backup), so every worker takes the same decisions and
@@ -84,11 +100,13 @@ def make_callbacks(cfg: TrainConfig, manifest: Mapping[str, Any],
     backup = run_folder.join(run_dir, run_folder.BACKUP)
     validation = Validation(cfg, manifest, strategy)
     stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                         patience=cfg.patience, restore_best_weights=True)
+                                         patience=cfg.patience, restore_best_weights=True,
+                                         start_from_epoch=cfg.warmup_epochs)
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                 patience=max(1, cfg.patience // 2), min_lr=1e-6)
+    warm = [WarmUp(cfg.warmup_epochs, cfg.learning_rate)] if cfg.warmup_epochs else []
     if not chief:
-        return [validation, compat.read_only_backup(backup), stop, plateau]
+        return [validation, compat.read_only_backup(backup), stop, plateau, *warm]
     best = keras.callbacks.ModelCheckpoint(
         run_folder.join(run_dir, run_folder.BEST), monitor="val_accuracy", mode="max",
         save_best_only=True)
@@ -102,6 +120,7 @@ def make_callbacks(cfg: TrainConfig, manifest: Mapping[str, Any],
         best,
         stop,
         plateau,
+        *warm,
         # After ReduceLROnPlateau, which adds "learning_rate" to the logs.
         keras.callbacks.CSVLogger(run_folder.join(run_dir, run_folder.HISTORY), append=True),
         keras.callbacks.TensorBoard(cfg.log_dir, write_graph=False),

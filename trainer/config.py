@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from trainer import registry
+from trainer.eval_protocol import EvalProtocol  # noqa: F401  (config.EvalProtocol)
 from trainer.temporal.base import Temporal, check_field, interleave, setting
 from vidrec.core import run_folder
 
@@ -22,6 +23,7 @@ ORDERS = run_folder.ORDERS
 AUGMENTATIONS = ("flip", "crop", "contrast", "rotate", "vflip")
 DEFAULT_AUGMENT = "flip,crop,contrast,rotate"
 TEMPORAL_INPUTS = ("embed", "diff", "both")
+FRAME_INPUTS = ("rgb", "diff", "both")
 CONFIG_NAME = run_folder.CONFIG
 
 # The temporal part of each model: the only settings a fair comparison lets differ.
@@ -33,54 +35,6 @@ PLACEMENT_FIELDS = ("data", "out", "log_root", "cpu_replicas", "devices", "jit_c
 # Replaced in a run's recipe by the encoder it effectively uses (see trainer.recipe).
 ENCODER_SOURCE_FIELDS = ("encoder", "weights", "trainable_top_layers", "init_from",
                          "freeze_encoder", "features")
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalProtocol:
-    """Which frames of a test video every model is scored on: chosen from the video alone.
-
-    Dense evaluation: every stored frame (``window`` 0), or the centred ``window``
-    consecutive frames (all of them when the video is shorter). Each model tiles
-    that frame set into its own clips (a frame each, or chunks of its chunk length
-    and stride: one run of chunks per stride phase, the last chunk of a run looped),
-    so models with different chunk lengths are scored on the same frames, and a
-    chunk model sees frames exactly as far apart as in training.
-    """
-
-    window: int = 0
-
-    VERSION = 1
-
-    def __post_init__(self):
-        if self.window < 0:
-            raise ValueError(f"--frames must be 'all' or a positive number of frames, "
-                             f"got {self.window}")
-
-    @property
-    def name(self) -> str:
-        return "dense" if self.window == 0 else f"dense-center-{self.window}"
-
-    @classmethod
-    def parse(cls, text: str) -> "EvalProtocol":
-        """``all`` -> every frame; ``N`` -> the centred N consecutive frames."""
-        text = str(text).strip()
-        if text == "all":
-            return cls()
-        if not text.isdigit() or int(text) < 1:
-            raise ValueError(f"--frames must be 'all' or a positive number of frames, "
-                             f"got {text!r}")
-        return cls(int(text))
-
-    def describe(self) -> str:
-        frames = ("every stored frame" if self.window == 0 else
-                  f"the centred {self.window} consecutive frames")
-        return (f"{frames} of each video, tiled by each model into its own clips (one frame "
-                "each, or consecutive chunks at its own chunk length and stride, the last "
-                "chunk looped)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "window": self.window, "version": self.VERSION,
-                "description": self.describe()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +67,17 @@ class _Shared:
         "embed", "what an order-aware model reads: the frame embeddings (embed), the "
         "differences of consecutive ones (diff, after TSN's RGB difference: slow changes "
         "become salient) or both side by side (both)", choices=TEMPORAL_INPUTS)
+    frame_input: str = setting(
+        "rgb", "what a chunk model's encoder sees of each frame: the frame (rgb), its pixel "
+        "difference to the chunk's previous frame (diff, TSN's RGB difference; the first "
+        "frame's is zero), or both stacked as 6 channels (both; encoders that take any "
+        "channel count: small_cnn). A difference image holds the sign of a change, so "
+        "every chunk model with diff or both sees order (a pooled run with diff is not the "
+        "order-blind control: it sees motion and its direction between neighbours)",
+        choices=FRAME_INPUTS)
+    feature_layer: str = setting(
+        "", "spatial models (convlstm, conv2plus1d): the encoder layer whose feature maps "
+        "they read; empty = the encoder's last conv block, before its global pooling")
     chunk_length: int = setting(8, "frames per chunk; videos shorter than the chunk span "
                                 "(chunk_length-1)*frame_stride+1 are LOOPED (indices wrap "
                                 "around)", low=1)
@@ -129,6 +94,9 @@ class _Shared:
                           "sooner)", low=1)
     learning_rate: float = setting(1e-3, "Adam learning rate (halved when val loss "
                                    "plateaus)")
+    warmup_epochs: int = setting(
+        0, "linear learning-rate warm-up over the first N epochs (epoch e at rate x "
+        "(e+1)/(N+1)); early stopping counts only after it", low=0)
     patience: int = setting(5, "epochs without val accuracy gain before early stopping",
                             low=1)
     seed: int = setting(0, "seed of sampling, augmentation and initialisation")
@@ -165,6 +133,7 @@ class _TrainConfigMethods:
         if self.temporal_input != "embed" and self.chunk_length < 2:
             raise ValueError(f"--temporal-input {self.temporal_input} needs --chunk-length >= 2, "
                              f"got {self.chunk_length}")
+        self._check_inputs()
         if self.kind.check:
             self.kind.check(self)
         if not 0.0 <= self.dropout < 1.0:
@@ -175,15 +144,41 @@ class _TrainConfigMethods:
             raise ValueError(f"head_units must be two positive widths, got {self.head_units}")
         augment_list(self.augment)
 
+    def _check_inputs(self) -> None:
+        """--frame-input and --feature-layer against the model, encoder and features."""
+        if self.frame_input != "rgb":
+            if not self.kind.takes_chunks:
+                raise ValueError(f"--frame-input {self.frame_input} needs a chunk model (a "
+                                 f"difference needs a previous frame); --model {self.model} "
+                                 "reads single frames")
+            if self.features:
+                raise ValueError(f"--frame-input {self.frame_input} feeds pixel differences "
+                                 "to the encoder; --features caches embeddings of RGB frames")
+            if self.chunk_length < 2:
+                raise ValueError(f"--frame-input {self.frame_input} needs --chunk-length >= 2, "
+                                 f"got {self.chunk_length}")
+        if self.frame_input == "both" and not registry.ENCODERS[self.encoder].any_channels:
+            takes = [n for n, e in registry.ENCODERS.items() if e.any_channels]
+            raise ValueError(f"--frame-input both stacks 6 channels; encoder {self.encoder} "
+                             f"takes 3 (its preprocessing and ImageNet weights): use "
+                             f"--frame-input diff, or an encoder of {', '.join(takes)}")
+        if self.feature_layer and not self.kind.spatial:
+            spatial = [n for n, m in registry.MODELS.items() if m.spatial]
+            raise ValueError(f"--feature-layer {self.feature_layer!r} is for the spatial "
+                             f"models ({', '.join(spatial)}); --model {self.model} reads "
+                             "pooled embeddings")
+
     @property
     def order_aware(self) -> bool:
-        """Whether this model can use frame order (attention without positions cannot)."""
-        return self.kind.order_aware(self)
+        """Whether this model can use frame order (attention without positions cannot; any
+        chunk model fed pixel differences can: a difference holds the sign of a change)."""
+        return self.kind.order_aware(self) or (self.kind.takes_chunks and
+                                               self.frame_input != "rgb")
 
     def kind_info(self) -> dict[str, bool]:
         """What `vidrec compare` needs to know of this model, written in its eval files."""
         return {"takes_chunks": self.kind.takes_chunks, "order_aware": self.order_aware,
-                "recurrent": self.kind.recurrent}
+                "recurrent": self.kind.recurrent, "spatial": self.kind.spatial}
 
     @property
     def kind(self) -> Temporal:

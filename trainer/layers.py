@@ -60,7 +60,8 @@ class VGGPreprocess(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="vidrec")
 class TemporalInput(layers.Layer):
-    """`[B, T, D]` frame embeddings -> what an order-aware model reads.
+    """`[B, T, D]` frame embeddings (or `[B, T, h, w, C]` feature maps) -> what an
+    order-aware model reads.
 
     ``embed``: unchanged; ``diff``: `[B, T-1, D]` differences of consecutive
     embeddings (after TSN's RGB difference: slow changes become salient); ``both``:
@@ -82,11 +83,46 @@ class TemporalInput(layers.Layer):
         return diff if self.mode == "diff" else keras.ops.concatenate([x[:, 1:], diff], axis=-1)
 
     def compute_output_shape(self, input_shape):
-        batch, steps, dim = input_shape
         if self.mode == "embed":
             return input_shape
+        batch, steps, *rest = input_shape  # [B, T, D], or [B, T, h, w, C] feature maps
         steps = None if steps is None else steps - 1
-        return (batch, steps, dim if self.mode == "diff" else 2 * dim)
+        return (batch, steps, *rest[:-1], rest[-1] if self.mode == "diff" else 2 * rest[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="vidrec")
+class FrameInput(layers.Layer):
+    """`[B, T, H, W, 3]` frames in 0..255 -> what a chunk model's encoder sees.
+
+    ``rgb``: unchanged; ``diff``: each frame's pixel difference to the previous one
+    (TSN's RGB difference), mapped to 0..255 as `(d + 255) / 2` so every encoder's own
+    preprocessing applies (the first frame's difference is zero: 127.5); ``both``:
+    `[B, T, H, W, 6]`, each frame beside its difference.
+    """
+
+    MODES = ("rgb", "diff", "both")
+
+    def __init__(self, mode: str = "rgb", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"FrameInput mode must be one of {self.MODES}, got {mode!r}")
+        self.mode = mode
+
+    def call(self, x):
+        if self.mode == "rgb":
+            return x
+        diff = x[:, 1:] - x[:, :-1]
+        diff = (keras.ops.concatenate([keras.ops.zeros_like(x[:, :1]), diff], axis=1)
+                + 255.0) * 0.5
+        return diff if self.mode == "diff" else keras.ops.concatenate([x, diff], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        if self.mode != "both":
+            return input_shape
+        return (*input_shape[:-1], 2 * input_shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}

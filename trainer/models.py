@@ -6,7 +6,9 @@ preprocessing, so `predict` and the serving export need none outside.
 
 * a frame model (frame): `[B, H, W, 3]` -> encoder -> head.
 * a chunk model (pooled, recurrent, temporal_conv, attention, ...): `[B, T, H, W, 3]`
-  -> encoder on every frame -> its temporal part (`Temporal.build`: the mean, an
+  -> what its encoder sees (`cfg.frame_input`: the frames, their pixel differences or
+  both) -> encoder on every frame (to feature maps for a spatial model: convlstm,
+  conv2plus1d) -> its temporal part (`Temporal.build`: the mean, an
   RNN, 1D temporal convolutions, a transformer encoder) -> head; every order-aware
   model may read the differences of consecutive embeddings (`cfg.temporal_input`).
 * with `cfg.features`: `[B, T, D]` cached embeddings -> its temporal part -> head, or
@@ -30,7 +32,13 @@ from keras import layers
 
 from trainer import registry
 from trainer.config import TrainConfig, load_frame_run
-from trainer.layers import MergeTime, SplitTime, TemporalInput, VGGPreprocess  # noqa: F401
+from trainer.layers import (  # noqa: F401
+    FrameInput,
+    MergeTime,
+    SplitTime,
+    TemporalInput,
+    VGGPreprocess,  # noqa: F401  (registered for loading)
+)
 from vidrec.core import run_folder
 
 
@@ -103,8 +111,21 @@ def _train_top(base: keras.Model, n: int, encoder: str) -> None:
         lyr.trainable = id(lyr) in keep
 
 
-def build_encoder(cfg: TrainConfig, frame_size: int) -> keras.Model:
-    """The per-frame encoder, a model named "encoder": `float32 [B, H, W, 3]` -> `[B, D]`.
+def _cut(maps: keras.Model, layer: str, encoder: str) -> keras.Model:
+    """`maps` up to its layer `layer` (its feature maps), or ValueError naming the choices."""
+    names = [lyr.name for lyr in maps.layers if len(lyr.output.shape) == 4
+             and not isinstance(lyr, keras.layers.InputLayer)]
+    if layer not in names:
+        raise ValueError(f"--feature-layer {layer!r} is not a feature-map layer of encoder "
+                         f"{encoder}; choose one of {', '.join(names)}")
+    return keras.Model(maps.inputs, maps.get_layer(layer).output, name=maps.name)
+
+
+def build_encoder(cfg: TrainConfig, frame_size: int, spatial: bool = False,
+                  channels: int = 3) -> keras.Model:
+    """The per-frame encoder, a model named "encoder": `float32 [B, H, W, channels]` ->
+    `[B, D]`, or `[B, h, w, C]` feature maps when `spatial` (cut at `cfg.feature_layer`,
+    default the last conv block before the global pooling).
 
     `cfg.weights`: ``imagenet``, ``none`` or a weights file loaded into the base.
     `cfg.trainable_top_layers`: -1 trains everything; N >= 0 trains only the last N
@@ -125,16 +146,30 @@ def build_encoder(cfg: TrainConfig, frame_size: int) -> keras.Model:
     if cfg.weights == "imagenet" and not spec.pretrained:
         raise ValueError(f"--weights imagenet: {cfg.encoder} has no pretrained weights; "
                          "use none or a weights file")
-    base = spec.build(frame_size, cfg.weights == "imagenet")
+    base = (spec.maps if spatial else spec.build)(frame_size, cfg.weights == "imagenet",
+                                                   channels)
     if cfg.weights not in ("imagenet", "none"):
         if not tf.io.gfile.exists(cfg.weights):
             raise ValueError(f"--weights must be imagenet, none or an existing weights file, "
                              f"got {cfg.weights!r}")
         base.load_weights(cfg.weights)
+    if spatial and cfg.feature_layer:
+        base = _cut(base, cfg.feature_layer, cfg.encoder)
     if cfg.trainable_top_layers >= 0:
         _train_top(base, cfg.trainable_top_layers, cfg.encoder)
-    inputs = keras.Input((frame_size, frame_size, 3), name="frames")
+    inputs = keras.Input((frame_size, frame_size, channels), name="frames")
     return keras.Model(inputs, base(inputs), name="encoder")
+
+
+def maps_of(encoder: keras.Model, encoder_name: str, frame_size: int,
+            feature_layer: str = "") -> keras.Model:
+    """The feature maps of a trained FRAME run's `encoder` (its model's layer "encoder",
+    `encoder_name` from its config): the same weights, cut at `feature_layer` (default:
+    before the global pooling). For `vidrec embed --maps`.
+    """
+    full = registry.ENCODERS[encoder_name].maps(frame_size, False, 3)
+    full.set_weights(encoder.get_weights())  # the pooled encoder: the same weights, in order
+    return _cut(full, feature_layer, encoder_name) if feature_layer else full
 
 
 def _head(x, cfg: TrainConfig, num_classes: int):
@@ -146,7 +181,7 @@ def _head(x, cfg: TrainConfig, num_classes: int):
 
 
 def build_model(cfg: TrainConfig, num_classes: int, frame_size: int,
-                embedding_dim: int | None = None) -> keras.Model:
+                embedding_dim: int | tuple[int, ...] | None = None) -> keras.Model:
     """The classifier of `cfg.model`, outputting `float32 [B, num_classes]` softmax.
 
     The encoder (or cached embeddings) and the head are shared by every model; the
@@ -157,22 +192,28 @@ def build_model(cfg: TrainConfig, num_classes: int, frame_size: int,
       cfg: the run's config (model, encoder, head, temporal settings, features).
       num_classes: >= 2.
       frame_size: stored frame side H = W (ignored with features).
-      embedding_dim: D of the feature cache; required when `cfg.features` is set.
+      embedding_dim: D of the feature cache, or its maps' `(h, w, C)` for a spatial
+        model; required when `cfg.features` is set.
     """
     kind = registry.lookup(registry.MODELS, cfg.model, "--model")
     _check("num_classes", num_classes, isinstance(num_classes, int) and num_classes >= 2,
            "an int >= 2")
     steps = cfg.chunk_length
     if cfg.features:
-        _check("embedding_dim", embedding_dim,
-               isinstance(embedding_dim, int) and embedding_dim >= 1, "a positive int")
-        inputs = keras.Input((steps, embedding_dim) if kind.takes_chunks else (embedding_dim,),
-                             name="embeddings")
+        shape = embedding_dim if isinstance(embedding_dim, tuple) else (embedding_dim,)
+        _check("embedding_dim", embedding_dim, all(isinstance(d, int) and d >= 1 for d in shape)
+               and len(shape) == (3 if kind.spatial else 1),
+               "(h, w, C) for a spatial model" if kind.spatial else "a positive int")
+        inputs = keras.Input((steps, *shape) if kind.takes_chunks else shape, name="embeddings")
         x = inputs
     elif kind.takes_chunks:
-        encoder = build_encoder(cfg, frame_size)
+        channels = 6 if cfg.frame_input == "both" else 3
+        encoder = build_encoder(cfg, frame_size, spatial=kind.spatial, channels=channels)
         inputs = keras.Input((steps, frame_size, frame_size, 3), name="chunks")
-        x = SplitTime(steps, name="split_time")(encoder(MergeTime(name="merge_time")(inputs)))
+        x = inputs
+        if cfg.frame_input != "rgb":
+            x = FrameInput(cfg.frame_input, name="frame_input")(x)
+        x = SplitTime(steps, name="split_time")(encoder(MergeTime(name="merge_time")(x)))
     else:
         inputs = keras.Input((frame_size, frame_size, 3), name="frames")
         x = build_encoder(cfg, frame_size)(inputs)

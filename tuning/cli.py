@@ -17,8 +17,9 @@ VIDEO_OBJECTIVE = "val_video_accuracy"
 DESCRIPTION = """\
 KerasTuner search over the temporal part: by default the recurrent model's RNN
 cell (lstm, gru, simple, optionally bidirectional); with --temporal-types also
-temporal convolutions (conv: layers, kernel) and attention (layers, heads), each
-family's sizes sampled only in its trials; the width (--hidden-range, log
+temporal convolutions (conv: layers, kernel), attention (layers, heads) and the
+spatial models over the encoder's feature maps (convlstm, conv2plus1d: layers),
+each family's sizes sampled only in its trials; the width (--hidden-range, log
 scale) and the chunk length (a data hyperparameter: each trial builds its own
 tf.data input) for all.
 Learning rate and head dropout are searched only with --lr-range /

@@ -58,7 +58,8 @@ def order_aware(cfg) -> bool:
 MODEL = Temporal(
     name="attention", summary="a transformer encoder over them", takes_chunks=True,
     temporal_fields=("model", "hidden", "attn_layers", "attn_heads", "attn_positions",
-                     "attn_pool", "chunk_length", "frame_stride", "temporal_input"),
+                     "attn_pool", "chunk_length", "frame_stride", "frame_input",
+                     "temporal_input"),
     build=build, settings=Settings, check=check, order_aware=order_aware,
     types={"attention": {}}, tunable=True,
     tune=(Tune("attn_layers", (1, 2), "--attn-layers-range",

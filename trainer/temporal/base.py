@@ -75,7 +75,8 @@ class Temporal:
       temporal_fields: the TrainConfig fields of its temporal part, in the order recipes
         list them: "model", its own settings and the shared fields it reads; the only
         fields a fair comparison lets differ (`trainer.recipe`).
-      build: `(x [B, T, D], cfg) -> [B, D']` (None when it takes single frames).
+      build: `(x [B, T, D], cfg) -> [B, D']`, or `(x [B, T, h, w, C], cfg) -> [B, D']` when
+        `spatial` (None when it takes single frames).
       settings: a frozen dataclass of its own settings, each made by `setting` (help and
         bounds): they become TrainConfig fields and `vidrec train` flags of the same name.
       check: `cfg -> None`, raising ValueError where its settings contradict the config
@@ -83,6 +84,10 @@ class Temporal:
       order_aware: `cfg -> bool`, whether it can use frame order (the report's second
         question); the order-blind controls say False.
       recurrent: whether its temporal part is recurrent (the report's third question).
+      spatial: whether its temporal part reads the encoder's feature maps `[B, T, h, w, C]`
+        (cut before the global pooling, `--feature-layer`) instead of one vector per frame:
+        motion keeps its place in the frame (the report's fourth question: spatial
+        temporal modelling against late fusion).
       types: its names as the tuner and TensorBoard's ``temporal_type`` column name it,
         each with the settings that name sets (``{"gru": {"rnn": "gru"}}``).
       tunable: whether `vidrec tune --temporal-types` may pick its types.
@@ -99,6 +104,7 @@ class Temporal:
     check: Callable[[Any], None] | None = None
     order_aware: Callable[[Any], bool] = _never
     recurrent: bool = False
+    spatial: bool = False
     types: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     tunable: bool = False
     tuned_by_default: bool = False
@@ -111,6 +117,8 @@ class Temporal:
                              f"and hold its settings {own}, got {self.temporal_fields}")
         if not self.types:
             raise ValueError(f"model {self.name!r} names no temporal type")
+        if self.spatial and not self.takes_chunks:
+            raise ValueError(f"model {self.name!r}: a spatial model reads chunks")
         if self.takes_chunks != (self.build is not None):
             raise ValueError(f"model {self.name!r}: a chunk model needs a builder, a frame "
                              "model has none")

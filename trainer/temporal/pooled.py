@@ -19,5 +19,5 @@ def check(cfg) -> None:
 
 MODEL = Temporal(
     name="pooled", summary="the order-blind mean over a chunk's frame embeddings",
-    takes_chunks=True, temporal_fields=("model", "chunk_length", "frame_stride"),
+    takes_chunks=True, temporal_fields=("model", "chunk_length", "frame_stride", "frame_input"),
     build=build, check=check, types={"mean": {}})

@@ -30,7 +30,7 @@ def build(x, cfg):
 MODEL = Temporal(
     name="recurrent", summary="an RNN over them", takes_chunks=True,
     temporal_fields=("model", "rnn", "hidden", "rnn_layers", "bidirectional", "chunk_length",
-                     "frame_stride", "temporal_input"),
+                     "frame_stride", "frame_input", "temporal_input"),
     build=build, settings=Settings, order_aware=always, recurrent=True,
     types={cell: {"rnn": cell} for cell in RNNS}, tunable=True, tuned_by_default=True,
     tune=(Tune("bidirectional", (False, True), "--bidirectional-choices",

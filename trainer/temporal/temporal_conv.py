@@ -27,7 +27,7 @@ def build(x, cfg):
 MODEL = Temporal(
     name="temporal_conv", summary="1D temporal convolutions over them", takes_chunks=True,
     temporal_fields=("model", "hidden", "conv_layers", "conv_kernel", "conv_dilation",
-                     "chunk_length", "frame_stride", "temporal_input"),
+                     "chunk_length", "frame_stride", "frame_input", "temporal_input"),
     build=build, settings=Settings, order_aware=always, types={"conv": {}}, tunable=True,
     tune=(Tune("conv_layers", (1, 3), "--conv-layers-range",
                "conv: stacked temporal convolutions MIN:MAX", kind="range", cast=int),
