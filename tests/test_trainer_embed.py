@@ -1,14 +1,17 @@
 """`vidrec embed` never reuses or clears a folder silently, resumes an unfinished cache of
 the same source, and shows progress; `vidrec evaluate` shows progress too; the progress
-line itself."""
+line itself. `vidrec embed --maps`: feature maps for the spatial models, their size bounded
+before anything is written, and a run refused when its model cannot read the cache."""
 
 import glob
 import io
+import json
 import os
 import shutil
 
 import numpy as np
 import pytest
+from conftest import SMALL
 
 from pipeline import schema
 from trainer import cli, embed, evaluate, reading
@@ -192,3 +195,138 @@ def test_embed_killed_after_a_shard_resumes_to_the_uninterrupted_cache(tiny_data
     assert sorted(after) == sorted(before)
     for vid, rows in before.items():
         np.testing.assert_array_equal(after[vid], rows)
+
+
+# --------------------------------------------------------------------------- map caches
+# `vidrec embed --maps`: the encoder's feature maps before its pooling, for the spatial models.
+
+MAP_SHAPE = [4, 4, 64]  # small_cnn at 32x32: three 2x2 poolings, 64 channels
+
+
+@pytest.fixture(scope="module")
+def map_cache(tiny_data, frame_run, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("embed_maps") / "maps")
+    embed.embed(tiny_data, frame_run, out, batch_size=16, maps=True)
+    return out
+
+
+def _shard_bytes(folder):
+    manifest = schema.read_manifest(folder)
+    return sum(os.path.getsize(p) for split, info in manifest["splits"].items()
+               if info.get("videos") for p in reading.match_files(folder, split, manifest))
+
+
+@pytest.mark.slow
+def test_embed_maps_records_the_map_shape_layer_and_size(tiny_data, cache, map_cache):
+    maps, vectors = (schema.read_manifest(f)["features"] for f in (map_cache, cache))
+    assert maps["map_shape"] == MAP_SHAPE and maps["dim"] == 4 * 4 * 64
+    assert maps["feature_layer"] == maps["default_feature_layer"] == "block3_pool"
+    assert "map_shape" not in vectors and "feature_layer" not in vectors
+    videos = sum(i["videos"] for i in schema.read_manifest(tiny_data)["splits"].values())
+    for folder, feats in ((map_cache, maps), (cache, vectors)):
+        assert feats["bytes"] == _shard_bytes(folder)
+        assert feats["bytes_per_video"] == round(feats["bytes"] / videos)
+        # The estimate (values only) is within the records' framing of the measure.
+        assert 0.5 * feats["bytes"] < feats["estimated_bytes"] <= feats["bytes"]
+    assert maps["bytes_per_video"] > 10 * vectors["bytes_per_video"]
+    # The pooled vector is the spatial mean of the maps it was pooled from (float16).
+    pooled, cached_maps = read_cache(cache), read_cache(map_cache)
+    for vid, rows in pooled.items():
+        spatial = cached_maps[vid].reshape(len(rows), *MAP_SHAPE).mean(axis=(1, 2))
+        np.testing.assert_allclose(spatial, rows, rtol=1e-2, atol=1e-2)
+    with open(f"{map_cache}/{embed.STATE_NAME}") as f:
+        state = json.load(f)
+    assert state["maps"] is True and state["feature_layer"] == "block3_pool"
+
+
+@pytest.mark.slow
+def test_a_convlstm_run_trains_and_evaluates_on_a_map_cache(tiny_data, map_cache, tmp_path):
+    from trainer import data, train
+    from trainer.config import TrainConfig
+
+    cfg = TrainConfig(data=tiny_data, features=map_cache, out=str(tmp_path / "convlstm"),
+                      model="convlstm", **{**SMALL, "hidden": 4, "steps_per_epoch": 1})
+    manifest = schema.read_manifest(map_cache)
+    x, _ = next(iter(data.train_dataset(cfg, manifest, 2)))
+    assert x.shape == (2, cfg.chunk_length, *MAP_SHAPE)
+    summary = train.train(cfg)
+    assert summary["epochs_run"] == 1
+    result = evaluate.evaluate_run(cfg.out, split="val")
+    assert result["num_videos"] == manifest["splits"]["val"]["videos"]
+    assert result["data"]["data_dir"] == map_cache
+
+
+@pytest.mark.slow
+def test_a_map_cache_over_the_size_bound_is_refused_before_anything_is_written(
+        tiny_data, frame_run, tmp_path, capsys):
+    out = tmp_path / "maps"
+    out.mkdir()
+    assert _embed(tiny_data, frame_run, str(out), "--maps", "--max-cache-gb", "0.0001") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "over --max-cache-gb 0.0001" in err and "feature maps of 4x4x64" in err
+    assert "--feature-layer" in err and "GB" in err
+    assert list(out.iterdir()) == []  # nothing written: no state file, no shard
+    missing = tmp_path / "never"
+    assert _embed(tiny_data, frame_run, str(missing), "--maps", "--max-cache-gb", "0.0001") == 2
+    assert not missing.exists()
+
+
+@pytest.mark.slow
+def test_an_unfinished_cache_is_not_resumed_with_other_map_flags(tiny_data, frame_run, cache,
+                                                                 tmp_path, capsys):
+    out = tmp_path / "feats"
+    out.mkdir()
+    shutil.copy(f"{cache}/{embed.STATE_NAME}", out)  # a killed vector cache
+    assert _embed(tiny_data, frame_run, str(out), "--maps") == 2
+    err = capsys.readouterr().err
+    assert "unfinished feature cache of another source" in err
+    assert "maps False -> True" in err and "feature_layer '' -> 'block3_pool'" in err
+    assert _embed(tiny_data, frame_run, str(out), "--feature-layer", "block2_pool") == 2
+    assert "--feature-layer block2_pool names the layer" in capsys.readouterr().err
+
+
+def _fake_cache(folder, **features):
+    """A feature cache's manifest alone: what `vidrec train` checks before building."""
+    splits = {s: {"videos": 4, "frames": 48, "min_frames": 12, "max_frames": 12, "shards": 1,
+                  "file_pattern": schema.file_pattern(s)} for s in ("train", "val")}
+    schema.write_json(f"{folder}/{schema.MANIFEST_NAME}", {
+        "schema_version": schema.SCHEMA_VERSION, "classes": ["a", "b"], "splits": splits,
+        "frame_size": 32, "features": {"dim": 64, "dtype": "float16", **features}})
+    return str(folder)
+
+
+def _train_error(feats, capsys, *flags):
+    code = cli.train_main(["--data", feats, "--features", feats, "--out", f"{feats}/run",
+                           "--chunk-length", "4", *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    return err
+
+
+def test_a_spatial_model_on_pooled_vectors_is_refused(tmp_path, capsys):
+    feats = _fake_cache(tmp_path)
+    for model in ("convlstm", "conv2plus1d"):
+        err = _train_error(feats, capsys, "--model", model)
+        assert (f"--features {feats} holds pooled vectors; spatial models (convlstm, "
+                "conv2plus1d) need feature maps: write them with `vidrec embed --maps`") in err
+
+
+def test_a_pooled_model_on_feature_maps_is_refused(tmp_path, capsys):
+    feats = _fake_cache(tmp_path, dim=1024, map_shape=MAP_SHAPE, feature_layer="block3_pool",
+                        default_feature_layer="block3_pool")
+    for model in ("pooled", "recurrent", "frame"):
+        err = _train_error(feats, capsys, "--model", model)
+        assert f"--features {feats} holds feature maps (4x4x64 of layer block3_pool)" in err
+        assert "only the spatial models (convlstm, conv2plus1d) read" in err
+        assert "`vidrec embed` without --maps" in err
+
+
+def test_a_spatial_model_cut_at_another_layer_than_the_cache_is_refused(tmp_path, capsys):
+    feats = _fake_cache(tmp_path, dim=2048, map_shape=[8, 8, 32], feature_layer="block2_pool",
+                        default_feature_layer="block3_pool")
+    err = _train_error(feats, capsys, "--model", "convlstm")  # default: the last conv block
+    assert "--feature-layer '' (the last conv block, block3_pool) differs" in err
+    assert f"in --features {feats} (block2_pool)" in err and "--feature-layer block2_pool" in err
+    err = _train_error(feats, capsys, "--model", "conv2plus1d", "--feature-layer", "block1_pool")
+    assert "--feature-layer block1_pool differs" in err and "(block2_pool)" in err

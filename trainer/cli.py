@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, load_config
+from trainer.feature_cache import DEFAULT_MAX_CACHE_GB
 from vidrec.core import errors, run_folder
 from vidrec.core.eval_file import EvalFile
 
@@ -221,6 +222,16 @@ def build_embed_parser() -> argparse.ArgumentParser:
                              "unfinished with other flags); a folder that holds no feature "
                              "cache is never cleared. Without it, an unfinished cache of the "
                              "same flags resumes, keeping its finished shards")
+    parser.add_argument("--maps", action="store_true",
+                        help="store the encoder's feature maps [h, w, C] (before its global "
+                             "pooling) instead of pooled vectors: what the spatial models "
+                             "(convlstm, conv2plus1d) read")
+    parser.add_argument("--feature-layer", default="",
+                        help="with --maps: the encoder layer whose maps are stored (default "
+                             "its last conv block); train with the same --feature-layer")
+    parser.add_argument("--max-cache-gb", type=float, default=DEFAULT_MAX_CACHE_GB,
+                        help="refuse, before writing anything, a cache estimated larger "
+                             "(frames x h*w*C x 2 bytes); default %(default)g")
     return parser
 
 
@@ -230,10 +241,15 @@ def embed_main(args: argparse.Namespace) -> int:
     from trainer import embed
 
     with errors.bad_input():
-        source = embed.open_source(args.data, args.encoder, args.batch_size)
+        source = embed.open_source(args.data, args.encoder, args.batch_size, args.maps,
+                                   args.feature_layer, args.max_cache_gb)
         if embed.check_out(source, args.out, args.overwrite) == "resume":
             print(f"vidrec embed: resuming the unfinished feature cache in {args.out}",
                   flush=True)
     manifest = embed.write_cache(source, args.out, args.overwrite)
-    print(f"vidrec embed: {manifest['features']['dim']}-d embeddings -> {args.out}")
+    feats = manifest["features"]
+    rows = ("x".join(map(str, feats["map_shape"])) + " feature maps" if "map_shape" in feats
+            else f"{feats['dim']}-d embeddings")
+    print(f"vidrec embed: {rows}, {feats['bytes'] / 1e6:,.1f} MB "
+          f"({feats['bytes_per_video'] / 1e3:,.1f} kB per video) -> {args.out}")
     return 0

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from pipeline import schema
 from trainer import augment as augment_lib
-from trainer import determinism, reading, sampling
+from trainer import determinism, feature_cache, reading, sampling
 from trainer.config import ORDERS, EvalProtocol, TrainConfig, augment_list
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -71,6 +71,7 @@ def validate(cfg: TrainConfig, manifest: Mapping[str, Any], global_batch: int | 
     if cfg.features and schema.FEATURES_KEY not in manifest:
         raise ValueError(f"--features {cfg.features!r} is not a feature cache (its manifest "
                          "has no 'features' entry): write one with `vidrec embed`")
+    feature_cache.check_run(cfg, manifest)  # pooled vectors or maps, for this model
     if global_batch is not None:
         if global_batch < num_replicas or global_batch % num_replicas:
             raise ValueError(f"global batch {global_batch} must be a positive multiple of the "
@@ -102,13 +103,17 @@ def video_seed(seed: int, pass_index: tf.Tensor, video_id: tf.Tensor) -> tf.Tens
     return tf.random.experimental.stateless_fold_in(base, vid)
 
 
-def _parse(cfg: TrainConfig, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+def _parse(cfg: TrainConfig, serialized: tf.Tensor,
+           map_shape: tuple[int, ...] | None = None) -> dict[str, tf.Tensor]:
     """One record -> {"label" int32, "video_id" string, "num_frames" int32, "items" [T]}.
 
-    "items" is `string [T]` JPEGs, or `float32 [T, D]` embeddings in features mode.
+    "items" is `string [T]` JPEGs, or `float32 [T, D]` embeddings in features mode
+    (`float32 [T, h, w, C]` of a map cache: `map_shape`).
     """
     if cfg.features:
         context, items = schema.parse_embeddings(serialized)
+        if map_shape:
+            items = tf.reshape(items, [-1, *map_shape])
     else:
         context, items = schema.parse_video(serialized)
     return {"label": tf.cast(context[schema.LABEL_INDEX_KEY], tf.int32),
@@ -122,16 +127,17 @@ def _take(cfg: TrainConfig, frame_size: int, items: tf.Tensor, indices: tf.Tenso
     """Gathers the sampled items and decodes only those JPEGs.
 
     Args:
-      items: `string [T]` JPEGs, or `float32 [T, D]` embeddings.
+      items: `string [T]` JPEGs, or `float32 [T, D]` embeddings (`[T, h, w, C]` maps).
       indices: `int32 [...]`.
       dtype: of the decoded frames (uint8 keeps evaluation buffers 4x smaller).
 
     Returns:
-      `[..., H, W, 3]` frames in 0..255 of `dtype`, or `float32 [..., D]` embeddings.
+      `[..., H, W, 3]` frames in 0..255 of `dtype`, or `float32 [..., D]` embeddings
+      (`[..., h, w, C]` maps).
     """
     picked = tf.gather(items, tf.reshape(indices, [-1]))
     if cfg.features:
-        return tf.reshape(picked, tf.concat([tf.shape(indices), [-1]], 0))
+        return tf.reshape(picked, tf.concat([tf.shape(indices), tf.shape(picked)[1:]], 0))
     frames = tf.cast(schema.decode_frames(picked), dtype)
     frames = tf.ensure_shape(frames, [None, frame_size, frame_size, 3])
     return tf.reshape(frames, tf.concat([tf.shape(indices), [frame_size, frame_size, 3]], 0))
@@ -158,7 +164,7 @@ def train_examples(cfg: TrainConfig, manifest: Mapping[str, Any],
 
     Yields:
       dicts {"x": `uint8 [H, W, 3]` (frame model) or `uint8 [L, H, W, 3]` (chunk
-      models) or `float32 [L, D]` (features), "label": `int32 []`, "video_id":
+      models) or `float32 [L, D]` (features; `[L, h, w, C]` maps), "label": `int32 []`, "video_id":
       `string []`, "pass": `int64 []`, "indices": `int32 [L]` (the frame indices; [1]
       for the frame model)}.
     """
@@ -166,9 +172,10 @@ def train_examples(cfg: TrainConfig, manifest: Mapping[str, Any],
     ops = () if cfg.features else augment_list(cfg.augment)
     dtype = tf.uint8  # the model casts (see `train_dataset`)
     ds = reading.training_records(source_dir(cfg), manifest, cfg.seed, shard)
+    maps = feature_cache.map_shape(manifest)
 
     def sample(serialized, pass_index):  # parse in the same map: one stage less per record
-        rec = _parse(cfg, serialized)
+        rec = _parse(cfg, serialized, maps)
         seed = video_seed(cfg.seed, pass_index, rec["video_id"])
         sample_seed, aug_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         meta = {"label": rec["label"], "video_id": rec["video_id"], "pass": pass_index}
@@ -223,7 +230,8 @@ def _eval_clips(cfg: TrainConfig, manifest: Mapping[str, Any], split: str, order
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     frame_size = int(manifest.get("frame_size", 0))
     ds = reading.eval_records(source_dir(cfg), manifest, split, shard=shard)
-    ds = ds.map(lambda s: _parse(cfg, s), num_parallel_calls=AUTOTUNE)
+    maps = feature_cache.map_shape(manifest)
+    ds = ds.map(lambda s: _parse(cfg, s, maps), num_parallel_calls=AUTOTUNE)
 
     def clips(rec):
         idx = sampling.eval_clip_indices(rec["num_frames"], cfg, protocol)

@@ -4,15 +4,18 @@ The cache names its shards by the conversion's rule (`schema.shard_name`,
 ``{split}-NNNNN-of-NNNNN.tfrecord``; one output shard per input shard, uncompressed;
 ``file_pattern`` `schema.file_pattern`), records written with
 `schema.encode_embeddings` (float16), and a copy of the source manifest with
-``"features": {"encoder_run", "dim", "dtype": "float16"}`` added, written LAST
-so a half-written cache has no manifest.
+``"features": {"encoder_run", "dim", "dtype": "float16", "bytes", "bytes_per_video", ...}``
+added, written LAST so a half-written cache has no manifest. With ``maps`` the rows are
+the encoder's feature maps, flattened (``"map_shape"``, ``"feature_layer"``:
+`trainer.feature_cache`), and a cache estimated over ``max_cache_gb`` is refused before
+anything is written.
 
 Nothing is silently reused or lost (`check_out`): ``embedding.json`` (what the
 cache is made from: data, its manifest's hash, the encoder run and its weights'
-hash, the batch size) is written FIRST, and each shard is written under a
-temporary name and renamed when complete. So a killed `vidrec embed` started
-again with the same flags keeps its finished shards and embeds only the rest;
-with other flags it is a one-line error naming them. A finished cache is
+hash, the batch size, maps or vectors and their layer) is written FIRST, and each
+shard is written under a temporary name and renamed when complete. So a killed
+`vidrec embed` started again with the same flags keeps its finished shards and
+embeds only the rest; with other flags it is a one-line error naming them. A finished cache is
 replaced only with ``--overwrite``, and a folder that holds no feature cache is
 never written into or cleared.
 """
@@ -27,8 +30,8 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline import schema
-from trainer import reading
-from trainer.config import TrainConfig, load_frame_run
+from trainer import feature_cache, reading
+from trainer.config import TrainConfig
 from trainer.recipe import absolute
 from vidrec.core import run_folder
 from vidrec.core.progress import Progress
@@ -39,16 +42,6 @@ PARTIAL_SUFFIX = ".partial"
 
 class EmbedDirError(ValueError):
     """--out is not a folder this embedding may write into (finished, other flags, foreign)."""
-
-
-def _encoder(run_dir: str):
-
-    import trainer.models  # noqa: F401  (registers the vidrec layers)
-
-    cfg = load_frame_run(run_dir, "--encoder")
-    encoder = run_folder.load_run_model(run_dir, "--encoder").get_layer("encoder")
-    forward = tf.function(lambda x: encoder(x, training=False), reduce_retracing=True)
-    return encoder, forward, cfg
 
 
 def _embed_shard(path: str, out_path: str, compression: str, forward, batch_size: int,
@@ -103,19 +96,33 @@ class Source(NamedTuple):
     forward: Any
     cfg: TrainConfig
     batch_size: int
+    shape: tuple[int, ...] = ()  # one frame's row: (D,), or the maps' (h, w, C)
+    maps: bool = False
+    feature_layer: str = ""  # the maps' layer, resolved ("" for vectors)
+    default_layer: str = ""  # the encoder's last conv block ("" for vectors)
+    estimated_bytes: int = 0
 
 
-def open_source(data_dir: str, encoder_run: str, batch_size: int = 64) -> Source:
-    """Reads the conversion's manifest and loads the frame run's encoder.
+def open_source(data_dir: str, encoder_run: str, batch_size: int = 64, maps: bool = False,
+                feature_layer: str = "",
+                max_cache_gb: float = feature_cache.DEFAULT_MAX_CACHE_GB) -> Source:
+    """Reads the conversion's manifest, loads the frame run's encoder (cut to its feature
+    maps at `feature_layer` with `maps`) and checks the cache's estimated size.
 
     Raises:
-      ValueError, FileNotFoundError: bad batch size, no conversion, not a frame run.
+      ValueError, FileNotFoundError: bad batch size, no conversion, not a frame run, a
+        --feature-layer without maps or not in the encoder, a cache over `max_cache_gb`.
     """
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
+    if feature_layer and not maps:
+        raise ValueError(f"--feature-layer {feature_layer} names the layer of the feature "
+                         "maps: it needs --maps")
     manifest = schema.read_manifest(data_dir)
-    encoder, forward, cfg = _encoder(encoder_run)
-    return Source(data_dir, manifest, encoder_run, encoder, forward, cfg, batch_size)
+    enc = feature_cache.load_encoder(encoder_run, maps, feature_layer)
+    estimate = feature_cache.check_size(manifest, enc.shape, max_cache_gb, maps)
+    return Source(data_dir, manifest, encoder_run, enc.model, enc.forward, enc.cfg,
+                  batch_size, enc.shape, maps, enc.layer, enc.default_layer, estimate)
 
 
 def _file_sha256(path: str) -> str:
@@ -133,7 +140,12 @@ def identity(src: Source) -> dict[str, Any]:
             "encoder_run": absolute(src.encoder_run),
             "encoder_model_sha256": _file_sha256(run_folder.join(src.encoder_run,
                                                                  run_folder.MODEL)),
-            "batch_size": src.batch_size}
+            "batch_size": src.batch_size, "maps": src.maps,
+            "feature_layer": src.feature_layer}
+
+
+# What an embedding.json written before a key existed meant by it (`check_out`).
+_IDENTITY_DEFAULTS = {"maps": False, "feature_layer": ""}
 
 
 def _read_json(path: str) -> dict[str, Any] | None:
@@ -174,7 +186,8 @@ def check_out(src: Source, out: str, overwrite: bool = False) -> str:
     if overwrite:
         return "overwrite"
     now = identity(src)
-    shown = run_folder.differences({k: state.get(k) for k in now}, now)
+    shown = run_folder.differences({k: state.get(k, _IDENTITY_DEFAULTS.get(k)) for k in now},
+                                   now)
     if shown:
         raise EmbedDirError(f"--out {out!r} holds an unfinished feature cache of another "
                             f"source ({shown}); run it with its own flags to finish it, or use "
@@ -221,20 +234,30 @@ def write_cache(src: Source, out: str, overwrite: bool = False) -> dict[str, Any
         splits[split] = {**info, "shards": len(files),
                          "file_pattern": schema.file_pattern(split)}
     progress.close()
-    cfg = src.cfg
-    result = {**manifest, "splits": splits, "compression": "none",
-              schema.FEATURES_KEY: {"encoder_run": absolute(src.encoder_run),
-                           "encoder_config": {"encoder": cfg.encoder, "weights": cfg.weights,
-                                              "trainable_top_layers": cfg.trainable_top_layers},
-                           "dim": int(src.encoder.output.shape[-1]), "dtype": "float16",
-                           schema.SOURCE_DATA_KEY: absolute(src.data_dir),
-                           schema.SOURCE_SHA_KEY: schema.manifest_sha256(src.data_dir)}}
+    result = {**manifest, "splits": splits, "compression": "none"}
+    result[schema.FEATURES_KEY] = _features_entry(src, feature_cache.measured(out, result))
     schema.write_json(f"{out}/{schema.MANIFEST_NAME}", result)
     return result
 
 
+def _features_entry(src: Source, size: dict[str, int]) -> dict[str, Any]:
+    """The cache manifest's "features" entry: its encoder, row shape and size."""
+    cfg = src.cfg
+    entry = {"encoder_run": absolute(src.encoder_run),
+             "encoder_config": {"encoder": cfg.encoder, "weights": cfg.weights,
+                                "trainable_top_layers": cfg.trainable_top_layers},
+             "dim": int(np.prod(src.shape)), "dtype": "float16",
+             schema.SOURCE_DATA_KEY: absolute(src.data_dir),
+             schema.SOURCE_SHA_KEY: schema.manifest_sha256(src.data_dir)}
+    if src.maps:
+        entry.update({"map_shape": list(src.shape), "feature_layer": src.feature_layer,
+                      "default_feature_layer": src.default_layer})
+    return {**entry, "estimated_bytes": src.estimated_bytes, **size}
+
+
 def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64,
-          overwrite: bool = False) -> dict[str, Any]:
+          overwrite: bool = False, maps: bool = False, feature_layer: str = "",
+          max_cache_gb: float = feature_cache.DEFAULT_MAX_CACHE_GB) -> dict[str, Any]:
     """Writes the feature cache of `data_dir` under `out`; returns its manifest.
 
     Args:
@@ -243,5 +266,9 @@ def embed(data_dir: str, encoder_run: str, out: str, batch_size: int = 64,
       out: the cache folder (created).
       batch_size: frames per encoder call.
       overwrite: replace a feature cache already in `out` (see `check_out`).
+      maps: store the encoder's feature maps (for the spatial models), not pooled vectors.
+      feature_layer: with `maps`, the layer cut at (default the last conv block).
+      max_cache_gb: refuse, before writing anything, a cache estimated larger.
     """
-    return write_cache(open_source(data_dir, encoder_run, batch_size), out, overwrite)
+    src = open_source(data_dir, encoder_run, batch_size, maps, feature_layer, max_cache_gb)
+    return write_cache(src, out, overwrite)

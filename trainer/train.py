@@ -48,6 +48,7 @@ from trainer.distribute import (
     worker_count,
     worker_index,
 )
+from trainer.feature_cache import embedding_dim
 from trainer.pictures import input_pictures
 from vidrec.core import run_folder
 from vidrec.core.eval_file import EvalFile
@@ -117,8 +118,10 @@ def train_seeds(cfg: TrainConfig, seeds: Sequence[int],
     return summaries
 
 
-def _embedding_dim(cfg: TrainConfig, manifest: Mapping[str, Any]) -> int | None:
-    return int(manifest["features"]["dim"]) if cfg.features else None
+def _embedding_dim(cfg: TrainConfig, manifest: Mapping[str, Any]
+                   ) -> int | tuple[int, int, int] | None:
+    """D of a vector cache, `(h, w, C)` of a map cache, None on frames."""
+    return embedding_dim(cfg, manifest)
 
 
 def prepare(cfg: TrainConfig, num_replicas: int) -> dict[str, Any]:
