@@ -11,7 +11,6 @@ import argparse
 import sys
 
 from report.answer.roles import ROLES
-from report.render.markdown import differences_section
 from vidrec.core.errors import CommandParser, UsageError, bad_input, command
 from vidrec.core.run_folder import join
 
@@ -57,14 +56,19 @@ best frame run); 2. does order help? (the best order-aware run: recurrent,
 temporal_conv or attention with positions, vs the pooled control, and that run's
 drop with shuffled frames); 3. does recurrence help beyond order? (the best
 recurrent run vs the best non-recurrent order-aware run; without one, it says
-that recurrence cannot be told apart from order with these runs). "Best" is by
+that recurrence cannot be told apart from order with these runs). Where some
+run is spatial (convlstm, conv2plus1d: its temporal part sees the encoder's
+feature maps), a fourth part: 4. does spatial temporal modelling beat late
+fusion? (the best spatial run vs the best late-fusion order-aware run; parts
+1-3 compare late-fusion runs only). "Best" is by
 VALIDATION video accuracy recorded at training time; the test split never picks
 a run (with seeds, the mean over seeds). A part says yes only when its test
 and its interval both exclude no difference; otherwise it is inconclusive and
 says how many seeds (or whether more test films) would likely settle it.
 Name any role with --role ROLE=RUN (roles: frame, pooled, order_aware,
-recurrent, non_recurrent); --candidate RUN names the recurrent role for a
-recurrent run (else order_aware) and --baseline RUN the frame role. The
+recurrent, non_recurrent, spatial, late_fusion); --candidate RUN names the
+spatial role for a spatial run, the recurrent role for a recurrent run (else
+order_aware) and --baseline RUN the frame role. The
 headline's p-values are Holm-adjusted together.
 
 Runs of several official splits (HMDB51's 1, 2, 3: the data's manifest says
@@ -126,12 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bootstrap and permutation seed (default: 0)")
     p.add_argument("--role", action="append", default=None, metavar="ROLE=RUN",
                    help="name the run (folder name or path) of one role of the answer: frame, "
-                        "pooled, order_aware, recurrent or non_recurrent; repeatable. A role "
+                        "pooled, order_aware, recurrent, non_recurrent, spatial or late_fusion; "
+                        "repeatable. A role "
                         "not named is the run of its kind with the best validation video "
                         "accuracy")
     p.add_argument("--candidate", default=None, metavar="RUN",
-                   help="the order-aware run the headline puts forward: --role recurrent=RUN "
-                        "for a recurrent run, else --role order_aware=RUN")
+                   help="the order-aware run the headline puts forward: --role spatial=RUN "
+                        "for a spatial run, --role recurrent=RUN for a recurrent run, else "
+                        "--role order_aware=RUN")
     p.add_argument("--baseline", default=None, metavar="RUN",
                    help="the frame run the headline compares with: --role frame=RUN")
     p.add_argument("--no-videos", dest="videos", action="store_false",
@@ -158,6 +164,7 @@ def main(args: argparse.Namespace) -> int:
     if args.order_classes:
         order_classes = [c.strip() for c in args.order_classes.split(",") if c.strip()]
     from report import compare  # imports TensorFlow: only when needed
+    from report.render.markdown import differences_section  # scipy: not for --help
 
     with bad_input():  # the runs do not compare: different data, frames, unknown names...
         comparison = compare.prepare(args.run_dirs, args.split, order_classes, args.resamples,

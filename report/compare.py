@@ -141,10 +141,11 @@ def compare(run_dirs: Sequence[str], out_dir: str, split: str = "test",
       n_resamples: bootstrap resamples for every confidence interval.
       seed: bootstrap and permutation seed (the same resampled films for every run).
       baseline, candidate: aliases of `roles`: the baseline names the "frame" role, the
-        candidate the "recurrent" one for a recurrent run, else "order_aware".
-      roles: role ("frame", "pooled", "order_aware", "recurrent", "non_recurrent") -> run
-        name or run dir; a role not named is the best run of its traits by validation
-        video accuracy (`answer.roles.choose_roles`).
+        candidate the "spatial" one for a spatial run, the "recurrent" one for a recurrent
+        run, else "order_aware".
+      roles: role ("frame", "pooled", "order_aware", "recurrent", "non_recurrent",
+        "spatial", "late_fusion") -> run name or run dir; a role not named is the best
+        run of its traits by validation video accuracy (`answer.roles.choose_roles`).
       allow_different_frames: report runs scored on different frames or protocols
         anyway, saying so at the top of the report, instead of refusing them.
       videos: draw the video pictures (`report.videos`: each run's mistakes, where the

@@ -30,7 +30,11 @@ TEMPORAL = {"frame": {"model": "frame", "frames_per_video": 4},
             "temporal_conv": {"model": "temporal_conv", "hidden": 128, "conv_layers": 2,
                               "kernel_size": 3, "chunk_length": 8, "frame_stride": 1},
             "attention": {"model": "attention", "hidden": 128, "attn_layers": 1, "attn_heads": 2,
-                          "attn_positions": True, "chunk_length": 8, "frame_stride": 1}}
+                          "attn_positions": True, "chunk_length": 8, "frame_stride": 1},
+            "convlstm": {"model": "convlstm", "hidden": 64, "kernel_size": 3, "chunk_length": 8,
+                         "frame_stride": 1},
+            "conv2plus1d": {"model": "conv2plus1d", "hidden": 64, "kernel_size": 3,
+                            "chunk_length": 8, "frame_stride": 1}}
 SHARED = {"head_units": [256, 128], "dropout": 0.3, "augment": "none", "batch_size": 8,
           "epochs": 30, "learning_rate": 0.001, "patience": 5, "seed": 0, "steps_per_epoch": 0,
           "mixed_precision": False, "global_batch": 8, "encoder": "vgg16",

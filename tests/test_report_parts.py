@@ -1,4 +1,5 @@
-"""The report's answer in three parts: kinds, roles by validation, --role, Holm, splits."""
+"""The report's answer in three parts (four with spatial runs): kinds, roles by validation,
+--role, Holm, splits."""
 
 import functools
 import json
@@ -21,8 +22,10 @@ FRAME = {"takes_chunks": False, "order_aware": False, "recurrent": False}
 BLIND = {"takes_chunks": True, "order_aware": False, "recurrent": False}  # pooled, attn no pos
 ORDER = {"takes_chunks": True, "order_aware": True, "recurrent": False}  # temporal_conv, attn
 RECURRENT = {"takes_chunks": True, "order_aware": True, "recurrent": True}
+CONVLSTM = {**RECURRENT, "spatial": True}  # over the encoder's feature maps
+CONV2PLUS1D = {**ORDER, "spatial": True}
 KINDS = {"frame": FRAME, "pooled": BLIND, "temporal_conv": ORDER, "attention": ORDER,
-         "recurrent": RECURRENT}
+         "recurrent": RECURRENT, "convlstm": CONVLSTM, "conv2plus1d": CONV2PLUS1D}
 LSTM = {"rnn": "lstm", "hidden": 128, "chunk_length": 8, "bidirectional": False}
 
 
@@ -191,7 +194,7 @@ def test_roles_named_with_role_flags(tmp_path, capsys):
     for bad, message in (
             ("lstm", "--role must be ROLE=RUN, got 'lstm'"),
             ("best=lstm", "--role best=lstm: unknown role 'best'; one of frame, pooled, "
-                          "order_aware, recurrent, non_recurrent")):
+                          "order_aware, recurrent, non_recurrent, spatial, late_fusion")):
         assert cli.main(dirs + ["--out", str(tmp_path / "x"), "--role", bad]) == 2
         assert capsys.readouterr().err == f"vidrec compare: error: {message}\n"
     assert cli.main(dirs + ["--out", str(tmp_path / "x"), "--role", "frame=frame_a",
@@ -290,3 +293,151 @@ def test_three_official_splits_answer_each_part_and_average_it(tmp_path):
     assert "| 3. recurrence beyond order | lstm − tconv | +20.0 (" in report
     assert "| tconv | temporal_conv, chunk 8 | order-aware | 70.0% | 80.0% | 70.0% |" in report
     assert all(s["roles"] == summary["roles"] for s in splits)
+
+
+LATE = [("frame", "frame", 5, 0.5), ("pooled", "pooled", 6, 0.6),
+        ("tconv", "temporal_conv", 8, 0.6), ("lstm", "recurrent", 6, 0.85)]
+# validation picks convlstm (test would pick c2p1d); c2p1d's validation beats every
+# late-fusion run, yet the order-aware roles of parts 1-3 stay late fusion
+SPATIAL = [("convlstm", "convlstm", 9, 0.95), ("c2p1d", "conv2plus1d", 10, 0.9)]
+LATE_ROLES = ("frame", "pooled", "order_aware", "recurrent", "non_recurrent")
+
+
+def test_spatial_part_compares_the_best_spatial_run_with_the_best_late_fusion_run(tmp_path):
+    late = compare(_runs(tmp_path / "late", LATE), str(tmp_path / "o1"), n_resamples=RESAMPLES)
+    dirs = _runs(tmp_path / "all", LATE + SPATIAL)
+    summary = compare(dirs, str(tmp_path / "o2"), n_resamples=RESAMPLES)
+    roles = summary["roles"]
+    assert (roles["spatial"], roles["late_fusion"]) == ("convlstm", "lstm")
+    assert roles["chosen_by_role"]["spatial"].startswith("validation video accuracy")
+    # parts 1-3 choose, and compare, exactly as without the spatial runs
+    assert {k: roles[k] for k in LATE_ROLES} == {k: late["roles"][k] for k in LATE_ROLES}
+    assert roles["candidate"] == late["roles"]["candidate"] == "lstm"
+    assert list(summary["parts"]) == ["frames", "order", "recurrence", "spatial"]
+    for key in ("frames", "order", "recurrence"):
+        assert summary["parts"][key] == late["parts"][key]
+        assert summary["headline_tests"][key]["diff"] == late["headline_tests"][key]["diff"]
+    assert "spatial" not in late["parts"] and "spatial" not in late["roles"]
+    part = summary["parts"]["spatial"]
+    assert (part["run_a"], part["run_b"], part["test"]) == ("convlstm", "lstm", "spatial")
+    family = summary["headline_tests"]
+    assert list(family) == ["frames", "order", "recurrence", "spatial"]
+    assert [t["p_family"] for t in family.values()] == pytest.approx(
+        stats.holm([t["p_cluster"] for t in family.values()]))
+    t = family["spatial"]
+    assert t["diff"] == pytest.approx(0.3) and 0 < t["diff_lo"] <= t["diff_hi"]
+    assert t["p_family"] < 0.05 and t["verdict"] == "yes"
+    assert ("4. Does spatial temporal modelling beat late fusion? convlstm (convlstm, chunk 8), "
+            "the spatial run, reaches 90.0%") in summary["headline"]
+    assert (f"for lstm (LSTM, 128, chunk 8), the late-fusion order-aware run (+30.0 points, "
+            f"{fmt_p(t['p_family'])}). Yes: spatial temporal modelling beats late fusion."
+            ) in summary["headline"]
+    assert "the answer in four parts" in summary["headline"]
+    assert "Holm-adjusted over the headline's 4 tests" in summary["headline"]
+    kinds = {r["name"]: (r["kind"], r["kind_label"]) for r in summary["runs"]}
+    assert kinds["convlstm"] == (CONVLSTM, "spatial recurrent")
+    assert kinds["c2p1d"] == (CONV2PLUS1D, "spatial order-aware")
+    assert kinds["lstm"] == ({**RECURRENT, "spatial": False}, "recurrent")
+    report = (tmp_path / "o2" / "report.md").read_text()
+    assert "## The answer in four parts" in report
+    section = report.split("### 4. Does spatial temporal modelling beat late fusion?")[1]
+    section = section.split("##")[0]
+    assert "The spatial run against the late-fusion order-aware run." in section
+    assert "| convlstm | spatial recurrent | 90.0% [" in section
+    assert "| lstm | recurrent | 60.0% [" in section and "| +30.0 [" in section
+    assert f"| {t['p_cluster']:.3g} | {t['p_family']:.3g} |" in section
+    assert "| spatial | convlstm | spatial recurrent | 95.0% | validation video" in report
+    assert "| late_fusion | lstm | recurrent | 85.0% | validation video" in report
+    assert "| convlstm − lstm | difference (4. spatial vs late fusion) |" in report  # seeds
+    # --candidate with a spatial run names the spatial role and leaves parts 1-3 alone
+    named = compare(dirs, str(tmp_path / "o3"), n_resamples=RESAMPLES, candidate="c2p1d")
+    assert (named["roles"]["spatial"], named["roles"]["candidate"]) == ("c2p1d", "c2p1d")
+    assert {k: named["roles"][k] for k in LATE_ROLES} == {k: roles[k] for k in LATE_ROLES}
+    assert named["parts"]["spatial"]["run_a"] == "c2p1d"
+
+
+def test_spatial_part_is_skipped_naming_the_missing_role(tmp_path, capsys):
+    dirs = _runs(tmp_path, [("frame", "frame", 5, 0.5), ("pooled", "pooled", 6, 0.6),
+                            ("convlstm", "convlstm", 9, 0.9), ("tconv", "temporal_conv", 7, 0.7)])
+    summary = compare(dirs[:3], str(tmp_path / "o1"), n_resamples=RESAMPLES)
+    part = summary["parts"]["spatial"]
+    assert (part["run_a"], part["run_b"], part["test"]) == (None, None, None)
+    assert "spatial" not in summary["headline_tests"]
+    assert ("4. Does spatial temporal modelling beat late fusion? Skipped: these runs include "
+            "no late-fusion order-aware run (recurrent, temporal_conv, or attention with "
+            "positions, over pooled per-frame vectors).") in summary["headline"]
+    report = (tmp_path / "o1" / "report.md").read_text()
+    assert "### 4. Does spatial temporal modelling beat late fusion?\n\nSkipped: " in report
+    # naming the late-fusion role without a spatial run asks part 4, skipped the other way
+    assert cli.main([dirs[0], dirs[1], dirs[3], "--out", str(tmp_path / "o2"), "--resamples",
+                     "100", "--no-videos", "--role", "late_fusion=tconv"]) == 0
+    capsys.readouterr()
+    named = json.loads((tmp_path / "o2" / "summary.json").read_text())
+    assert named["roles"]["late_fusion"] == "tconv" and named["roles"]["spatial"] is None
+    assert named["parts"]["spatial"]["note"] == (
+        "Skipped: these runs include no spatial run (convlstm or conv2plus1d: its temporal "
+        "part sees the encoder's feature maps).")
+    assert cli.main(dirs + ["--out", str(tmp_path / "x"), "--role", "late_fusion=convlstm"]) == 2
+    assert "convlstm is a spatial recurrent convlstm run, not a late-fusion order-aware " \
+        "run" in capsys.readouterr().err
+
+
+def test_kinds_without_spatial_are_late_fusion_and_report_as_before(tmp_path):
+    """An old kind (no "spatial") loads as not spatial; "spatial": false reports the same bytes."""
+    spec = [("frame", "frame", 5, 0.5), ("pooled", "pooled", 6, 0.6),
+            ("tconv", "temporal_conv", 7, 0.7), ("lstm", "recurrent", 9, 0.9)]
+    dirs = _runs(tmp_path, spec)
+    assert "spatial" not in json.loads((tmp_path / "lstm" / "eval_test.json").read_text())["kind"]
+    assert load_run(dirs[3]).traits.spatial is False
+    out = tmp_path / "out"
+    old = compare(dirs, str(out), n_resamples=RESAMPLES)
+    before = {f: (out / f).read_text() for f in ("report.md", "summary.json")}
+    assert list(old["parts"]) == ["frames", "order", "recurrence"]
+    assert "spatial" not in old["roles"] and "spatial" not in old["runs"][3]["kind"]
+    assert "## The answer in three parts" in before["report.md"]
+    for name, model, right, val in spec:  # as the trainer now writes them
+        _eval(tmp_path / name, name, model, right, val=val,
+              kind={**KINDS[model], "spatial": False},
+              config=LSTM if model == "recurrent" else None)
+    assert load_run(dirs[3]).traits.spatial is False
+    compare(dirs, str(out), n_resamples=RESAMPLES)
+    assert {f: (out / f).read_text() for f in before} == before
+
+
+def test_a_spatial_trait_that_is_not_a_bool_is_refused_naming_the_run(tmp_path, capsys):
+    dirs = _runs(tmp_path, [("frame", "frame", 5, 0.5),
+                            ("c2p1d", "conv2plus1d", 8, 0.8, {**ORDER, "spatial": "yes"})])
+    with pytest.raises(ValueError, match="\"spatial\" a bool") as e:
+        load_run(dirs[1])
+    assert dirs[1] in str(e.value) and "'yes'" in str(e.value) and "\n" not in str(e.value)
+    assert cli.main(dirs + ["--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vidrec compare: error: ") and dirs[1] in err
+    assert err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_two_splits_answer_the_spatial_part_in_each_and_average_it(tmp_path):
+    acc = {1: {"frame": 5, "lstm": 6, "convlstm": 9}, 2: {"frame": 6, "lstm": 7, "convlstm": 8}}
+    model = {"frame": "frame", "lstm": "recurrent", "convlstm": "convlstm"}
+    dirs = []
+    for split, by_name in acc.items():
+        dirs += _runs(tmp_path / f"split{split}", [
+            (name, model[name], right, right / PER_CLASS) for name, right in by_name.items()],
+            official_split=split, manifest=f"sha-{split}")
+    summary = compare(dirs, str(tmp_path / "out"), n_resamples=RESAMPLES)
+    assert (summary["roles"]["spatial"], summary["roles"]["late_fusion"]) == ("convlstm", "lstm")
+    pair = summary["across"]["parts"]["spatial"]
+    assert (pair["run_a"], pair["run_b"]) == ("convlstm", "lstm")
+    assert pair["diff"] == pytest.approx({"1": 0.3, "2": 0.1}) and pair["higher"] == 2
+    assert "the answer in four parts" in summary["headline"]
+    assert ("4. Does spatial temporal modelling beat late fusion? convlstm (convlstm, chunk 8), "
+            "the spatial run, reaches 85.0 ± 7.1% vs 65.0 ± 7.1% for lstm (LSTM, 128, chunk 8), "
+            "the late-fusion order-aware run (+20.0 ± 14.1 points; higher in 2 of 2 splits"
+            ) in summary["headline"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## The answer in four parts, per split" in report
+    assert "| 4. spatial vs late fusion | convlstm − lstm | +30.0 (" in report
+    for k in (1, 2):
+        split = json.loads((tmp_path / "out" / f"split{k}" / "summary.json").read_text())
+        assert split["parts"]["spatial"]["test"] == "spatial"
+        assert "spatial" in split["headline_tests"]

@@ -1,4 +1,5 @@
-"""The report's answer in three parts: which two runs each part compares, and its tests.
+"""The report's answer in three parts (four with spatial runs): which two runs each part
+compares, and its tests.
 
 1. "frames": do several frames help? The pooled control (the best order-blind
    multi-frame run) against the best frame run.
@@ -6,10 +7,16 @@
    and "shuffled": that run on its natural against its shuffled frames.
 3. "recurrence": does recurrence help beyond order? The best recurrent run against
    the best non-recurrent order-aware run.
+4. "spatial", only where some run is spatial (or the user names a spatial role): does
+   spatial temporal modelling beat late fusion? The best spatial run (its temporal part
+   sees the encoder's feature maps) against the best late-fusion order-aware run. Parts
+   1-3 compare late-fusion runs only, so they are the same with or without spatial runs;
+   without spatial runs there is no part 4 at all (not even skipped).
 
-The runs are the roles (`report.answer.roles`), never chosen by test. A part whose runs
-are missing is skipped with a sentence naming the role that is missing; without a
-pooled control, part 2 compares the order-aware run with the frame run instead
+The runs are the roles (`report.answer.roles`), never chosen by test; a part is asked
+where its roles are in play (`roles.roles_in_play`). A part whose runs are missing is
+skipped with a sentence naming the role that is missing; without a pooled control,
+part 2 compares the order-aware run with the frame run instead
 ("frames_and_order": several frames and their order together) and says so. Every
 test the answer quotes is Holm-adjusted with the others on its permutation p over
 (seed, film) cells (`p_family`; over films with one seed), and gets its `verdict`:
@@ -40,7 +47,9 @@ class Part(NamedTuple):
 
 PARTS = {"frames": Part("Do several frames help?", "pooled", "frame"),
          "order": Part("Does order help?", "order_aware", "pooled"),
-         "recurrence": Part("Does recurrence help beyond order?", "recurrent", "non_recurrent")}
+         "recurrence": Part("Does recurrence help beyond order?", "recurrent", "non_recurrent"),
+         "spatial": Part("Does spatial temporal modelling beat late fusion?", "spatial",
+                         "late_fusion")}
 FALLBACK = "frames_and_order"  # part 2 without a pooled control: order-aware vs frame
 
 
@@ -78,7 +87,7 @@ def _shuffle_drop(ablation: list[dict[str, Any]], run: str) -> dict[str, Any] | 
 
 def answer(chosen: dict[str, Any], tests: list[dict[str, Any]],
            ablation: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The three parts and the tests the headline quotes.
+    """The parts whose roles are in play and the tests the headline quotes.
 
     Args:
       chosen: `roles.choose_roles`.
@@ -86,17 +95,20 @@ def answer(chosen: dict[str, Any], tests: list[dict[str, Any]],
       ablation: `order_ablation.ablation` of the split's runs.
 
     Returns:
-      (parts, headline_tests). parts: {"frames" | "order" | "recurrence": {"question",
+      (parts, headline_tests). parts: {"frames" | "order" | "recurrence" | "spatial"
+      (only where `chosen` holds its roles): {"question",
       "run_a", "run_b" (None when skipped), "test" (its key in headline_tests, or None),
       "shuffled" ("shuffled" or None; part 2 only), "note" (a sentence or None)}}.
       headline_tests: {"frames", "order" (or "frames_and_order"), "shuffled",
-      "recurrence"}, whichever the runs allow, each a paired test oriented run_a − run_b
-      with `p_family`, the Holm adjustment of all their permutation p, its `verdict` and
-      `seeds_needed` (None unless inconclusive).
+      "recurrence", "spatial"}, whichever the runs allow, each a paired test oriented
+      run_a − run_b with `p_family`, the Holm adjustment of all their permutation p, its
+      `verdict` and `seeds_needed` (None unless inconclusive).
     """
     parts: dict[str, Any] = {}
     family: dict[str, dict[str, Any]] = {}
     for key, part in PARTS.items():
+        if part.a not in chosen or part.b not in chosen:
+            continue  # the spatial part without spatial runs
         a, b, note = _pair(chosen, key)
         test = None
         if a is not None:

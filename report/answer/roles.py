@@ -4,17 +4,23 @@ Roles never read the test split. Each role is the run with the best VALIDATION
 video accuracy recorded at training time (train_summary.json / the eval file's
 ``val_video_top1``) among the runs of its traits (`ROLES`): "frame",
 "pooled" (the order-blind control), "order_aware", "recurrent" and
-"non_recurrent" (order-aware, not recurrent). The user may name any role with
-``--role ROLE=RUN``; ``--baseline RUN`` names "frame"; ``--candidate RUN`` names
-"recurrent" for a recurrent run, else "order_aware", and the run is put forward in
-every other order-aware role it fits that is not named (so a recurrent candidate is
-also part 2's order-aware run, as the user means it).
+"non_recurrent" (order-aware, not recurrent), all five among the late-fusion runs
+only (their temporal part sees pooled per-frame vectors), so parts 1-3 choose the
+same runs with or without spatial runs beside them; and, only where some run is
+spatial (`SPATIAL_ROLES`, the fourth part's), "spatial" (the best spatial run:
+convlstm, conv2plus1d) and "late_fusion" (the best late-fusion order-aware run: the
+same pool as "order_aware"). The user may name any role with ``--role ROLE=RUN``
+(naming a spatial role brings the fourth part in even without spatial runs, to be
+skipped); ``--baseline RUN`` names "frame"; ``--candidate RUN`` names "spatial" for a
+spatial run, "recurrent" for a recurrent run, else "order_aware", and the run is put
+forward in every other order-aware role it fits that is not named (so a recurrent
+candidate is also part 2's order-aware run, as the user means it).
 """
 
 from __future__ import annotations
 
 import posixpath
-from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from report.runs.traits import Traits
 
@@ -29,15 +35,30 @@ class Role(NamedTuple):
 
 
 ROLES = {
-    "frame": Role("frame run (one frame at a time)", lambda k: not k.takes_chunks),
+    "frame": Role("frame run (one frame at a time)",
+                  lambda k: not k.takes_chunks and not k.spatial),
     "pooled": Role("order-blind multi-frame run (pooled, or attention without positions)",
-                   lambda k: k.takes_chunks and not k.order_aware),
+                   lambda k: k.takes_chunks and not k.order_aware and not k.spatial),
     "order_aware": Role("order-aware run (recurrent, temporal_conv, or attention with "
-                        "positions)", lambda k: k.order_aware),
-    "recurrent": Role("recurrent run", lambda k: k.recurrent),
+                        "positions)", lambda k: k.order_aware and not k.spatial),
+    "recurrent": Role("recurrent run", lambda k: k.recurrent and not k.spatial),
     "non_recurrent": Role("non-recurrent order-aware run (temporal_conv, or attention with "
-                          "positions)", lambda k: k.order_aware and not k.recurrent),
+                          "positions)",
+                          lambda k: k.order_aware and not k.recurrent and not k.spatial),
+    "spatial": Role("spatial run (convlstm or conv2plus1d: its temporal part sees the "
+                    "encoder's feature maps)", lambda k: k.spatial),
+    "late_fusion": Role("late-fusion order-aware run (recurrent, temporal_conv, or attention "
+                        "with positions, over pooled per-frame vectors)",
+                        lambda k: k.order_aware and not k.spatial),
 }
+SPATIAL_ROLES = ("spatial", "late_fusion")  # the fourth part's: only where a run is spatial
+
+
+def roles_in_play(runs: Sequence[Run], named: Iterable[str] = ()) -> list[str]:
+    """The roles of these runs' answer: `ROLES` less `SPATIAL_ROLES` unless a run is spatial
+    or the user names (`named`) one of them."""
+    spatial = any(r.traits.spatial for r in runs) or bool(set(named) & set(SPATIAL_ROLES))
+    return [role for role in ROLES if spatial or role not in SPATIAL_ROLES]
 
 
 def with_article(words: str) -> str:
@@ -88,7 +109,8 @@ def _user_roles(runs: Sequence[Run], named: Mapping[str, str] | None, candidate:
         requests.append((ALIASES["--baseline"], baseline, "--baseline"))
     if candidate:
         run = find_run(runs, candidate, "--candidate")
-        requests.append(("recurrent" if run.traits.recurrent else "order_aware", candidate,
+        requests.append(("spatial" if run.traits.spatial else
+                         "recurrent" if run.traits.recurrent else "order_aware", candidate,
                          "--candidate"))
     out: dict[str, tuple[Run, str]] = {}
     for role, key, flag in requests:
@@ -119,8 +141,10 @@ def choose_roles(runs: Sequence[Run], named: Mapping[str, str] | None = None,
         splits, the mean over splits), described by `score_words`.
 
     Returns:
-      {role: display name or None for each of `ROLES`, "candidate" (the recurrent
-      run, else the order-aware one), "baseline" (the frame run), "chosen_by" (text),
+      {role: display name or None for each role in play (`roles_in_play`: the spatial
+      roles only where a run is spatial or named), "candidate" (the run named with
+      --candidate where it is spatial, else the recurrent run, else the order-aware one,
+      else the spatial one), "baseline" (the frame run), "chosen_by" (text),
       "chosen_by_role": {role: text}, "val_video_top1": {name: value}}.
 
     Raises:
@@ -132,7 +156,8 @@ def choose_roles(runs: Sequence[Run], named: Mapping[str, str] | None = None,
     chosen: dict[str, Any] = {}
     how: dict[str, str] = {}
     put_forward = [run for run, flag in user.values() if flag == "--candidate"]
-    for role, spec in ROLES.items():
+    for role in roles_in_play(runs, user):
+        spec = ROLES[role]
         if role in user:
             run, how[role] = user[role][0], f"named with {user[role][1]}"
         elif put_forward and spec.fits(put_forward[0].traits):
@@ -142,7 +167,9 @@ def choose_roles(runs: Sequence[Run], named: Mapping[str, str] | None = None,
             how[role] = score_words if run else "no run of this kind"
         chosen[role] = run.name if run else None
     flags = sorted({flag for _, flag in user.values()})
-    return {**chosen, "candidate": chosen["recurrent"] or chosen["order_aware"],
+    spatial_pick = next((r.name for r in put_forward if r.traits.spatial), None)
+    return {**chosen, "candidate": (spatial_pick or chosen["recurrent"] or chosen["order_aware"]
+                                    or chosen.get("spatial")),
             "baseline": chosen["frame"],
             "chosen_by": (f"named with {', '.join(flags)}; the other roles by {score_words}"
                           if flags else score_words),

@@ -3,11 +3,11 @@
 `split_summary` checks that the runs compare (same seeds, same videos, same frames)
 and computes each run's metrics with two-level intervals over training seeds and
 source films (`report.stats.two_level`; over films alone with one seed), its spread over
-seeds and seed-vs-film variance, every pairwise test, the answer's three parts
-(`report.answer.questions`), the order ablation, the per-class gain and the order-only
-classes. The eval files' own metrics are read through `vidrec.core.eval_file` and
-cross-checked. The figures and the headline are added when the report is written
-(`report.compare`).
+seeds and seed-vs-film variance, every pairwise test, the answer's three parts (four
+with spatial runs: `report.answer.questions`), the order ablation, the per-class gain
+and the order-only classes. The eval files' own metrics are read through
+`vidrec.core.eval_file` and cross-checked. The figures and the headline are added when the
+report is written (`report.compare`).
 """
 
 from __future__ import annotations
@@ -73,17 +73,18 @@ def _metrics(run: Run, labels: np.ndarray, films: list[str], num_classes: int,
 
 
 def _run_row(run: Run, labels: np.ndarray, films: list[str], num_classes: int,
-             draws: two_level.Draws, warnings: list[str]) -> dict[str, Any]:
+             draws: two_level.Draws, warnings: list[str], spatial_key: bool) -> dict[str, Any]:
     """One table row: metrics with CIs over seeds and test films, the spread over seeds,
-    plus what describes the run."""
+    plus what describes the run ("kind" holds "spatial" only with `spatial_key`: where some
+    compared run is spatial)."""
     cfg = run.config
     metrics = _metrics(run, labels, films, num_classes, draws, warnings)
     correct = run.correct()
     summary = run.summary or {}
-    recurrent = run.traits.recurrent
+    recurrent = run.traits.recurrent and not run.traits.spatial  # an RNN over vectors
     return {
         "name": run.name, "run_dir": run.run_dir, "model": run.model,
-        "kind": run.traits._asdict(), "kind_label": run.traits.label,
+        "kind": run.traits.recorded(spatial_key), "kind_label": run.traits.label,
         "architecture": run.describe(), "encoder": run.eval.encoder,
         "rnn": cfg.get("rnn") if recurrent else None,
         "hidden": cfg.get("hidden") if recurrent else None,
@@ -178,7 +179,9 @@ def split_summary(runs: list[Run], split: str, order_classes: Sequence[str] | No
     warnings: list[str] = []
     draws = two_level.draws(films, len(runs[0].seeds), n_resamples, seed)
     correct = {run.name: run.correct() for run in runs}
-    rows = [_run_row(run, labels, films, len(classes), draws, warnings) for run in runs]
+    spatial_key = any(run.traits.spatial for run in runs)
+    rows = [_run_row(run, labels, films, len(classes), draws, warnings, spatial_key)
+            for run in runs]
     diff_rows, confounds = _recipe_differences(runs, warnings)
     tests = paired.pairwise_tests(runs, correct, films, n_resamples, seed, draws)
     ablation = order_ablation.ablation(runs, films, n_resamples, seed, draws)

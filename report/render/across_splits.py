@@ -11,7 +11,14 @@ from typing import Any
 
 from report.answer.roles import ROLES
 from report.render.formats import fmt_p, pct, plus_minus, points
-from report.render.headline import PART_LABELS, SIDES, confound_words, mismatch_words, named
+from report.render.headline import (
+    PART_LABELS,
+    SIDES,
+    confound_words,
+    in_parts,
+    mismatch_words,
+    named,
+)
 from report.render.markdown import differences_section
 from vidrec.core.markdown import table
 
@@ -63,7 +70,7 @@ def headline(result: dict[str, Any]) -> str:
         return " ".join(pre + [
             f"{where} {named(rows[0])} reaches {plus_minus(rows[0]['mean'], rows[0]['std'])} "
             "video accuracy (mean ± std over splits); there is nothing to compare it with."])
-    out = [f"{where}, the answer in three parts (video accuracy, {_seed_words(result)}, mean ± "
+    out = [f"{where}, {in_parts(result['parts'])} (video accuracy, {_seed_words(result)}, mean ± "
            "std over splits; significant: the split's answer is yes, its permutation test, "
            "Holm-adjusted within the split, and its interval agreeing):"]
     out += [_part_words(result, i, key) for i, key in enumerate(result["parts"], 1)]
@@ -87,7 +94,7 @@ def _tables(result: dict[str, Any]) -> list[str]:
               f"{p['significant']} of {k}"] for key, p in result["across"]["parts"].items()]
     return (table(["Run", "Model", "Kind", *per_split, "Mean ± std", "Val (mean)",
                    "Seeds per split"], runs)
-            + ["", "## The answer in three parts, per split", "",
+            + ["", f"## {in_parts(result['parts']).capitalize()}, per split", "",
                "Each part's difference in points per split (Holm-adjusted permutation p within "
                "the split), its mean ± std over the splits, and in how many splits it is a "
                "significant gain (the split's answer is yes).", ""]
@@ -105,7 +112,7 @@ def render(result: dict[str, Any]) -> str:
                                                            or []):
         lines += [f"**{warning}**", ""]
     chosen = result["roles"]
-    named_roles = ", ".join(f"{role} = {chosen[role]}" for role in ROLES if chosen[role])
+    named_roles = ", ".join(f"{role} = {chosen[role]}" for role in ROLES if chosen.get(role))
     lines += [result["headline"], "",
               "Video top-1 accuracy on each split's test videos, the mean over each model's "
               "training seeds (intervals and tests in each split's own report resample seeds "

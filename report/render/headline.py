@@ -1,11 +1,11 @@
 """The finding in plain words, with numbers, for the top of report.md and the terminal.
 
 Reads only the summary dict built by `report.answer.split_summary`: the answer's three
-parts (`summary["parts"]`, see `report.answer.questions`) and the tests they quote
-(`summary["headline_tests"]`: permutation p over (seed, film) cells, Holm-adjusted
-together, and each part's verdict). With several training seeds it says "N seeds x M
-films", each run's mean ± std over seeds and P(A>B) on a new seed; with one, that seed
-variance is unmeasured.
+parts, four with spatial runs (`summary["parts"]`, see `report.answer.questions`) and the
+tests they quote (`summary["headline_tests"]`: permutation p over (seed, film) cells,
+Holm-adjusted together, and each part's verdict). With several training seeds it says "N
+seeds x M films", each run's mean ± std over seeds and P(A>B) on a new seed; with one,
+that seed variance is unmeasured.
 """
 
 from __future__ import annotations
@@ -15,23 +15,33 @@ from typing import Any
 from report.render.formats import ci, fmt_p, pct, plus_minus, points
 from report.stats.resampling import SIGNIFICANCE
 
-__all__ = ["PART_LABELS", "SIGNIFICANCE", "SIDES", "family_words", "headline", "named",
-           "significant", "top_warnings"]
+__all__ = ["PART_LABELS", "SIGNIFICANCE", "SIDES", "family_words", "headline", "in_parts",
+           "named", "significant", "top_warnings"]
 
 # Who each side of a test is, and what a significant gain would mean, by headline test.
 SIDES = {"frames": ("the pooled control", "the frame run"),
          "order": ("the order-aware run", "the pooled control"),
          "frames_and_order": ("the order-aware run", "the frame run"),
-         "recurrence": ("the recurrent run", "the non-recurrent order-aware run")}
+         "recurrence": ("the recurrent run", "the non-recurrent order-aware run"),
+         "spatial": ("the spatial run", "the late-fusion order-aware run")}
 CLAIMS = {"frames": ("several frames help", "they hurt"),
           "order": ("frame order helps beyond seeing the same frames", "it hurts"),
           "frames_and_order": ("several frames with their order help (these runs cannot say "
                                "which of the two)", "they hurt"),
-          "recurrence": ("recurrence helps beyond modelling order", "it hurts")}
+          "recurrence": ("recurrence helps beyond modelling order", "it hurts"),
+          "spatial": ("spatial temporal modelling beats late fusion", "it does worse")}
 # How the tables name each headline test.
 PART_LABELS = {"frames": "1. several frames", "order": "2. order",
                "frames_and_order": "2. frames and order", "shuffled": "2. shuffle drop",
-               "recurrence": "3. recurrence beyond order"}
+               "recurrence": "3. recurrence beyond order",
+               "spatial": "4. spatial vs late fusion"}
+NUMBERS = {3: "three", 4: "four"}  # "the answer in three parts": four with spatial runs
+
+
+def in_parts(parts: Any) -> str:
+    """"the answer in three parts" (or four: the spatial part is asked only where a run is
+    spatial)."""
+    return f"the answer in {NUMBERS.get(len(parts), len(parts))} parts"
 
 
 def _row(summary: dict[str, Any], name: str | None) -> dict[str, Any] | None:
@@ -226,8 +236,8 @@ def headline(summary: dict[str, Any]) -> str:
     over = ("with 95% CIs over films" if n_seeds(summary) == 1 else
             "as the mean over seeds, with 95% CIs over seeds and films")
     out = [f"On these {summary['num_videos']} {summary['split']} videos "
-           f"({summary['num_films']} source films), {seed_words(summary)}, the answer in three "
-           f"parts (video accuracy {over}{p}):"]
+           f"({summary['num_films']} source films), {seed_words(summary)}, "
+           f"{in_parts(summary['parts'])} (video accuracy {over}{p}):"]
     out += [part_words(summary, i, key) for i, key in enumerate(summary["parts"], 1)]
     tail = (_failed_controls(summary), confound_words(summary.get("confounds") or []))
     return " ".join(pre + out + [w for w in tail if w])

@@ -13,7 +13,14 @@ from typing import Any
 
 from report.answer.roles import ROLES
 from report.render.formats import ci, count, diff_ci, duration, pct
-from report.render.headline import SIDES, family_words, n_seeds, perm_cells, top_warnings
+from report.render.headline import (
+    SIDES,
+    family_words,
+    in_parts,
+    n_seeds,
+    perm_cells,
+    top_warnings,
+)
 from report.render.markdown_figures import (
     ablation_section,
     figures_sections,
@@ -73,7 +80,7 @@ def _roles_section(summary: dict[str, Any]) -> list[str]:
     labels = {r["name"]: r["kind_label"] for r in summary["runs"]}
     rows = [[role, chosen[role] or "–", labels.get(chosen[role], "–"),
              pct(chosen["val_video_top1"].get(chosen[role])), chosen["chosen_by_role"][role]]
-            for role in ROLES]
+            for role in ROLES if role in chosen]
     family = summary.get("headline_tests") or {}
     return (["## Which runs the answer names", "",
              f"Each role is the run of its kind with the best validation video accuracy, unless "
@@ -111,12 +118,13 @@ def _beats(t: dict[str, Any]) -> str:
 
 
 def _answer_section(summary: dict[str, Any]) -> list[str]:
-    """"The answer in three parts": one small table per part the runs allow."""
+    """"The answer in three parts" (four with spatial runs): one small table per part the
+    runs allow."""
     if len(summary["runs"]) < 2:
         return []
     over = "the test set's source films" if n_seeds(summary) == 1 else \
         "training seeds and the test set's source films (two-level, paired by seed)"
-    lines = ["## The answer in three parts", "",
+    lines = [f"## {in_parts(summary['parts']).capitalize()}", "",
              f"Video accuracy with 95% intervals over {over}. The difference is the first row "
              "minus that row, with a paired bootstrap interval; McNemar treats videos as "
              f"independent; Holm p: {family_words(summary)}, the p the headline quotes. A "

@@ -68,7 +68,7 @@ def log_report(runs: Sequence[Run], headline: str, report: str,
         writer = tf.summary.create_file_writer(directory)
         with writer.as_default():
             tf.summary.text(TAGS["headline"], headline, step=0,
-                            description="The answer of `vidrec compare`, in three parts.")
+                            description="The answer of `vidrec compare`, part by part.")
             tf.summary.text(TAGS["report"], without_pictures(report), step=0,
                             description="report.md of `vidrec compare` (its pictures are "
                             "beside report.md and in each run's Images).")

@@ -152,12 +152,13 @@ class Run:
 
     def describe(self) -> str:
         """Short architecture label: "LSTM, 128, chunk 8", "frame", "pooled, chunk 8",
-        "attention, order-blind, chunk 8" (an order-blind model other than pooling)."""
+        "attention, order-blind, chunk 8" (an order-blind model other than pooling),
+        "convlstm, chunk 8" (a spatial model: its name)."""
         cfg = self.config
         if not self.traits.takes_chunks:
             return self.model
         parts = [self.model]
-        if self.traits.recurrent:
+        if self.traits.recurrent and not self.traits.spatial:
             rnn = str(cfg.get("rnn") or "rnn").upper()
             parts = [f"bi-{rnn}" if cfg.get("bidirectional") else rnn]
             if cfg.get("hidden") is not None:
