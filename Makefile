@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= demo_out
 
-.PHONY: install test test-fast demo bench clean
+.PHONY: install footage test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+# Real photographs from Debian's opencv-doc (apt-get download, cached in .cache/footage):
+# `vidrec camera` films them; where the package cannot be had, one line says so and the
+# real-footage tests skip.
+footage: $(STAMP)
+	$(BIN)/python -m pipeline.footage
+
+test: $(STAMP) footage
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

@@ -52,6 +52,53 @@ def synth_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_camera_parser() -> argparse.ArgumentParser:
+    from pipeline import camera  # here: `vidrec convert` does not need it
+
+    p = errors.CommandParser(
+        prog="vidrec camera",
+        description="Write a small REAL-footage dataset in exactly the HMDB51 layout: real "
+        "photographs filmed by a virtual camera that pans, zooms or rolls, one source film "
+        "per photograph. A pair's classes (pan_left/pan_right, zoom_in/zoom_out, "
+        "rotate_cw/rotate_ccw) differ only in the motion's direction: one frame tells the "
+        "pair, never the direction (the single-frame ceiling is 1/pairs). `make footage` "
+        "caches the photographs of Debian's opencv-doc in the default --images folder.")
+    p.add_argument("out", help="output folder (local or gs://)")
+    p.add_argument("--images", default=camera.DEFAULT_IMAGES,
+                   help="folder of JPEG/PNG photographs, one source film each "
+                   "(default %(default)s)")
+    p.add_argument("--classes", default=",".join(camera.DEFAULT_CLASSES),
+                   help=f"comma-separated classes of {', '.join(camera.ALL_CLASSES)} "
+                   "(default %(default)s)")
+    defaults = camera.CameraConfig(out="")
+    p.add_argument("--clips-per-film", type=int, default=defaults.clips_per_film,
+                   help="clips of each class per photograph (default %(default)s)")
+    p.add_argument("--frames", type=int, default=defaults.frames,
+                   help="frames per clip (default %(default)s)")
+    p.add_argument("--size", type=int, default=defaults.size,
+                   help="frame width and height in pixels (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    return p
+
+
+@errors.command("camera", build_camera_parser)
+def camera_main(args: argparse.Namespace) -> int:
+    """`vidrec camera`: returns 0, or 2 after a one-line error (nothing written)."""
+    from pipeline import camera
+
+    with errors.bad_input(ValueError):
+        cfg = camera.CameraConfig(
+            out=args.out, images=args.images,
+            classes=tuple(c for c in args.classes.split(",") if c),
+            clips_per_film=args.clips_per_film, frames=args.frames, size=args.size,
+            seed=args.seed)
+        camera.find_images(cfg.images)
+    counts = camera.generate(cfg)
+    print(f"wrote {sum(counts.values())} clips of {len(counts)} classes to {args.out}/videos "
+          f"and split files to {args.out}/splits")
+    return 0
+
+
 def convert_main(argv: list[str]) -> int:
     """`vidrec convert`: its --help from the light `pipeline.config`, without Beam."""
     if errors.wants_help(argv):

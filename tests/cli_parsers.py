@@ -126,6 +126,7 @@ def _parse_study(argv):
 
 PARSERS = {
     "synth": lambda a: pipeline_cli.build_synth_parser().parse_args(a),
+    "camera": lambda a: pipeline_cli.build_camera_parser().parse_args(a),
     "convert": _parse_convert,
     "train": _parse_train,
     "evaluate": lambda a: trainer_cli.build_evaluate_parser().parse_args(a),

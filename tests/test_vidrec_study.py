@@ -131,6 +131,22 @@ def test_the_demo_plan_is_split_by_run_by_seed_with_evaluations_and_one_report()
     assert set(plan.job("report").deps) == {j.id for j in plan.jobs if j.is_run}
 
 
+def test_the_camera_study_films_real_footage_then_trains_every_run_from_scratch():
+    """studies/camera.toml: `vidrec camera` in OUT/raw, converted, no encoder stage (every run
+    learns its own encoder from scratch), the spatial and pixel-difference runs' flags."""
+    plan = study_plan.expand(study_spec.load("studies/camera.toml"), "o")
+    assert plan.jobs[0].id == "camera" and plan.jobs[0].steps[0][:2] == ("camera", "o/raw")
+    assert plan.job("split1/data").steps[0][:5] == ("convert", "--videos", "o/raw/videos",
+                                                    "--splits", "o/raw/splits")
+    assert not any(j.id.endswith("/encoder") for j in plan.jobs)
+    convlstm = " ".join(plan.job("split1/convlstm/seed2").steps[0])
+    assert "--model convlstm --feature-layer block2_pool" in convlstm
+    assert "--frame-input both" in " ".join(plan.job("split1/recurrent_diff/seed0").steps[0])
+    assert study_plan.shard_of(plan, "camera", 3) == 1
+    with pytest.raises(study_spec.SpecError, match="give exactly one of synth, camera, videos"):
+        study_spec.load("studies/camera.toml", {"data.synth": {"frames": 8}})
+
+
 @pytest.mark.parametrize("shards", [1, 2, 3, 5])
 def test_shards_split_the_runs_whole_disjoint_and_complete(shards):
     plan = study_cli.load_plan("studies/hmdb51.toml", "runs", [])

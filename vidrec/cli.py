@@ -30,6 +30,8 @@ from vidrec.core.errors import wants_help
 COMMANDS = {
     "synth": ("pipeline.cli", "synth_main",
               "write a synthetic action dataset in the HMDB51 layout"),
+    "camera": ("pipeline.cli", "camera_main",
+               "write a small real-footage dataset: photographs filmed by a moving camera"),
     "convert": ("pipeline.cli", "convert_main",
                 "Beam job: videos + split files -> sharded TFRecords + manifest.json"),
     "inspect": ("pipeline.inspection", "main",

@@ -14,11 +14,12 @@ from vidrec.study import state as st
 
 DESCRIPTION = """\
 Run a whole study from one TOML file: per official split, the data (synthetic,
-converted here, or converted already), the encoder and its cached embeddings,
-every compared run under every seed (split x run x seed, each evaluated in the
-spec's frame orders), the tuner's search with its best retrained under the same
-seeds, then one `vidrec compare` over everything. The schema is in
-vidrec/study/spec.py; studies/demo.toml and studies/hmdb51.toml are examples.
+real footage filmed by `vidrec camera`, converted here, or converted already),
+the encoder and its cached embeddings, every compared run under every seed
+(split x run x seed, each evaluated in the spec's frame orders), the tuner's
+search with its best retrained under the same seeds, then one `vidrec compare`
+over everything. The schema is in vidrec/study/spec.py; studies/demo.toml,
+studies/camera.toml and studies/hmdb51.toml are examples.
 
 A rerun skips what finished and resumes what was killed (each command's own
 resume rules); a changed spec is refused by naming what changed (--overwrite

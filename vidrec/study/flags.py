@@ -11,6 +11,7 @@ SPLIT = "{split}"
 # Flags the study sets itself, per command.
 MANAGED = {
     "synth": {"out"},
+    "camera": {"out"},
     "convert": {"videos", "splits", "split", "output", "overwrite"},
     "train": {"data", "features", "out", "seed", "seeds", "overwrite"},
     "tune": {"data", "features", "out", "seeds", "overwrite", "fresh"},
@@ -30,7 +31,8 @@ def _parsers() -> dict[str, Callable[[], argparse.ArgumentParser]]:
     from trainer import cli as trainer_cli
     from tuning import cli as tuning_cli
 
-    return {"synth": pipeline_cli.build_synth_parser, "convert": convert_config.build_parser,
+    return {"synth": pipeline_cli.build_synth_parser,
+            "camera": pipeline_cli.build_camera_parser, "convert": convert_config.build_parser,
             "train": trainer_cli.build_train_parser, "tune": tuning_cli.build_parser,
             "compare": report_cli.build_parser}
 

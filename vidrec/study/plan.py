@@ -20,7 +20,7 @@ import shlex
 from typing import Iterable
 
 from vidrec.core import run_folder
-from vidrec.study.spec import Spec
+from vidrec.study.spec import GENERATORS, Spec
 
 REPORT = "report"
 COMPARED_BEST = "best"  # the tuner's retrained best, OUT/split<N>/tune/best
@@ -176,10 +176,11 @@ def expand(spec: Spec, out: str | None = None) -> Plan:
     out = (out or spec.out).rstrip("/")
     jobs: list[Job] = []
     if spec.synth is not None:
-        jobs.append(Job("synth", "data", (("synth", f"{out}/raw", *spec.synth.argv()),),
+        command = spec.synth.command  # synth or camera
+        jobs.append(Job(command, "data", ((command, f"{out}/raw", *spec.synth.argv()),),
                         (f"{out}/raw",)))
     for split in spec.splits:
-        deps = tuple(j.id for j in jobs[:1] if j.id == "synth")
+        deps = tuple(j.id for j in jobs[:1] if j.id in GENERATORS)
         data = _data_jobs(spec, out, split, deps)
         deps = tuple(j.id for j in data) or deps
         encoder = _encoder_job(spec, out, split, deps)
@@ -207,11 +208,11 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 def shard_of(plan: Plan, job_id: str, shards: int) -> int:
     """The shard (1..N) that runs `job_id`: run jobs are dealt round-robin in plan order,
-    each split's data and encoder jobs go to one shard by split, synth to shard 1, and the
-    report to whichever shard finishes last (0)."""
+    each split's data and encoder jobs go to one shard by split, synth (or camera) to shard
+    1, and the report to whichever shard finishes last (0)."""
     if job_id == REPORT:
         return 0
-    if job_id == "synth" or shards == 1:
+    if job_id in GENERATORS or shards == 1:
         return 1
     runs = [j.id for j in plan.jobs if j.is_run]
     if job_id in runs:

@@ -8,12 +8,13 @@ Schema (every table but [study], [data] and one [[run]] is optional)::
     splits = [1, 2, 3]       # official splits, each 1, 2 or 3, at most once
     seeds = [0, 1, 2]        # every compared run is trained once per seed
 
-    [data]                   # exactly one of synth, videos (+ split_files), converted
+    [data]                   # exactly one of synth, camera, videos (+ split_files), converted
     converted = "hmdb51/split{split}"    # `vidrec convert` outputs, one per split
     # videos = "hmdb51/videos"           # class folders, converted by the study into
     # split_files = "hmdb51/splits"      #   OUT/split<N>/data
     # synth = {clips_per_class = 32}     # `vidrec synth` flags: synthetic videos in OUT/raw
-    convert = {frame_size = 128}         # `vidrec convert` flags (with videos or synth)
+    # camera = {size = 48}               # `vidrec camera` flags: real footage in OUT/raw
+    convert = {frame_size = 128}         # `vidrec convert` flags (with videos, synth, camera)
     inspect = false                      # `vidrec inspect` each split's data
 
     [encoder]                # `vidrec train` flags of each split's encoder, a frame model on
@@ -63,11 +64,12 @@ OFFICIAL_SPLITS = (1, 2, 3)
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESERVED_NAMES = ("encoder", "best")  # OUT/split<N>/runs/encoder; the tuner's best
 ORDERS = tuple(o for o in run_folder.ORDERS if o != "natural")
+GENERATORS = ("synth", "camera")  # the commands that write videos and split files in OUT/raw
 
 # Study keys of each table (not flags); the rest of a flags table are the command's flags.
 TABLE_KEYS = {
     "study": {"name", "out", "splits", "seeds"},
-    "data": {"synth", "videos", "split_files", "converted", "convert", "inspect"},
+    "data": {"synth", "camera", "videos", "split_files", "converted", "convert", "inspect"},
     "encoder": {"cache", "gpus"},
     "train": set(),
     "run": {"name", "gpus"},
@@ -93,7 +95,7 @@ class Spec:
     out: str
     splits: tuple[int, ...]
     seeds: tuple[int, ...]
-    synth: Flags | None
+    synth: Flags | None  # the generated videos: `vidrec synth` or `vidrec camera` flags
     videos: str | None
     split_files: str | None
     converted: str | None
@@ -199,17 +201,19 @@ def _study(doc: Mapping[str, Any], path: str) -> tuple[str, str, tuple[int, ...]
 def _data(doc: Mapping[str, Any], path: str) -> dict[str, Any]:
     data = _table(doc, "data", path)
     if data is None:
-        raise SpecError(f"{path}: no [data] table (synth, videos + split_files, or converted)")
+        raise SpecError(f"{path}: no [data] table (synth, camera, videos + split_files, or "
+                        "converted)")
     where = f"{path}: [data]"
     _check_keys(where, data, TABLE_KEYS["data"])
-    sources = [k for k in ("synth", "videos", "converted") if k in data]
+    sources = [k for k in (*GENERATORS, "videos", "converted") if k in data]
     if len(sources) != 1:
-        raise SpecError(f"{where}: give exactly one of synth, videos (with split_files) or "
-                        f"converted, got {sources or 'none'}")
+        raise SpecError(f"{where}: give exactly one of synth, camera, videos (with "
+                        f"split_files) or converted, got {sources or 'none'}")
     if ("videos" in data) != ("split_files" in data):
         raise SpecError(f"{where}: videos and split_files go together")
     if "converted" in data and "convert" in data:
-        raise SpecError(f"{where}: convert flags need videos or synth, not converted data")
+        raise SpecError(f"{where}: convert flags need videos, synth or camera, not converted "
+                        "data")
     if "converted" in data and len(doc["study"]["splits"]) > 1 and \
             SPLIT not in str(data["converted"]):
         raise SpecError(f"{where}: converted {data['converted']!r} needs {SPLIT} (one "
@@ -219,7 +223,7 @@ def _data(doc: Mapping[str, Any], path: str) -> dict[str, Any]:
             raise SpecError(f"{where}: {key} must be a path, got {data[key]!r}")
     if not isinstance(data.get("inspect", False), bool):
         raise SpecError(f"{where}: inspect must be true or false")
-    for key in ("synth", "convert"):
+    for key in (*GENERATORS, "convert"):
         if key in data and not isinstance(data[key], dict):
             raise SpecError(f"{where}: {key} must be a table of vidrec {key} flags")
     return data
@@ -271,8 +275,8 @@ def load(path: str, overrides: Mapping[str, Any] | None = None) -> Spec:
     cache = bool(encoder and encoder.get("cache", False))
     spec = Spec(
         path=path, name=name, out=out, splits=splits, seeds=seeds,
-        synth=(flags_of(f"{path}: [data] synth", "synth", data["synth"], set())
-               if "synth" in data else None),
+        synth=next((flags_of(f"{path}: [data] {g}", g, data[g], set()) for g in GENERATORS
+                    if g in data), None),
         videos=data.get("videos"), split_files=data.get("split_files"),
         converted=data.get("converted"),
         convert=flags_of(f"{path}: [data] convert", "convert", data.get("convert", {}), set()),
