@@ -12,7 +12,12 @@
 # with and without XLA, and lists which raise or differ (benchmarks/bench_gpu_determinism.py,
 # RESULTS_gpu_determinism.md; about 3 minutes).
 #
-# Usage: bash benchmarks/gpu.sh [--dry-run] [--determinism] [--help] [extra bench_gpu.py flags]
+# --spatial instead times a training step of the recurrent model (rgb, diff and 6-channel
+# input where the encoder takes it), convlstm, conv2plus1d and pooled on VGG16 at 128x128,
+# chunks of 8, batch 4, and the feature cache per video of maps vs vectors
+# (benchmarks/bench_spatial.py, RESULTS_spatial_gpu.md; an estimated 2 minutes).
+#
+# Usage: bash benchmarks/gpu.sh [--dry-run] [--determinism] [--spatial] [--help] [extra flags]
 #   PYTHON=...   the interpreter (default: .venv/bin/python, else python3)
 #   GPU_BENCH_TIMEOUT=470   hard limit in seconds for the whole benchmark
 set -euo pipefail
@@ -28,12 +33,17 @@ CMD=("$PYTHON" benchmarks/bench_gpu.py --augment-on-device --seconds 12 --budget
 
 case "${1:-}" in
   -h|--help)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
     exit 0 ;;
   --determinism)
     shift
     nvidia-smi || echo "gpu.sh: nvidia-smi failed: no GPU?" >&2
     exec timeout "$LIMIT" "$PYTHON" benchmarks/bench_gpu_determinism.py "$@" ;;
+  --spatial)
+    shift
+    nvidia-smi || echo "gpu.sh: nvidia-smi failed: no GPU?" >&2
+    exec timeout "$LIMIT" "$PYTHON" benchmarks/bench_spatial.py --encoder vgg16 --size 128 \
+      --rounds 5 --steps 20 --out-md benchmarks/RESULTS_spatial_gpu.md "$@" ;;
   --dry-run)
     shift
     echo "card: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null || echo 'no GPU (nvidia-smi unavailable)')"
