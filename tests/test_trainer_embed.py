@@ -254,6 +254,15 @@ def test_a_convlstm_run_trains_and_evaluates_on_a_map_cache(tiny_data, map_cache
     result = evaluate.evaluate_run(cfg.out, split="val")
     assert result["num_videos"] == manifest["splits"]["val"]["videos"]
     assert result["data"]["data_dir"] == map_cache
+    # `vidrec predict` on raw frames: the cache's encoder, cut to the same maps
+    from trainer import predict
+
+    frames = np.random.default_rng(0).uniform(0, 255, (6, 32, 32, 3)).astype("float32")
+    predictor = predict.Predictor(cfg.out)
+    maps = predictor.encoder.predict(frames, verbose=0)
+    assert maps.shape == (6, *MAP_SHAPE)
+    probs = predictor.model.predict(predict.clip_inputs(cfg, maps), verbose=0)
+    assert probs.shape[1] == len(manifest["classes"])
 
 
 @pytest.mark.slow

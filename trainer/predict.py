@@ -43,7 +43,7 @@ def clip_inputs(cfg: TrainConfig, frames: np.ndarray) -> np.ndarray:
     """The evaluation clips of one video.
 
     Args:
-      frames: `float32 [T, H, W, 3]` (or `[T, D]` embeddings).
+      frames: `float32 [T, H, W, 3]` (or `[T, D]` embeddings, `[T, h, w, C]` maps).
 
     Returns:
       `[K*L, H, W, 3]` frames (frame model) or `[K, L, ...]` chunks.
@@ -66,8 +66,15 @@ class Predictor:
         self.encoder = None
         if self.cfg.features:  # cached-embedding run: embed frames with the cache's encoder
             features = schema.read_manifest(self.cfg.features)["features"]
-            self.encoder = _load(features["encoder_run"],
-                                 "the feature cache's encoder run").get_layer("encoder")
+            if features.get("map_shape"):  # its feature maps, cut where the cache was
+                from trainer import feature_cache
+
+                self.encoder = feature_cache.load_encoder(
+                    features["encoder_run"], maps=True,
+                    feature_layer=features.get("feature_layer", "")).model
+            else:
+                self.encoder = _load(features["encoder_run"],
+                                     "the feature cache's encoder run").get_layer("encoder")
         self.options = decode_options(manifest)
         self.classes = manifest["classes"]
 
