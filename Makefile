@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
-#   make test       ruff + the whole suite (about 12 minutes on 2 cores); what CI (.ci/run) runs.
+#   make test       ruff + the whole suite (about 16 minutes on 2 cores; its 25 slowest tests
+#                   listed at the end); what CI (.ci/run) runs.
 #   make test-fast  ruff + the unit tests (about 1.5 minutes on 2 cores): run it before every
 #                   commit. It skips the tests marked `slow` (pyproject.toml says what that
 #                   means): training beyond a step or two, multi-worker clusters, subprocesses that
@@ -20,7 +21,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Real photographs from Debian's opencv-doc (apt-get download, cached in .cache/footage):
+# Real photographs from Debian's opencv-doc and python3-skimage (apt-get download, cached in
+# .cache/footage):
 # `vidrec camera` films them; where the package cannot be had, one line says so and the
 # real-footage tests skip.
 footage: $(STAMP)
@@ -28,7 +30,7 @@ footage: $(STAMP)
 
 test: $(STAMP) footage
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 test-fast: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """`vidrec camera`: a small real-footage dataset whose classes only motion direction separates.
 
 Real photographs (any folder of JPEG/PNG images; `make footage` caches the photographs
-that Debian's opencv-doc package ships) are filmed by a virtual camera, in exactly the
+that Debian's opencv-doc and python3-skimage ship) are filmed by a virtual camera, in exactly the
 HMDB51 layout (`pipeline.synth` writes the same layout for synthetic shapes):
 
 * ``pan_left`` / ``pan_right``: the camera slides sideways over the photograph; every
@@ -39,8 +39,8 @@ PAIRS = (("pan_left", "pan_right"), ("zoom_in", "zoom_out"), ("rotate_cw", "rota
 ALL_CLASSES = tuple(c for pair in PAIRS for c in pair)
 DEFAULT_CLASSES = ALL_CLASSES[:4]
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-# The folder `make footage` fills from Debian's opencv-doc (examples/data).
-DEFAULT_IMAGES = ".cache/footage/opencv-doc"
+# The folder `make footage` fills from Debian's opencv-doc and python3-skimage.
+DEFAULT_IMAGES = ".cache/footage/photos"
 TABLE = (38, 34, 30)  # the dark table a zoomed or rolled photograph lies on (RGB)
 
 
@@ -84,7 +84,7 @@ def find_images(folder: str) -> list[str]:
     """The photographs in `folder` (sorted), or ValueError naming it and what it needs."""
     if not os.path.isdir(folder):
         raise ValueError(f"--images {folder!r} is not a folder (run `make footage` to cache "
-                         "the photographs of Debian's opencv-doc there)")
+                         "the photographs of Debian's opencv-doc and python3-skimage there)")
     paths = sorted(os.path.join(folder, n) for n in os.listdir(folder)
                    if n.lower().endswith(IMAGE_SUFFIXES))
     if len(paths) < 4:

@@ -62,7 +62,8 @@ def build_camera_parser() -> argparse.ArgumentParser:
         "per photograph. A pair's classes (pan_left/pan_right, zoom_in/zoom_out, "
         "rotate_cw/rotate_ccw) differ only in the motion's direction: one frame tells the "
         "pair, never the direction (the single-frame ceiling is 1/pairs). `make footage` "
-        "caches the photographs of Debian's opencv-doc in the default --images folder.")
+        "caches the photographs of Debian's opencv-doc and python3-skimage in the default "
+        "--images folder.")
     p.add_argument("out", help="output folder (local or gs://)")
     p.add_argument("--images", default=camera.DEFAULT_IMAGES,
                    help="folder of JPEG/PNG photographs, one source film each "

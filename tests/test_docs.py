@@ -60,6 +60,21 @@ def test_every_command_in_readme_and_docs_parses(path):
         PARSERS[argv[0]](argv[1:])  # raises / exits on a flag the code does not know
 
 
+def test_the_real_footage_study_is_like_for_like_from_scratch():
+    """studies/camera.toml: every compared run trains its own encoder from scratch with one
+    recipe, under seeds 0, 1, 2; only the temporal part (and what its encoder sees of each
+    frame, a temporal setting) differs."""
+    argvs = plan_argvs(study_cli.load_plan("studies/camera.toml", None, []))
+    recipes = compared_recipes(argvs)
+    shared = [r["shared"] for r in recipes.values()]
+    assert len(recipes) >= 6 and all(s == shared[0] for s in shared)
+    assert shared[0]["encoder_trainable"] == "all" and shared[0]["encoder_trained_by"] == (
+        "this run")
+    assert compared_seed_lists(argvs) == {",".join(SEEDS)}
+    kinds = {r["temporal"]["model"] for r in recipes.values()}
+    assert {"frame", "pooled", "recurrent", "convlstm", "conv2plus1d"} <= kinds
+
+
 def test_walkthrough_is_what_the_demo_runs():
     (block,) = readme_blocks(WALKTHROUGH_SECTION)
     walkthrough = vidrec_commands(block)
