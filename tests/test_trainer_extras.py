@@ -127,7 +127,8 @@ def test_models_of_any_chunk_length_are_scored_on_the_same_frames(tiny_data, fra
     assert {d["field"] for d in summary["differences"]} == {"model", "chunk_length",
                                                             "frame_stride", "frames_per_video",
                                                             "rnn", "hidden", "rnn_layers",
-                                                            "bidirectional", "temporal_input"}
+                                                            "bidirectional", "temporal_input",
+                                                            "frame_input"}
     assert summary["confounds"] == []
     window = evaluate.evaluate_run(rec.out, split="test", protocol=EvalProtocol(window=6))
     assert window["protocol"]["name"] == "dense-center-6"

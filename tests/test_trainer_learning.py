@@ -56,11 +56,13 @@ SLOWER = {"epochs": 24}
     ("temporal_conv", SLOWER, True),
     ("attention", SLOWER, True),
     ("attention", {**SLOWER, "attn_positions": False}, False),
+    ("conv2plus1d", {**SLOWER, "feature_layer": "block2_pool", "hidden": 16}, True),
 ])
 def test_other_temporal_models_see_order_unless_blind(order_only_data, tmp_path, model, extra,
                                                       sees_order):
-    """Order, not recurrence: conv and attention learn the order-only classes too, well above
-    the pooled control (at most 0.65 here); attention without positions is order-blind."""
+    """Order, not recurrence: conv, attention and the spatial (2+1)D convolutions learn the
+    order-only classes too, well above the pooled control (at most 0.65 here); attention
+    without positions is order-blind."""
     acc = _video_top1(order_only_data, str(tmp_path / model), model, **extra)
     if sees_order:
         assert acc >= 0.7, f"{model} {extra} only reached {acc:.2f}"

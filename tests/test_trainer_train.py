@@ -136,8 +136,10 @@ def test_summary_records_trainable_layers_val_video_accuracy_and_recipe(trained)
     recipe = summary["recipe"]
     assert recipe["temporal"] == {"model": "recurrent", "rnn": "lstm", "hidden": 16,
                                   "rnn_layers": 1, "bidirectional": False, "chunk_length": 6,
-                                  "frame_stride": 1, "temporal_input": "embed"}
-    assert recipe["kind"] == {"takes_chunks": True, "order_aware": True, "recurrent": True}
+                                  "frame_stride": 1, "frame_input": "rgb",
+                                  "temporal_input": "embed"}
+    assert recipe["kind"] == {"takes_chunks": True, "order_aware": True, "recurrent": True,
+                              "spatial": False}
     assert recipe["shared"]["global_batch"] == 8 and recipe["shared"]["augment"] == "none"
     assert recipe["shared"]["encoder_trained_by"] == "this run"
     assert "out" not in recipe["shared"] and "cpu_replicas" not in recipe["shared"]

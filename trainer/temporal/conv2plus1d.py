@@ -20,14 +20,16 @@ class Settings:
 
 def build(x, cfg):
     """`[B, T, h, w, C]` -> `[B, hidden]`: `conv21_layers` x (spatial 1x3x3, temporal kx1x1
-    convolutions), then the mean over time, height and width."""
+    convolutions, each batch-normalised before its ReLU, as R(2+1)D), then the mean over
+    time, height and width."""
     from keras import layers
 
     for i in range(cfg.conv21_layers):
-        x = layers.Conv3D(cfg.hidden, (1, 3, 3), padding="same", activation="relu",
-                          name=f"conv21_space_{i}")(x)
-        x = layers.Conv3D(cfg.hidden, (cfg.conv21_kernel, 1, 1), padding="same",
-                          activation="relu", name=f"conv21_time_{i}")(x)
+        for part, kernel in (("space", (1, 3, 3)), ("time", (cfg.conv21_kernel, 1, 1))):
+            x = layers.Conv3D(cfg.hidden, kernel, padding="same", use_bias=False,
+                              name=f"conv21_{part}_{i}")(x)
+            x = layers.BatchNormalization(name=f"conv21_{part}_bn_{i}")(x)
+            x = layers.ReLU(name=f"conv21_{part}_relu_{i}")(x)
     return layers.GlobalAveragePooling3D(name="spacetime_mean")(x)
 
 
