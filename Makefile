@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
-#   make test       ruff + the whole suite (about 16 minutes on 2 cores; its 25 slowest tests
+#   make test       ruff + the whole suite (about 20 minutes on 2 cores; its 25 slowest tests
 #                   listed at the end); what CI (.ci/run) runs.
 #   make test-fast  ruff + the unit tests (about 1.5 minutes on 2 cores): run it before every
 #                   commit. It skips the tests marked `slow` (pyproject.toml says what that
